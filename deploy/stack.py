@@ -1,0 +1,182 @@
+"""Runs the whole single window on this machine: the Kafka broker and the three services as processes.
+
+`python -m deploy.stack` starts everything, prints the URLs and the development API keys, and stops
+everything cleanly on Ctrl-C. The end-to-end tests start the services through the same `Stack`.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEV_KEYS = REPO / "deploy" / "dev-keys.yaml"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    module: str
+    env_prefix: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def services(base_port: int = 8080) -> list[Service]:
+    return [
+        Service("gateway", "services.gateway", "SW_GATEWAY_", base_port),
+        Service("customs", "services.customs", "SW_CUSTOMS_", base_port + 1),
+        Service("phyto", "services.phyto", "SW_PHYTO_", base_port + 2),
+    ]
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/ready", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass
+class Stack:
+    """The three services, each a `python -m` process with its own SQLite file and log file."""
+
+    bootstrap: str
+    state_dir: Path
+    base_port: int = 8080
+    topic_prefix: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def services(self) -> list[Service]:
+        return services(self.base_port)
+
+    def log_file(self, name: str) -> Path:
+        return self.state_dir / "logs" / f"{name}.log"
+
+    def environment(self, service: Service) -> dict[str, str]:
+        settings = {
+            "HTTP_PORT": str(service.port),
+            "DATABASE_URL": f"sqlite+aiosqlite:///{self.state_dir / 'db' / service.name}.db",
+            "KAFKA_BOOTSTRAP": self.bootstrap,
+            "TOPIC_PREFIX": self.topic_prefix,
+        }
+        if service.name == "gateway":
+            settings |= {"ENVIRONMENT": "development", "DEV_KEYS_FILE": str(DEV_KEYS)}
+        env = {**os.environ, **{service.env_prefix + name: value for name, value in settings.items()}}
+        env["PYTHONPATH"] = str(REPO)
+        return env | self.extra_env
+
+    def start(self, timeout: float = 90) -> None:
+        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        for service in self.services:
+            log = self.log_file(service.name).open("ab")
+            self.processes[service.name] = subprocess.Popen(
+                [sys.executable, "-m", service.module],
+                cwd=REPO,
+                env=self.environment(service),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        waiting = list(self.services)
+        while waiting:
+            for service in list(waiting):
+                code = self.processes[service.name].poll()
+                if code is not None:
+                    self.stop()
+                    tail = self.log_file(service.name).read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{service.name} exited with {code} while starting:\n{tail}")
+                if _ready(service.url):
+                    waiting.remove(service)
+            if waiting and time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"not ready after {timeout:.0f} s: {', '.join(s.name for s in waiting)}")
+            time.sleep(0.2)
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM every service, then wait; a service that does not stop in time is killed."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+def _print_banner(stack: Stack, broker: str, seconds: float) -> None:
+    from services.gateway.service_layer.api_keys import read_key_file
+
+    gateway, customs, phyto = stack.services
+    lines = [
+        f"Single Window is up ({seconds:.1f} s).",
+        f"  API            {gateway.url}/v1",
+        f"  API docs       {gateway.url}/docs",
+        f"  OpenAPI        {gateway.url}/openapi.json",
+        f"  health         {gateway.url}/health   {customs.url}/health   {phyto.url}/health",
+        f"  Kafka          {broker}",
+        f"  logs           {stack.state_dir / 'logs'}",
+        "Development API keys (X-API-Key header):",
+        *(f"  {entry.role.value:9} {entry.subject or '-':15} {entry.key}" for entry in read_key_file(DEV_KEYS)),
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Start the broker and the three services; Ctrl-C stops them.")
+    parser.add_argument("--state-dir", type=Path, default=REPO / ".local" / "stack")
+    parser.add_argument("--base-port", type=int, default=8080)
+    parser.add_argument("--kafka-port", type=int, default=19092)
+    args = parser.parse_args()
+    started = time.monotonic()
+    from deploy.kafka.launch import LocalKafka
+
+    kafka = LocalKafka(port=args.kafka_port, controller_port=args.kafka_port + 1)
+    stop_requested = False
+
+    def _request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, _request_stop)
+    print(f"starting Kafka at {kafka.bootstrap} ...", flush=True)
+    kafka.start(timeout=120)
+    stack = Stack(bootstrap=kafka.bootstrap, state_dir=args.state_dir, base_port=args.base_port)
+    try:
+        print("starting gateway, customs and phyto ...", flush=True)
+        stack.start()
+        _print_banner(stack, kafka.bootstrap, time.monotonic() - started)
+        while not stop_requested:
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(json.dumps({"stopped": name, "exit_code": process.returncode}), flush=True)
+                    stop_requested = True
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+        kafka.stop()
+        print("stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The event contract shared by every service, and the messaging plumbing that carries it."""

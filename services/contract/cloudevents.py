@@ -1,0 +1,97 @@
+"""CloudEvents 1.0 in Kafka binary mode: attributes as `ce_*` headers, the event data as the JSON value."""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from services.contract.events import EVENT_TYPES, Event
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+_OUTPUT_NAMESPACE = uuid.UUID("6f1c3a52-93c4-4a2e-9c57-2f1b8d0e7a41")
+
+
+class UndecodableEvent(Exception):
+    """A record that is not a CloudEvent of a known type with valid data: it goes to dead letters."""
+
+
+def output_event_id(input_event_id: str, producer: str, *, discriminator: str = "") -> str:
+    """Deterministic id of an event produced in answer to another: a redelivery gives the same id."""
+    return str(uuid.uuid5(_OUTPUT_NAMESPACE, f"{input_event_id}|{producer}|{discriminator}"))
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A CloudEvent: context attributes and the typed data."""
+
+    data: Event
+    source: str
+    correlation_id: str
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def type(self) -> str:
+        return self.data.type_name()
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        attributes = {
+            "ce_specversion": SPEC_VERSION,
+            "ce_id": self.id,
+            "ce_source": self.source,
+            "ce_type": self.type,
+            "ce_time": self.time.isoformat(),
+            "ce_subject": self.data.subject(),
+            "ce_dataschema": self.data.schema_id(),
+            "ce_correlationid": self.correlation_id,
+            "content-type": CONTENT_TYPE,
+        }
+        return [(name, value.encode()) for name, value in attributes.items()]
+
+    def key(self) -> bytes:
+        return self.data.key().encode()
+
+    def value(self) -> bytes:
+        return self.data.model_dump_json().encode()
+
+
+def decode(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], value: bytes | None) -> Envelope:
+    """Turn a Kafka record back into an Envelope, or say exactly why it cannot be."""
+    try:
+        attributes = {name: raw.decode() for name, raw in headers}
+    except UnicodeDecodeError as exc:
+        raise UndecodableEvent(f"a header is not UTF-8: {exc}") from exc
+    missing = [a for a in ("ce_specversion", "ce_id", "ce_source", "ce_type") if a not in attributes]
+    if missing:
+        raise UndecodableEvent(f"not a CloudEvent: missing header(s) {', '.join(missing)}")
+    if attributes["ce_specversion"] != SPEC_VERSION:
+        raise UndecodableEvent(f"unsupported ce_specversion {attributes['ce_specversion']!r}, expected 1.0")
+    event_type = EVENT_TYPES.get(attributes["ce_type"])
+    if event_type is None:
+        raise UndecodableEvent(f"unknown ce_type {attributes['ce_type']!r}")
+    if value is None:
+        raise UndecodableEvent("the record has no value")
+    try:
+        data = event_type.model_validate_json(value)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
+        raise UndecodableEvent(f"{attributes['ce_type']} data is invalid: {problems}") from exc
+    try:
+        time = datetime.fromisoformat(attributes["ce_time"]) if "ce_time" in attributes else datetime.now(UTC)
+    except ValueError as exc:
+        raise UndecodableEvent(f"ce_time is not an RFC 3339 time: {attributes['ce_time']!r}") from exc
+    return Envelope(
+        data=data,
+        source=attributes["ce_source"],
+        correlation_id=attributes.get("ce_correlationid") or attributes["ce_id"],
+        id=attributes["ce_id"],
+        time=time,
+    )
+
+
+def describe(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...]) -> str:
+    """A short printable summary of a record's headers, for dead-letter reasons and logs."""
+    return json.dumps({name: raw.decode(errors="replace") for name, raw in headers})

@@ -1,0 +1,172 @@
+"""The consume loop every service uses: dedupe by event id, commit after the effect, dead-letter the rest."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from sqlalchemy import Table, insert, select
+
+from services.contract.cloudevents import Envelope, UndecodableEvent, decode
+from services.contract.kafka import KafkaLink
+from services.contract.logs import correlation_id
+from services.contract.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from services.contract.outbox import Transaction, Transactions
+from services.contract.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class PermanentEventError(Exception):
+    """The event can never be processed as it is (retrying will not help): it goes to dead letters at once."""
+
+
+Effect = Callable[[Transaction, Envelope], Awaitable[None]]
+
+
+class Inbox:
+    """Runs an effect at most once per event id, in one transaction with the events it publishes."""
+
+    def __init__(self, *, transactions: Transactions, inbox: Table) -> None:
+        self._transactions = transactions
+        self._inbox = inbox
+
+    async def process(self, envelope: Envelope, record: ConsumerRecord, effect: Effect) -> bool:
+        """False when the event was processed before (a redelivery): nothing changes then."""
+        async with self._transactions.begin() as transaction:
+            connection = transaction.connection
+            seen = await connection.scalar(select(self._inbox.c.event_id).where(self._inbox.c.event_id == envelope.id))
+            if seen is not None:
+                return False
+            await effect(transaction, envelope)
+            await connection.execute(
+                insert(self._inbox).values(
+                    event_id=envelope.id,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    processed_at=datetime.now(UTC),
+                )
+            )
+        return True
+
+
+Handler = Callable[[Envelope, ConsumerRecord], Awaitable[bool]]
+
+
+class EventConsumer:
+    """Joins a group with auto-commit off and commits each partition's offset once its records are done."""
+
+    def __init__(
+        self, *, settings: ServiceSettings, link: KafkaLink, topics: list[str], group_id: str, handler: Handler
+    ) -> None:
+        self._settings = settings
+        self._link = link
+        self._topics = topics
+        self._group_id = group_id
+        self._handler = handler
+
+    async def run(self) -> None:
+        settings = self._settings
+        await self._link.producer()  # topics exist and dead letters can be written
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=self._group_id,
+            client_id=f"{settings.service_name}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        while True:
+            try:
+                await consumer.start()
+                break
+            except KafkaError as exc:
+                log.warning("consumer cannot join %s (%s); retrying", self._group_id, exc)
+                await asyncio.sleep(settings.startup_retry_seconds)
+        log.info("consuming %s as group %s", ", ".join(self._topics), self._group_id)
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=200)
+                for partition, records in batches.items():
+                    for record in records:
+                        await self._process(record)
+                    await consumer.commit(
+                        {TopicPartition(partition.topic, partition.partition): records[-1].offset + 1}
+                    )
+        finally:
+            await consumer.stop()
+
+    async def _process(self, record: ConsumerRecord) -> None:
+        try:
+            envelope = decode(record.headers, record.value)
+        except UndecodableEvent as exc:
+            await self._dead_letter(record, str(exc))
+            return
+        token = correlation_id.set(envelope.correlation_id)
+        try:
+            await self._handle_with_retries(envelope, record)
+        finally:
+            correlation_id.reset(token)
+
+    async def _handle_with_retries(self, envelope: Envelope, record: ConsumerRecord) -> None:
+        attempts = self._settings.consumer_max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                processed = await self._handler(envelope, record)
+            except PermanentEventError as exc:
+                await self._dead_letter(record, f"{envelope.type} {envelope.id}: {exc}")
+                return
+            except Exception as exc:
+                if attempt == attempts:
+                    log.exception("giving up on %s %s after %d attempts", envelope.type, envelope.id, attempts)
+                    await self._dead_letter(record, f"failed {attempts} times, last error: {type(exc).__name__}: {exc}")
+                    return
+                delay = self._settings.consumer_retry_backoff_ms / 1000 * 2 ** (attempt - 1)
+                log.warning(
+                    "attempt %d at %s %s failed (%s); retrying in %.2f s",
+                    attempt,
+                    envelope.type,
+                    envelope.id,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            EVENTS_CONSUMED.labels(record.topic, "processed" if processed else "duplicate").inc()
+            if not processed:
+                log.info("ignored redelivered event %s", envelope.id)
+            return
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        """Park the record with why it failed and where it came from; retried until the broker takes it."""
+        target = self._settings.dead_letter_topic(record.topic)
+        headers = [
+            *list(record.headers),
+            ("dlq_reason", reason.encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_consumer_group", self._group_id.encode()),
+            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        while True:
+            try:
+                producer = await self._link.producer()
+                await (await producer.send(target, value=record.value, key=record.key, headers=headers))
+                break
+            except KafkaError as exc:
+                log.warning("cannot write dead letter to %s (%s); retrying", target, exc)
+                await asyncio.sleep(self._settings.startup_retry_seconds)
+        DEAD_LETTERS.labels(record.topic).inc()
+        EVENTS_CONSUMED.labels(record.topic, "dead_lettered").inc()
+        log.error(
+            "dead-lettered %s[%d]@%d: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+            extra={"dead_letter_topic": target},
+        )

@@ -1,0 +1,133 @@
+"""Event data carried on Kafka: the one source of the JSON Schemas and of schemas/asyncapi.yaml."""
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from services.contract.certificate import Certificate
+from services.contract.codes import AgencyCode, ShortText
+from services.contract.declaration import ContractModel, Declaration
+
+
+class Topic(StrEnum):
+    """Logical topic names; the deployed name adds the configured prefix."""
+
+    DECLARATIONS = "declarations"
+    CERTIFICATES = "certificates"
+    INSPECTIONS = "inspections"
+    DECISIONS = "decisions"
+    CLEARANCE = "clearance"
+    ALERTS = "alerts"
+
+
+class Event(ContractModel):
+    """Base of every event's data. Subclasses name their topic and how they are keyed."""
+
+    topic: ClassVar[Topic]
+    major_version: ClassVar[int] = 1
+
+    @classmethod
+    def type_name(cls) -> str:
+        return f"org.singlewindow.{cls.__name__}.v{cls.major_version}"
+
+    @classmethod
+    def schema_id(cls) -> str:
+        return f"urn:singlewindow:schema:{cls.__name__}:v{cls.major_version}"
+
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def subject(self) -> str:
+        return self.key()
+
+
+class DeclarationSubmitted(Event):
+    """A trader lodged a declaration; the gateway says which agencies must answer."""
+
+    topic: ClassVar[Topic] = Topic.DECLARATIONS
+    declaration_id: str = Field(description="ULID issued by the gateway")
+    version: int = Field(ge=1)
+    declaration: Declaration
+    required_agencies: list[AgencyCode] = Field(min_length=1)
+    routing_version: str
+    submitted_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
+class CertificateReceived(Event):
+    """An NPPO (directly or through the ePhyto Hub) delivered a phytosanitary certificate."""
+
+    topic: ClassVar[Topic] = Topic.CERTIFICATES
+    certificate_id: str = Field(description="ULID issued by the gateway")
+    certificate: Certificate
+    received_at: AwareDatetime
+
+    def key(self) -> str:
+        return f"{self.certificate.issuing_country}:{self.certificate.number}"
+
+
+class Outcome(StrEnum):
+    RELEASED = "released"
+    HELD = "held"
+    REFUSED = "refused"
+    NOT_CONCERNED = "not_concerned"
+
+
+class Reason(ContractModel):
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,63}$", examples=["CERTIFICATE_AWAITED"])
+    text: ShortText
+
+
+class AgencyDecisionMade(Event):
+    """One agency's decision on one version of a declaration: the same shape for every agency."""
+
+    topic: ClassVar[Topic] = Topic.DECISIONS
+    agency: AgencyCode
+    declaration_id: str
+    declaration_version: int = Field(ge=1)
+    sequence: int = Field(ge=1, description="Per agency and declaration; a lower sequence is stale")
+    outcome: Outcome
+    reasons: list[Reason] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict, description="Agency specifics: lane, mismatches...")
+    rules_version: str = Field(description="Version of the rules (profile, requirements) the decision used")
+    decided_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
+class ClearanceStatus(StrEnum):
+    SUBMITTED = "submitted"
+    UNDER_CONTROL = "under_control"
+    HELD = "held"
+    REFUSED = "refused"
+    RELEASED = "released"
+
+
+class AgencyStanding(ContractModel):
+    agency: AgencyCode
+    outcome: Outcome | None = Field(description="None while the agency has not answered")
+    sequence: int | None = None
+
+
+class ClearanceDecided(Event):
+    """The single-window decision changed: one answer joining every required agency."""
+
+    topic: ClassVar[Topic] = Topic.CLEARANCE
+    declaration_id: str
+    declaration_version: int = Field(ge=1)
+    status: ClearanceStatus
+    agencies: list[AgencyStanding]
+    reasons: list[Reason] = Field(default_factory=list)
+    decided_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type_name(): cls for cls in (DeclarationSubmitted, CertificateReceived, AgencyDecisionMade, ClearanceDecided)
+}

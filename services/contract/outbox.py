@@ -1,0 +1,144 @@
+"""Transactional outbox: events are written with the data that caused them, and a relay publishes them."""
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+
+from aiokafka.errors import KafkaError
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.contract.cloudevents import Envelope
+from services.contract.kafka import KafkaLink
+from services.contract.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from services.contract.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class Transaction:
+    """One database transaction: the data a service writes and the events it publishes commit together."""
+
+    def __init__(self, connection: AsyncConnection, outbox: Table, settings: ServiceSettings) -> None:
+        self.connection = connection
+        self._outbox = outbox
+        self._settings = settings
+        self.published = 0
+
+    async def publish(self, envelope: Envelope) -> None:
+        """Queue an event in the outbox; the relay sends it to its topic once the transaction commits."""
+        await enqueue(self.connection, self._outbox, envelope, self._settings.topic(envelope.data.topic))
+        self.published += 1
+
+
+class Transactions:
+    """Begins transactions, and wakes the relay after a commit that published something."""
+
+    def __init__(self, engine: AsyncEngine, outbox: Table, settings: ServiceSettings, relay: "OutboxRelay") -> None:
+        self._engine = engine
+        self._outbox = outbox
+        self._settings = settings
+        self._relay = relay
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[Transaction]:
+        async with self._engine.begin() as connection:
+            transaction = Transaction(connection, self._outbox, self._settings)
+            yield transaction
+        if transaction.published:
+            self._relay.notify()
+
+
+async def enqueue(connection: AsyncConnection, outbox: Table, envelope: Envelope, topic: str) -> None:
+    """Add an event to the outbox inside the caller's transaction."""
+    await connection.execute(
+        insert(outbox).values(
+            event_id=envelope.id,
+            topic=topic,
+            key=envelope.key(),
+            headers=json.dumps([[name, value.decode()] for name, value in envelope.headers()]),
+            value=envelope.value(),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in id order with the idempotent producer, then marks them sent."""
+
+    def __init__(self, *, engine: AsyncEngine, outbox: Table, link: KafkaLink, batch_size: int, poll_ms: int) -> None:
+        self._engine = engine
+        self._outbox = outbox
+        self._link = link
+        self._batch_size = batch_size
+        self._poll_seconds = poll_ms / 1000
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake the relay: something was just committed to the outbox."""
+        self._wake.set()
+
+    async def backlog(self) -> int:
+        async with self._engine.connect() as connection:
+            count = await connection.scalar(
+                select(func.count()).select_from(self._outbox).where(self._outbox.c.sent_at.is_(None))
+            )
+        OUTBOX_BACKLOG.set(count or 0)
+        return count or 0
+
+    async def run(self) -> None:
+        await self._link.producer()
+        backoff = self._poll_seconds
+        while True:
+            self._wake.clear()
+            try:
+                published = await self.publish_batch()
+            except KafkaError as exc:
+                self._link.record(exc)
+                log.warning("outbox relay could not publish (%s); retrying in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            backoff = self._poll_seconds
+            if published < self._batch_size:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+
+    async def publish_batch(self) -> int:
+        """Publish the oldest unsent rows; a failure leaves them unsent, to be published again."""
+        table = self._outbox
+        async with self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(table.c.id, table.c.topic, table.c.key, table.c.headers, table.c.value)
+                    .where(table.c.sent_at.is_(None))
+                    .order_by(table.c.id)
+                    .limit(self._batch_size)
+                )
+            ).all()
+        if not rows:
+            OUTBOX_BACKLOG.set(0)
+            return 0
+        producer = await self._link.producer()
+        deliveries = [
+            await producer.send(
+                row.topic,
+                value=row.value,
+                key=row.key,
+                headers=[(name, value.encode()) for name, value in json.loads(row.headers)],
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*deliveries)
+        self._link.record(None)
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(table).where(table.c.id.in_([row.id for row in rows])).values(sent_at=datetime.now(UTC))
+            )
+        for row in rows:
+            EVENTS_PUBLISHED.labels(row.topic).inc()
+        await self.backlog()
+        return len(rows)

@@ -1,0 +1,100 @@
+"""What every service runs beside its HTTP app: migrations, the Kafka link, the outbox relay, consumers."""
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.contract.consumer import EventConsumer, Handler, Inbox
+from services.contract.database import ping, upgrade
+from services.contract.kafka import KafkaLink
+from services.contract.outbox import OutboxRelay, Transactions
+from services.contract.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Owns the engine, the Kafka link and the background tasks of one service process."""
+
+    def __init__(
+        self,
+        *,
+        settings: ServiceSettings,
+        engine: AsyncEngine,
+        migrations: Path,
+        outbox: Table,
+        inbox: Table,
+        ready_without_kafka: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.link = KafkaLink(settings)
+        self.relay = OutboxRelay(
+            engine=engine,
+            outbox=outbox,
+            link=self.link,
+            batch_size=settings.outbox_batch_size,
+            poll_ms=settings.outbox_poll_ms,
+        )
+        self.transactions = Transactions(engine, outbox, settings, self.relay)
+        self.inbox = Inbox(transactions=self.transactions, inbox=inbox)
+        self._migrations = migrations
+        self._ready_without_kafka = ready_without_kafka
+        self._consumers: list[EventConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.failed: dict[str, str] = {}
+
+    def consume(self, topics: list[str], group_id: str, handler: Handler) -> None:
+        """Register a consumer group to run once the service starts."""
+        self._consumers.append(
+            EventConsumer(settings=self.settings, link=self.link, topics=topics, group_id=group_id, handler=handler)
+        )
+
+    async def start(self) -> None:
+        await upgrade(self.engine, self._migrations)
+        self._spawn("kafka-link", self.link.connect())
+        self._spawn("outbox-relay", self.relay.run())
+        for index, consumer in enumerate(self._consumers):
+            self._spawn(f"consumer-{index}", consumer.run())
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.link.close()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, bool]:
+        """Database reachable, no background task dead, and Kafka connected unless the outbox covers for it."""
+        checks = {"database": await ping(self.engine), "background_tasks": not self.failed}
+        if not self._ready_without_kafka:
+            checks["kafka"] = self.link.connected
+        return checks
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "kafka": {
+                "bootstrap": self.settings.kafka_bootstrap,
+                "connected": self.link.connected,
+                "last_error": self.link.last_error,
+            },
+            "failed_tasks": self.failed,
+        }
+
+    def _spawn(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        task.add_done_callback(self._on_task_done)
+        self._tasks.append(task)
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self.failed[task.get_name()] = f"{type(error).__name__}: {error}"
+            log.error("background task %s died", task.get_name(), exc_info=error)

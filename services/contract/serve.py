@@ -1,0 +1,40 @@
+"""Starting a service process: settings validated, JSON logs configured, uvicorn serving the app."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+
+from services.contract import logs
+from services.contract.ops import install_http_middleware, ops_router
+from services.contract.runtime import Runtime
+from services.contract.settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def serve(settings_class: type[S], build_app: Callable[[S], FastAPI]) -> None:
+    settings = settings_class.load()
+    logs.configure(settings.service_name, settings.log_level)
+    uvicorn.run(
+        build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+    )
+
+
+def consumer_app(title: str, runtime: Runtime) -> FastAPI:
+    """The HTTP face of a consuming service: /health, /ready and /metrics around its runtime."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    app.include_router(ops_router(runtime.settings.service_name, runtime))
+    install_http_middleware(app)
+    return app

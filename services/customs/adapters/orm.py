@@ -1,0 +1,24 @@
+"""Customs tables: the decisions it made, and the outbox and inbox."""
+
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, UniqueConstraint
+
+from services.contract.database import UtcDateTime, messaging_tables
+
+metadata = MetaData()
+
+decisions = Table(
+    "customs_decisions",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("declaration_id", String(26), nullable=False),
+    Column("declaration_version", Integer, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("hits", JSON, nullable=False),
+    Column("profile_version", String(64), nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    UniqueConstraint("declaration_id", "sequence", name="uq_customs_decisions_sequence"),
+)
+
+outbox, inbox = messaging_tables(metadata)

@@ -1,0 +1,100 @@
+"""Gateway tables: submissions, agency decisions, the timeline, API keys, and the outbox and inbox."""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from services.contract.database import UtcDateTime, messaging_tables
+
+metadata = MetaData()
+
+declarations = Table(
+    "declarations",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("declarant_id", String(17), nullable=False),
+    Column("importer_id", String(17), nullable=True, index=True),
+    Column("lrn", String(70), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("required_agencies", JSON, nullable=False),
+    Column("routing_version", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("status_reasons", JSON, nullable=False),
+    Column("correlation_id", String(64), nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("declarant_id", "lrn", name="uq_declarations_declarant_lrn"),
+)
+
+certificate_references = Table(
+    "certificate_references",
+    metadata,
+    Column("declaration_id", String(26), primary_key=True),
+    Column("certificate_number", String(70), primary_key=True),
+    Index("ix_certificate_references_number", "certificate_number"),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("issuing_country", String(2), nullable=False),
+    Column("number", String(70), nullable=False, index=True),
+    Column("body", JSON, nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("hub_delivery_number", String(70), nullable=True),
+    Column("correlation_id", String(64), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("issuing_country", "number", name="uq_certificates_country_number"),
+)
+
+agency_decisions = Table(
+    "agency_decisions",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("declaration_id", String(26), nullable=False, index=True),
+    Column("agency", String(32), nullable=False),
+    Column("declaration_version", Integer, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("rules_version", String(64), nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("declaration_id", String(26), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("agency", String(32), nullable=True),
+    Column("detail", JSON, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("subject", String(32), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+outbox, inbox = messaging_tables(metadata)

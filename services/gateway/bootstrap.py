@@ -1,0 +1,65 @@
+"""The gateway's composition root: settings, engine, rules, Kafka link and consumers wired together."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import ConsumerRecord
+
+from services.contract.clock import Clock, utc_now
+from services.contract.cloudevents import Envelope
+from services.contract.consumer import PermanentEventError
+from services.contract.database import create_engine
+from services.contract.events import AgencyDecisionMade, Topic
+from services.contract.outbox import Transaction
+from services.contract.rules_file import load_rules
+from services.contract.runtime import Runtime
+from services.gateway.adapters import orm
+from services.gateway.domain.routing import RoutingTable
+from services.gateway.service_layer import api_keys, decisions
+from services.gateway.settings import GatewaySettings
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
+
+
+@dataclass
+class Gateway:
+    settings: GatewaySettings
+    runtime: Runtime
+    routing: RoutingTable
+    clock: Clock
+
+    @property
+    def source(self) -> str:
+        return self.settings.service_name
+
+    async def start(self) -> None:
+        await self.runtime.start()
+        if self.settings.dev_keys_file is not None:
+            entries = api_keys.read_key_file(self.settings.dev_keys_file)
+            async with self.runtime.engine.begin() as connection:
+                await api_keys.seed(connection, entries, self.clock())
+
+    async def on_decision(self, envelope: Envelope, record: ConsumerRecord) -> bool:
+        if not isinstance(envelope.data, AgencyDecisionMade):
+            raise PermanentEventError(f"{envelope.type} does not belong on the decisions topic")
+
+        async def effect(transaction: Transaction, event: Envelope) -> None:
+            await decisions.record(transaction, event, now=self.clock(), source=self.source)
+
+        return await self.runtime.inbox.process(envelope, record, effect)
+
+
+def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
+    runtime = Runtime(
+        settings=settings,
+        engine=create_engine(settings.database_url),
+        migrations=MIGRATIONS,
+        outbox=orm.outbox,
+        inbox=orm.inbox,
+        ready_without_kafka=True,  # the outbox keeps what is accepted until Kafka is back
+    )
+    gateway = Gateway(
+        settings=settings, runtime=runtime, routing=load_rules(settings.routing_table, RoutingTable), clock=clock
+    )
+    runtime.consume([settings.topic(Topic.DECISIONS)], f"{settings.topic_prefix}gateway", gateway.on_decision)
+    return gateway

@@ -1,0 +1,22 @@
+"""Errors the gateway raises; entrypoints/problems.py maps each to an RFC 9457 problem once."""
+
+
+class GatewayError(Exception):
+    """Base of the gateway's errors; the message says what was wrong and where."""
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class NotFound(GatewayError):
+    """The resource does not exist, or the caller may not know that it does."""
+
+
+class Forbidden(GatewayError):
+    """The caller is known but its role or identity does not allow this action."""
+
+
+class Conflict(GatewayError):
+    """The request contradicts something already accepted (an LRN or certificate number reused)."""

@@ -1,0 +1,46 @@
+"""The gateway's FastAPI application: routes, problem details, ops endpoints, lifespan."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from services.contract.ops import install_http_middleware, ops_router
+from services.gateway.bootstrap import Gateway
+from services.gateway.entrypoints import problems
+from services.gateway.entrypoints.routes import certificates, declarations
+
+
+def create_app(gateway: Gateway) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.runtime.stop()
+
+    app = FastAPI(
+        title="Single Window gateway",
+        version="1.0.0",
+        summary="Lodge a customs declaration and its ePhyto once; get one release decision.",
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    problems.install(app)
+    app.include_router(declarations.router)
+    app.include_router(certificates.router)
+    app.include_router(ops_router(gateway.settings.service_name, gateway.runtime))
+    limit = gateway.settings.max_body_bytes
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return problems.problem_response(
+                request, 413, "Request too large", f"the body must not exceed {limit} bytes"
+            )
+        return await call_next(request)
+
+    install_http_middleware(app)
+    return app

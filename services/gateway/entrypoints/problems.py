@@ -1,0 +1,66 @@
+"""Every error the gateway returns, as RFC 9457 problem details, mapped in this one place."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from services.contract.logs import correlation_id
+from services.gateway.domain.errors import Conflict, Forbidden, GatewayError, NotFound
+from services.gateway.entrypoints.schemas import FieldProblem, Problem
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+_STATUS: dict[type[GatewayError], tuple[int, str]] = {
+    NotFound: (404, "Not found"),
+    Forbidden: (403, "Forbidden"),
+    Conflict: (409, "Conflict"),
+}
+
+
+def problem_response(
+    request: Request, status: int, title: str, detail: str, errors: list[FieldProblem] | None = None
+) -> JSONResponse:
+    body = Problem(
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        correlation_id=correlation_id.get(),
+        errors=errors or [],
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_JSON)
+
+
+def _path(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [FieldProblem(path=_path(tuple(e["loc"])), message=e["msg"]) for e in exc.errors()]
+        log.info("rejected invalid request", extra={"errors": [e.path for e in errors]})
+        return problem_response(request, 422, "Invalid request", f"{len(errors)} field(s) are invalid", errors)
+
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+        status, title = next((value for kind, value in _STATUS.items() if isinstance(exc, kind)), (400, "Bad request"))
+        errors = [FieldProblem(path=f"body.{exc.field}", message=exc.detail)] if exc.field else []
+        return problem_response(request, status, title, exc.detail, errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        response = problem_response(request, exc.status_code, str(exc.detail), str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(
+            request, 500, "Internal error", "the gateway failed; the correlation id identifies the log lines"
+        )

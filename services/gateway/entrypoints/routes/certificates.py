@@ -1,0 +1,57 @@
+"""/v1/certificates: NPPOs deliver phytosanitary certificates; traders and officers read them."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Response
+
+from services.contract.certificate import Certificate
+from services.contract.logs import correlation_id
+from services.gateway.domain.callers import Caller, Role
+from services.gateway.entrypoints.deps import GatewayDep, caller, role
+from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE
+from services.gateway.entrypoints.routes.declarations import PROBLEMS
+from services.gateway.entrypoints.schemas import CertificateRead
+from services.gateway.entrypoints.views import certificate_view
+from services.gateway.service_layer import certificates
+
+router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CertificateRead,
+    responses={200: {"model": CertificateRead, "description": "A redelivery of a stored certificate"}, **PROBLEMS},
+    summary="Deliver an ePhyto certificate",
+)
+async def submit_certificate(
+    context: GatewayDep,
+    response: Response,
+    who: Annotated[Caller, Depends(role(Role.NPPO))],
+    certificate: Annotated[Certificate, Body(openapi_examples={"cut_flowers": {"value": CERTIFICATE_EXAMPLE}})],
+) -> CertificateRead:
+    """Only the issuing country's NPPO (or the Hub acting for it) may deliver. A redelivery (same Hub delivery
+    number, or same content) returns the stored certificate (200); another content under the same number is 409."""
+    async with context.runtime.transactions.begin() as transaction:
+        row, created = await certificates.receive(
+            transaction,
+            certificate=certificate,
+            caller=who,
+            correlation_id=correlation_id.get() or "",
+            now=context.clock(),
+            source=context.source,
+        )
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/certificates/{row.id}"
+    return certificate_view(row)
+
+
+@router.get("/{certificate_id}", response_model=CertificateRead, responses=PROBLEMS, summary="Get a certificate")
+async def get_certificate(
+    context: GatewayDep,
+    who: Annotated[Caller, Depends(caller)],
+    certificate_id: Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")],
+) -> CertificateRead:
+    async with context.runtime.engine.connect() as connection:
+        row = await certificates.get(connection, certificate_id=certificate_id, caller=who)
+    return certificate_view(row)

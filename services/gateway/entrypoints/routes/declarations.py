@@ -1,0 +1,61 @@
+"""/v1/declarations: traders lodge declarations and follow their single-window decision."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Response
+
+from services.contract.declaration import Declaration
+from services.contract.logs import correlation_id
+from services.gateway.domain.callers import Caller, Role
+from services.gateway.entrypoints.deps import GatewayDep, caller, role
+from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE
+from services.gateway.entrypoints.schemas import DeclarationRead, Problem
+from services.gateway.entrypoints.views import declaration_view
+from services.gateway.service_layer import declarations
+
+router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
+ULID_PATH = Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Declaration id (ULID)")
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 409, 422)
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DeclarationRead,
+    responses={200: {"model": DeclarationRead, "description": "The same declaration was lodged before"}, **PROBLEMS},
+    summary="Lodge a declaration",
+)
+async def submit_declaration(
+    context: GatewayDep,
+    response: Response,
+    who: Annotated[Caller, Depends(role(Role.TRADER))],
+    declaration: Annotated[Declaration, Body(openapi_examples={"plants": {"value": DECLARATION_EXAMPLE}})],
+) -> DeclarationRead:
+    """Lodge a declaration as its declarant. The same LRN with the same body returns the first one (200);
+    with another body it is refused (409). The decision arrives asynchronously: GET it by id."""
+    async with context.runtime.transactions.begin() as transaction:
+        row, created = await declarations.submit(
+            transaction,
+            declaration=declaration,
+            caller=who,
+            routing=context.routing,
+            correlation_id=correlation_id.get() or "",
+            now=context.clock(),
+            source=context.source,
+        )
+        view = await declaration_view(transaction.connection, row)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/declarations/{row.id}"
+    return view
+
+
+@router.get("/{declaration_id}", response_model=DeclarationRead, responses=PROBLEMS, summary="Get a declaration")
+async def get_declaration(
+    context: GatewayDep, who: Annotated[Caller, Depends(caller)], declaration_id: Annotated[str, ULID_PATH]
+) -> DeclarationRead:
+    """The declaration, each agency's decisions, the single-window clearance and the timeline."""
+    async with context.runtime.engine.connect() as connection:
+        row = await declarations.get(connection, declaration_id=declaration_id, caller=who)
+        return await declaration_view(connection, row)

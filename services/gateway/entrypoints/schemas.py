@@ -1,0 +1,74 @@
+"""HTTP read models of the gateway: what GET returns."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.contract.certificate import Certificate
+from services.contract.declaration import Declaration
+from services.contract.events import AgencyStanding, ClearanceStatus, Outcome, Reason
+
+
+class AgencyDecisionRead(BaseModel):
+    event_id: str
+    agency: str
+    declaration_version: int
+    sequence: int
+    outcome: Outcome
+    reasons: list[Reason]
+    details: dict[str, Any]
+    rules_version: str
+    decided_at: datetime
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str = Field(description="submitted, agency_decision or clearance")
+    agency: str | None
+    detail: dict[str, Any]
+
+
+class ClearanceRead(BaseModel):
+    status: ClearanceStatus
+    reasons: list[Reason]
+    agencies: list[AgencyStanding]
+
+
+class DeclarationRead(BaseModel):
+    id: str
+    lrn: str
+    version: int
+    required_agencies: list[str]
+    routing_version: str
+    clearance: ClearanceRead
+    decisions: list[AgencyDecisionRead]
+    timeline: list[TimelineEntry]
+    submitted_at: datetime
+    updated_at: datetime
+    declaration: Declaration
+
+
+class CertificateRead(BaseModel):
+    id: str
+    issuing_country: str
+    number: str
+    received_at: datetime
+    certificate: Certificate
+
+
+class FieldProblem(BaseModel):
+    path: str = Field(description="Dotted path of the field in the request, e.g. body.goods_items.0.origin_country")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    correlation_id: str | None = None
+    errors: list[FieldProblem] = Field(default_factory=list)

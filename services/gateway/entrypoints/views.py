@@ -1,0 +1,75 @@
+"""Turning stored rows into the read models GET returns."""
+
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contract.certificate import Certificate
+from services.contract.declaration import Declaration
+from services.contract.events import AgencyStanding, ClearanceStatus, Reason
+from services.gateway.adapters import repository
+from services.gateway.domain.clearance import latest_decisions
+from services.gateway.entrypoints.schemas import (
+    AgencyDecisionRead,
+    CertificateRead,
+    ClearanceRead,
+    DeclarationRead,
+    TimelineEntry,
+)
+
+
+async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> DeclarationRead:
+    recorded = await repository.decisions_of(connection, row.id)
+    latest = latest_decisions((item.decision for item in recorded), row.version)
+    standings = [
+        AgencyStanding(
+            agency=agency,
+            outcome=latest[agency].outcome if agency in latest else None,
+            sequence=latest[agency].sequence if agency in latest else None,
+        )
+        for agency in row.required_agencies
+    ]
+    return DeclarationRead(
+        id=row.id,
+        lrn=row.lrn,
+        version=row.version,
+        required_agencies=row.required_agencies,
+        routing_version=row.routing_version,
+        clearance=ClearanceRead(
+            status=ClearanceStatus(row.status),
+            reasons=[Reason.model_validate(reason) for reason in row.status_reasons],
+            agencies=standings,
+        ),
+        decisions=[
+            AgencyDecisionRead(
+                event_id=item.event_id,
+                agency=item.decision.agency,
+                declaration_version=item.decision.declaration_version,
+                sequence=item.decision.sequence,
+                outcome=item.decision.outcome,
+                reasons=list(item.decision.reasons),
+                details=item.details,
+                rules_version=item.rules_version,
+                decided_at=item.decided_at,
+            )
+            for item in recorded
+        ],
+        timeline=[
+            TimelineEntry(at=entry.at, kind=entry.kind, agency=entry.agency, detail=entry.detail)
+            for entry in await repository.timeline_of(connection, row.id)
+        ],
+        submitted_at=row.submitted_at,
+        updated_at=row.updated_at,
+        declaration=Declaration.model_validate(row.body),
+    )
+
+
+def certificate_view(row: Row[Any]) -> CertificateRead:
+    return CertificateRead(
+        id=row.id,
+        issuing_country=row.issuing_country,
+        number=row.number,
+        received_at=row.received_at,
+        certificate=Certificate.model_validate(row.body),
+    )

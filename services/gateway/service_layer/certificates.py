@@ -1,0 +1,86 @@
+"""Receiving and reading phytosanitary certificates."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+from ulid import ULID
+
+from services.contract.certificate import Certificate
+from services.contract.cloudevents import Envelope
+from services.contract.events import CertificateReceived
+from services.contract.outbox import Transaction
+from services.gateway.adapters import repository
+from services.gateway.domain.callers import Caller, Role
+from services.gateway.domain.errors import Conflict, Forbidden, NotFound
+from services.gateway.service_layer.declarations import content_hash
+
+
+def _is_redelivery(existing: Row[Any], certificate: Certificate, body_hash: str) -> bool:
+    """The Hub's delivery number recognises a redelivery; without one, the content does."""
+    if certificate.hub_delivery_number and existing.hub_delivery_number:
+        return bool(certificate.hub_delivery_number == existing.hub_delivery_number)
+    return bool(existing.body_hash == body_hash)
+
+
+async def receive(
+    transaction: Transaction,
+    *,
+    certificate: Certificate,
+    caller: Caller,
+    correlation_id: str,
+    now: datetime,
+    source: str,
+) -> tuple[Row[Any], bool]:
+    """Store a certificate from its issuing NPPO with its CertificateReceived event; a redelivery changes nothing."""
+    connection = transaction.connection
+    if caller.role is not Role.NPPO or certificate.issuing_country != caller.subject:
+        raise Forbidden(
+            f"only the NPPO of {certificate.issuing_country} may submit this certificate", field="issuing_country"
+        )
+    body_hash = content_hash(certificate)
+    existing = await repository.certificate_by_number(connection, certificate.issuing_country, certificate.number)
+    if existing is not None:
+        if _is_redelivery(existing, certificate, body_hash):
+            return existing, False
+        raise Conflict(
+            f"certificate {certificate.issuing_country} {certificate.number} was already received "
+            f"({existing.id}) with a different content; a replacement needs a new number",
+            field="number",
+        )
+    certificate_id = str(ULID())
+    await repository.insert_certificate(
+        connection,
+        {
+            "id": certificate_id,
+            "issuing_country": certificate.issuing_country,
+            "number": certificate.number,
+            "body": certificate.model_dump(mode="json"),
+            "body_hash": body_hash,
+            "hub_delivery_number": certificate.hub_delivery_number,
+            "correlation_id": correlation_id,
+            "received_at": now,
+        },
+    )
+    stored = await repository.certificate_by_id(connection, certificate_id)
+    assert stored is not None
+    event = CertificateReceived(certificate_id=certificate_id, certificate=certificate, received_at=now)
+    await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
+    return stored, True
+
+
+async def get(connection: AsyncConnection, *, certificate_id: str, caller: Caller) -> Row[Any]:
+    """NPPOs read their own country's certificates, officers all, traders those their declarations cite."""
+    row = await repository.certificate_by_id(connection, certificate_id)
+    allowed = row is not None and (
+        (caller.role is Role.NPPO and caller.subject == row.issuing_country)
+        or caller.role is Role.OFFICER
+        or (
+            caller.role is Role.TRADER
+            and await repository.trader_references_certificate(connection, caller.subject, row.number)
+        )
+    )
+    if row is None or not allowed:
+        raise NotFound(f"no certificate {certificate_id} that this API key may see")
+    return row

@@ -1,0 +1,77 @@
+"""Recording agency decisions and deciding the single-window status."""
+
+import logging
+from datetime import datetime
+
+from services.contract.cloudevents import Envelope, output_event_id
+from services.contract.consumer import PermanentEventError
+from services.contract.events import AgencyDecisionMade, ClearanceDecided
+from services.contract.outbox import Transaction
+from services.gateway.adapters import repository
+from services.gateway.domain.clearance import join, latest_decisions
+
+log = logging.getLogger(__name__)
+
+
+async def record(transaction: Transaction, envelope: Envelope, *, now: datetime, source: str) -> None:
+    """Keep the decision, recompute the single-window status, publish ClearanceDecided when it changed."""
+    connection = transaction.connection
+    made = envelope.data
+    assert isinstance(made, AgencyDecisionMade)
+    row = await repository.declaration_by_id(connection, made.declaration_id)
+    if row is None:
+        raise PermanentEventError(f"decision for unknown declaration {made.declaration_id}")
+    await repository.insert_decision(
+        connection,
+        {
+            "event_id": envelope.id,
+            "declaration_id": made.declaration_id,
+            "agency": made.agency,
+            "declaration_version": made.declaration_version,
+            "sequence": made.sequence,
+            "outcome": made.outcome.value,
+            "reasons": [r.model_dump() for r in made.reasons],
+            "details": made.details,
+            "rules_version": made.rules_version,
+            "decided_at": made.decided_at,
+            "received_at": now,
+        },
+    )
+    await repository.add_to_timeline(
+        connection,
+        made.declaration_id,
+        now,
+        "agency_decision",
+        {"outcome": made.outcome.value, "sequence": made.sequence, "reasons": [r.model_dump() for r in made.reasons]},
+        agency=made.agency,
+    )
+    if made.agency not in row.required_agencies:
+        log.warning("decision from %s, which is not required for %s: recorded, not joined", made.agency, row.id)
+        return
+    recorded = await repository.decisions_of(connection, made.declaration_id)
+    latest = latest_decisions((item.decision for item in recorded), row.version)
+    clearance = join(row.required_agencies, latest)
+    reasons = [reason.model_dump() for reason in clearance.reasons]
+    if clearance.status.value == row.status and reasons == row.status_reasons:
+        return
+    await repository.set_status(connection, row.id, clearance.status.value, reasons, now)
+    await repository.add_to_timeline(
+        connection, row.id, now, "clearance", {"status": clearance.status.value, "reasons": reasons}
+    )
+    log.info("clearance of %s is now %s", row.id, clearance.status.value)
+    decided = ClearanceDecided(
+        declaration_id=row.id,
+        declaration_version=row.version,
+        status=clearance.status,
+        agencies=list(clearance.agencies),
+        reasons=list(clearance.reasons),
+        decided_at=now,
+    )
+    out = Envelope(
+        data=decided,
+        source=source,
+        correlation_id=envelope.correlation_id,
+        id=output_event_id(envelope.id, source),
+        time=now,
+    )
+    await transaction.publish(out)

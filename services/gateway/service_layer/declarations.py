@@ -1,0 +1,105 @@
+"""Lodging and reading declarations."""
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+from ulid import ULID
+
+from services.contract.cloudevents import Envelope
+from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration
+from services.contract.events import ClearanceStatus, DeclarationSubmitted
+from services.contract.outbox import Transaction
+from services.gateway.adapters import repository
+from services.gateway.domain.callers import Caller, Role
+from services.gateway.domain.errors import Conflict, Forbidden, NotFound
+from services.gateway.domain.routing import RoutingTable
+
+
+def content_hash(model: BaseModel) -> str:
+    """Hash of a model's canonical JSON: equal bodies give equal hashes whatever the key order sent."""
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def submit(
+    transaction: Transaction,
+    *,
+    declaration: Declaration,
+    caller: Caller,
+    routing: RoutingTable,
+    correlation_id: str,
+    now: datetime,
+    source: str,
+) -> tuple[Row[Any], bool]:
+    """Store a new declaration with its DeclarationSubmitted event; a resubmission returns the first one."""
+    connection = transaction.connection
+    if caller.role is not Role.TRADER or declaration.declarant.id != caller.subject:
+        raise Forbidden(
+            f"declarant.id {declaration.declarant.id!r} is not the trader this API key belongs to ({caller.subject!r})",
+            field="declarant.id",
+        )
+    body_hash = content_hash(declaration)
+    existing = await repository.declaration_by_lrn(connection, caller.subject, declaration.lrn)
+    if existing is not None:
+        if existing.body_hash == body_hash:
+            return existing, False
+        raise Conflict(
+            f"LRN {declaration.lrn!r} was already used for declaration {existing.id} with a different body",
+            field="lrn",
+        )
+    declaration_id = str(ULID())
+    required = routing.required_agencies(declaration)
+    await repository.insert_declaration(
+        connection,
+        {
+            "id": declaration_id,
+            "declarant_id": caller.subject,
+            "importer_id": declaration.importer.id,
+            "lrn": declaration.lrn,
+            "version": 1,
+            "body": declaration.model_dump(mode="json"),
+            "body_hash": body_hash,
+            "required_agencies": required,
+            "routing_version": routing.version,
+            "status": ClearanceStatus.SUBMITTED.value,
+            "status_reasons": [],
+            "correlation_id": correlation_id,
+            "submitted_at": now,
+            "updated_at": now,
+        },
+        {document.id for document in declaration.referenced_documents(PHYTOSANITARY_CERTIFICATE)},
+    )
+    await repository.add_to_timeline(
+        connection, declaration_id, now, "submitted", {"version": 1, "required_agencies": required}
+    )
+    event = DeclarationSubmitted(
+        declaration_id=declaration_id,
+        version=1,
+        declaration=declaration,
+        required_agencies=required,
+        routing_version=routing.version,
+        submitted_at=now,
+    )
+    stored = await repository.declaration_by_id(connection, declaration_id)
+    assert stored is not None
+    await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
+    return stored, True
+
+
+def can_read(caller: Caller, row: Row[Any]) -> bool:
+    """Traders see declarations where they are declarant or importer; officers see all."""
+    if caller.role is Role.TRADER:
+        return caller.subject in (row.declarant_id, row.importer_id)
+    return caller.role is Role.OFFICER
+
+
+async def get(connection: AsyncConnection, *, declaration_id: str, caller: Caller) -> Row[Any]:
+    row = await repository.declaration_by_id(connection, declaration_id)
+    if row is None or not can_read(caller, row):
+        raise NotFound(f"no declaration {declaration_id} that this API key may see")
+    return row

@@ -1,0 +1,109 @@
+"""Queries of the phyto database; every function runs inside the caller's transaction."""
+
+import zlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contract.certificate import Certificate
+from services.phyto.adapters.orm import certificates, decisions, declaration_certificates, declarations
+
+
+async def lock_certificate_numbers(connection: AsyncConnection, numbers: Iterable[str]) -> None:
+    """Serialise every transaction that joins declarations and certificates on these numbers.
+
+    On PostgreSQL a transaction-scoped advisory lock per number (taken in sorted order, so two
+    transactions cannot deadlock); SQLite transactions already begin with the write lock (BEGIN IMMEDIATE).
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    for number in sorted(set(numbers)):
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(number.encode())})
+
+
+async def certificates_by_number(
+    connection: AsyncConnection, numbers: Iterable[str], preferred_country: str | None
+) -> dict[str, Certificate]:
+    """The stored certificate for each number; where two countries used one number, the exporting country's."""
+    wanted = set(numbers)
+    if not wanted:
+        return {}
+    rows = await connection.execute(select(certificates).where(certificates.c.number.in_(wanted)))
+    found: dict[str, Certificate] = {}
+    for row in rows:
+        if row.number not in found or row.issuing_country == preferred_country:
+            found[row.number] = Certificate.model_validate(row.body)
+    return found
+
+
+async def store_certificate(
+    connection: AsyncConnection, certificate_id: str, certificate: Certificate, now: datetime
+) -> None:
+    """Insert the certificate, or replace the stored state of the same (country, number)."""
+    values = {"status": certificate.status.value, "body": certificate.model_dump(mode="json"), "received_at": now}
+    existing = await connection.scalar(
+        select(certificates.c.id).where(
+            certificates.c.issuing_country == certificate.issuing_country, certificates.c.number == certificate.number
+        )
+    )
+    if existing is None:
+        await connection.execute(
+            insert(certificates).values(
+                id=certificate_id, issuing_country=certificate.issuing_country, number=certificate.number, **values
+            )
+        )
+    else:
+        await connection.execute(update(certificates).where(certificates.c.id == existing).values(**values))
+
+
+async def declaration(connection: AsyncConnection, declaration_id: str) -> Row[Any] | None:
+    query = select(declarations).where(declarations.c.declaration_id == declaration_id)
+    return (await connection.execute(query)).first()
+
+
+async def save_declaration(
+    connection: AsyncConnection,
+    *,
+    declaration_id: str,
+    version: int,
+    body: dict[str, Any],
+    correlation_id: str,
+    numbers: set[str],
+) -> None:
+    await connection.execute(
+        insert(declarations).values(
+            declaration_id=declaration_id,
+            version=version,
+            body=body,
+            correlation_id=correlation_id,
+            outcome="pending",
+            reasons=[],
+            last_sequence=0,
+        )
+    )
+    for number in numbers:
+        await connection.execute(
+            insert(declaration_certificates).values(declaration_id=declaration_id, certificate_number=number)
+        )
+
+
+async def declarations_citing(connection: AsyncConnection, number: str) -> list[Row[Any]]:
+    query = (
+        select(declarations)
+        .join(declaration_certificates, declaration_certificates.c.declaration_id == declarations.c.declaration_id)
+        .where(declaration_certificates.c.certificate_number == number)
+        .order_by(declarations.c.declaration_id)
+    )
+    return list(await connection.execute(query))
+
+
+async def record_decision(connection: AsyncConnection, values: dict[str, Any]) -> None:
+    await connection.execute(insert(decisions).values(**values))
+    await connection.execute(
+        update(declarations)
+        .where(declarations.c.declaration_id == values["declaration_id"])
+        .values(outcome=values["outcome"], reasons=values["reasons"], last_sequence=values["sequence"])
+    )

@@ -1,0 +1,59 @@
+"""The phyto composition root: settings, engine, import requirements, Kafka link and consumer."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import ConsumerRecord
+
+from services.contract.clock import Clock, utc_now
+from services.contract.cloudevents import Envelope
+from services.contract.consumer import PermanentEventError
+from services.contract.database import create_engine
+from services.contract.events import CertificateReceived, DeclarationSubmitted, Topic
+from services.contract.outbox import Transaction
+from services.contract.rules_file import load_rules
+from services.contract.runtime import Runtime
+from services.phyto.adapters import orm
+from services.phyto.domain.requirements import ImportRequirements
+from services.phyto.service_layer import consignments
+from services.phyto.settings import PhytoSettings
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
+
+
+@dataclass
+class Phyto:
+    settings: PhytoSettings
+    runtime: Runtime
+    requirements: ImportRequirements
+    clock: Clock
+
+    async def on_event(self, envelope: Envelope, record: ConsumerRecord) -> bool:
+        data = envelope.data
+        if isinstance(data, DeclarationSubmitted):
+            if consignments.AGENCY not in data.required_agencies:
+                return False
+            handle = consignments.on_declaration
+        elif isinstance(data, CertificateReceived):
+            handle = consignments.on_certificate
+        else:
+            raise PermanentEventError(f"phyto does not handle {envelope.type} yet")
+
+        async def effect(transaction: Transaction, event: Envelope) -> None:
+            await handle(transaction, event, requirements=self.requirements, now=self.clock())
+
+        return await self.runtime.inbox.process(envelope, record, effect)
+
+
+def bootstrap(settings: PhytoSettings, clock: Clock = utc_now) -> Phyto:
+    runtime = Runtime(
+        settings=settings,
+        engine=create_engine(settings.database_url),
+        migrations=MIGRATIONS,
+        outbox=orm.outbox,
+        inbox=orm.inbox,
+    )
+    phyto = Phyto(settings, runtime, load_rules(settings.import_requirements, ImportRequirements), clock)
+    topics = [settings.topic(Topic.DECLARATIONS), settings.topic(Topic.CERTIFICATES)]
+    runtime.consume(topics, f"{settings.topic_prefix}phyto", phyto.on_event)
+    return phyto

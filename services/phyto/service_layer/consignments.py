@@ -1,0 +1,131 @@
+"""Joining declarations and certificates, whichever arrives first, and publishing phyto decisions."""
+
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contract.cloudevents import Envelope, output_event_id
+from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration
+from services.contract.events import AgencyDecisionMade, CertificateReceived, DeclarationSubmitted
+from services.contract.outbox import Transaction
+from services.phyto.adapters import repository
+from services.phyto.domain.matching import PhytoAssessment, assess
+from services.phyto.domain.requirements import ImportRequirements
+
+AGENCY = "phyto"
+
+
+def _cited(declaration: Declaration) -> set[str]:
+    return {doc.id for doc in declaration.referenced_documents(PHYTOSANITARY_CERTIFICATE)}
+
+
+async def _assess(
+    connection: AsyncConnection, requirements: ImportRequirements, declaration: Declaration
+) -> PhytoAssessment:
+    certificates = await repository.certificates_by_number(connection, _cited(declaration), declaration.export_country)
+    return assess(requirements, declaration, certificates)
+
+
+async def _publish_decision(
+    transaction: Transaction,
+    *,
+    event_id: str,
+    declaration_id: str,
+    version: int,
+    sequence: int,
+    assessment: PhytoAssessment,
+    requirements: ImportRequirements,
+    correlation_id: str,
+    now: datetime,
+) -> None:
+    reasons = [reason.model_dump() for reason in assessment.reasons]
+    mismatches = [asdict(mismatch) for mismatch in assessment.mismatches]
+    await repository.record_decision(
+        transaction.connection,
+        {
+            "event_id": event_id,
+            "declaration_id": declaration_id,
+            "declaration_version": version,
+            "sequence": sequence,
+            "outcome": assessment.outcome.value,
+            "reasons": reasons,
+            "mismatches": mismatches,
+            "requirements_version": requirements.version,
+            "decided_at": now,
+        },
+    )
+    decision = AgencyDecisionMade(
+        agency=AGENCY,
+        declaration_id=declaration_id,
+        declaration_version=version,
+        sequence=sequence,
+        outcome=assessment.outcome,
+        reasons=list(assessment.reasons),
+        details={"mismatches": mismatches, "awaited_certificates": list(assessment.awaited)},
+        rules_version=requirements.version,
+        decided_at=now,
+    )
+    await transaction.publish(
+        Envelope(data=decision, source=AGENCY, correlation_id=correlation_id, id=event_id, time=now)
+    )
+
+
+async def on_declaration(
+    transaction: Transaction, envelope: Envelope, *, requirements: ImportRequirements, now: datetime
+) -> None:
+    """Keep the declaration and decide at once: released, held (waiting or mismatched) or not concerned."""
+    submitted = envelope.data
+    assert isinstance(submitted, DeclarationSubmitted)
+    connection = transaction.connection
+    numbers = _cited(submitted.declaration)
+    await repository.lock_certificate_numbers(connection, numbers)
+    if await repository.declaration(connection, submitted.declaration_id) is not None:
+        return
+    await repository.save_declaration(
+        connection,
+        declaration_id=submitted.declaration_id,
+        version=submitted.version,
+        body=submitted.declaration.model_dump(mode="json"),
+        correlation_id=envelope.correlation_id,
+        numbers=numbers,
+    )
+    await _publish_decision(
+        transaction,
+        event_id=output_event_id(envelope.id, AGENCY),
+        declaration_id=submitted.declaration_id,
+        version=submitted.version,
+        sequence=1,
+        assessment=await _assess(connection, requirements, submitted.declaration),
+        requirements=requirements,
+        correlation_id=envelope.correlation_id,
+        now=now,
+    )
+
+
+async def on_certificate(
+    transaction: Transaction, envelope: Envelope, *, requirements: ImportRequirements, now: datetime
+) -> None:
+    """Keep the certificate and decide again on every declaration citing it whose answer changes."""
+    received = envelope.data
+    assert isinstance(received, CertificateReceived)
+    connection = transaction.connection
+    number = received.certificate.number
+    await repository.lock_certificate_numbers(connection, [number])
+    await repository.store_certificate(connection, received.certificate_id, received.certificate, now)
+    for row in await repository.declarations_citing(connection, number):
+        declaration = Declaration.model_validate(row.body)
+        assessment = await _assess(connection, requirements, declaration)
+        if assessment.outcome.value == row.outcome and [r.model_dump() for r in assessment.reasons] == row.reasons:
+            continue
+        await _publish_decision(
+            transaction,
+            event_id=output_event_id(envelope.id, AGENCY, discriminator=row.declaration_id),
+            declaration_id=row.declaration_id,
+            version=row.version,
+            sequence=row.last_sequence + 1,
+            assessment=assessment,
+            requirements=requirements,
+            correlation_id=row.correlation_id,
+            now=now,
+        )

@@ -1,6 +1,5 @@
 """CloudEvents 1.0 in Kafka binary mode: attributes as `ce_*` headers, the event data as the JSON value."""
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -79,10 +78,7 @@ def decode(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], val
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
         raise UndecodableEvent(f"{attributes['ce_type']} data is invalid: {problems}") from exc
-    try:
-        time = datetime.fromisoformat(attributes["ce_time"]) if "ce_time" in attributes else datetime.now(UTC)
-    except ValueError as exc:
-        raise UndecodableEvent(f"ce_time is not an RFC 3339 time: {attributes['ce_time']!r}") from exc
+    time = _rfc3339(attributes["ce_time"]) if "ce_time" in attributes else datetime.now(UTC)
     return Envelope(
         data=data,
         source=attributes["ce_source"],
@@ -92,6 +88,11 @@ def decode(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], val
     )
 
 
-def describe(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...]) -> str:
-    """A short printable summary of a record's headers, for dead-letter reasons and logs."""
-    return json.dumps({name: raw.decode(errors="replace") for name, raw in headers})
+def _rfc3339(text: str) -> datetime:
+    try:
+        time = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UndecodableEvent(f"ce_time is not an RFC 3339 time: {text!r}") from exc
+    if time.tzinfo is None:
+        raise UndecodableEvent(f"ce_time has no UTC offset, as RFC 3339 requires: {text!r}")
+    return time

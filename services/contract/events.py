@@ -79,6 +79,9 @@ class Outcome(StrEnum):
 class Reason(ContractModel):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,63}$", examples=["CERTIFICATE_AWAITED"])
     text: ShortText
+    agency: AgencyCode | None = Field(
+        default=None, description="On single-window reasons: the agency that gave it (or is awaited)"
+    )
 
 
 class AgencyDecisionMade(Event):

@@ -4,9 +4,20 @@ import sys
 from typing import Self
 
 from pydantic import Field, ValidationError
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.contract.events import Topic
+
+_SECRET_HINTS = ("url", "secret", "password", "key", "token")
+
+
+def _explain(prefix: str, error: ErrorDetails) -> str:
+    if not error["loc"]:
+        return f"invalid settings ({prefix}*): {error['msg']}"
+    name = "_".join(map(str, error["loc"]))
+    shown = "" if any(hint in name for hint in _SECRET_HINTS) else f"={error['input']!r}"
+    return f"invalid setting {prefix.upper()}{name.upper()}{shown}: {error['msg']}"
 
 
 class ServiceSettings(BaseSettings):
@@ -37,14 +48,14 @@ class ServiceSettings(BaseSettings):
 
     @classmethod
     def load(cls) -> Self:
-        """Build from the environment, or exit with one line per bad variable."""
+        """Build from the environment, or exit with one line per bad variable.
+
+        A bad value is echoed unless its field may hold a secret (URLs with passwords, keys, tokens).
+        """
         try:
             return cls()
         except ValidationError as exc:
             prefix = str(cls.model_config.get("env_prefix", ""))
-            lines = [
-                f"invalid setting {prefix}{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}"
-                for e in exc.errors()
-            ]
+            lines = [_explain(prefix, error) for error in exc.errors()]
             sys.stderr.write("\n".join(lines) + "\n")
             raise SystemExit(2) from None

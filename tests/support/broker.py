@@ -2,13 +2,20 @@
 
 import os
 import shutil
+import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TEST_PORT, TEST_CONTROLLER_PORT = 29092, 29093
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _docker_answers() -> bool:
@@ -30,17 +37,16 @@ def test_broker() -> Iterator[str]:
     if shutil.which("java") is not None:
         from deploy.kafka.launch import LocalKafka
 
-        kafka = LocalKafka(
-            home=REPO / ".local" / "kafka-test",
-            port=TEST_PORT,
-            controller_port=TEST_CONTROLLER_PORT,
-            lib_dir=REPO / ".local" / "kafka" / "lib",
-        )
-        kafka.start(timeout=120)
-        try:
-            yield kafka.bootstrap
-        finally:
-            kafka.stop()
+        # A broker of this test session's own: fresh storage and free ports, sharing only the jar cache.
+        with tempfile.TemporaryDirectory(prefix="sw-kafka-") as home:
+            kafka = LocalKafka(
+                home=Path(home),
+                port=free_port(),
+                controller_port=free_port(),
+                lib_dir=REPO / ".local" / "kafka" / "lib",
+            )
+            with kafka:
+                yield kafka.bootstrap
         return
     if _docker_answers():
         from testcontainers.kafka import KafkaContainer

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,11 @@ class Record:
     topic: str
     key: str | None
     headers: dict[str, str]
-    value: dict[str, Any]
+    value: bytes
+
+    @property
+    def payload(self) -> Any:
+        return json.loads(self.value)
 
 
 def _record(message: Any) -> Record:
@@ -24,12 +29,15 @@ def _record(message: Any) -> Record:
         topic=str(message.topic()),
         key=key.decode() if isinstance(key, bytes) else key,
         headers={name: raw.decode() for name, raw in headers},
-        value=json.loads(value or b"null"),
+        value=value or b"",
     )
 
 
 def read_until(bootstrap: str, topic: str, done: "Any", *, timeout: float = 60.0) -> list[Record]:
-    """Read `topic` from the beginning until `done(records)` is true or the deadline passes."""
+    """Read `topic` from the beginning until `done(records)` is true or the deadline passes.
+
+    This blocks: from async code, run it with asyncio.to_thread so the event loop keeps serving.
+    """
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -59,3 +67,11 @@ def produce(
     producer.produce(topic, key=key, value=value, headers=headers)
     remaining = producer.flush(30)
     assert remaining == 0, f"{remaining} record(s) not delivered to {topic}"
+
+
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete every topic whose name starts with `prefix` (a test's own topics)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
+    for future in admin.delete_topics(names, operation_timeout=30).values() if names else []:
+        future.result()

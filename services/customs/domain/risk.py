@@ -55,13 +55,15 @@ class Assessment:
 
 
 def assess(profile: RiskProfile, declaration: Declaration) -> Assessment:
-    """The most severe lane among the matching rules (the default lane when none match), with every hit."""
+    """The most severe of the default lane and the matching rules' lanes, with every hit.
+
+    The default lane is a floor: an administration that sets it to yellow checks every declaration.
+    """
     hits = tuple(
         Hit(rule.id, rule.lane, rule.reason, item.sequence)
         for item in declaration.goods_items
         for rule in profile.rules
         if rule.matches(item)
     )
-    lane = max((hit.lane for hit in hits), key=lambda lane: lane.severity, default=profile.default_lane)
-    lane = max(lane, profile.default_lane, key=lambda lane: lane.severity)
+    lane = max([profile.default_lane, *(hit.lane for hit in hits)], key=lambda lane: lane.severity)
     return Assessment(lane, hits)

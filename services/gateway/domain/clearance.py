@@ -59,7 +59,7 @@ def join(required: list[str], latest: dict[str, AgencyDecision]) -> Clearance:
 
     def reasons_of(outcome: Outcome) -> tuple[Reason, ...]:
         return tuple(
-            Reason(code=reason.code, text=f"{decision.agency}: {reason.text}")
+            Reason(code=reason.code, text=reason.text, agency=decision.agency)
             for decision in answered
             if decision.outcome is outcome
             for reason in decision.reasons
@@ -72,6 +72,6 @@ def join(required: list[str], latest: dict[str, AgencyDecision]) -> Clearance:
     waiting = [agency for agency in required if agency not in latest]
     if not waiting and all(d.outcome in _CLEARS for d in answered):
         return Clearance(ClearanceStatus.RELEASED, standings, ())
-    pending = tuple(Reason(code="AGENCY_PENDING", text=f"waiting for {agency}") for agency in waiting)
+    pending = tuple(Reason(code="AGENCY_PENDING", text=f"waiting for {agency}", agency=agency) for agency in waiting)
     status = ClearanceStatus.UNDER_CONTROL if answered else ClearanceStatus.SUBMITTED
     return Clearance(status, standings, pending)

@@ -1,0 +1,103 @@
+"""The gateway's HTTP contract: bad input is refused clearly and publishes nothing; roles are enforced."""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.gateway.adapters.orm import outbox
+from tests.support import payloads
+from tests.support.in_process import NPPO_KEY, TRADER_KEY, System
+
+pytestmark = pytest.mark.integration
+
+
+async def outbox_size(system: System) -> int:
+    async with system.gateway.runtime.engine.connect() as connection:
+        return int(await connection.scalar(select(func.count()).select_from(outbox)) or 0)
+
+
+async def test_invalid_declaration_gets_422_with_each_field_path_and_publishes_nothing(system: System) -> None:
+    body: dict[str, Any] = payloads.declaration(None)
+    body["goods_items"][0] |= {"origin_country": "nl", "commodity_code": "12"}
+    del body["importer"]
+    before = await outbox_size(system)
+
+    response = await system.client.post("/v1/declarations", json=body, headers=TRADER_KEY)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    paths = {error["path"] for error in response.json()["errors"]}
+    assert paths == {
+        "body.importer",
+        "body.goods_items.0.origin_country",
+        "body.goods_items.0.commodity_code",
+    }
+    assert await outbox_size(system) == before
+
+
+async def test_malformed_json_gets_422(system: System) -> None:
+    response = await system.client.post(
+        "/v1/declarations", content=b'{"lrn": ', headers={**TRADER_KEY, "content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"] == "JSON decode error"
+
+
+async def test_same_lrn_same_body_returns_the_first_and_other_body_conflicts(system: System) -> None:
+    body = payloads.declaration(None)
+    first = await system.client.post("/v1/declarations", json=body, headers=TRADER_KEY)
+    again = await system.client.post("/v1/declarations", json=body, headers=TRADER_KEY)
+    other = await system.client.post("/v1/declarations", json=body | {"point_of_entry": "GBFXT"}, headers=TRADER_KEY)
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 409)
+    assert again.json()["id"] == first.json()["id"]
+    assert other.json()["errors"][0]["path"] == "body.lrn"
+
+
+async def test_a_trader_cannot_declare_for_another_declarant(system: System) -> None:
+    body = payloads.declaration(None, declarant={"id": "GB987654321000"})
+    response = await system.client.post("/v1/declarations", json=body, headers=TRADER_KEY)
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["path"] == "body.declarant.id"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"X-API-Key": "not-a-key-at-all"}, 401), (TRADER_KEY, 403)],
+)
+async def test_only_an_nppo_may_deliver_certificates(system: System, headers: dict[str, str], status: int) -> None:
+    response = await system.client.post("/v1/certificates", json=payloads.certificate("NL-X-1"), headers=headers)
+    assert response.status_code == status
+
+
+async def test_an_nppo_delivers_only_its_own_countrys_certificates(system: System) -> None:
+    body = payloads.certificate(payloads.certificate_number(), issuing_country="KE")
+    response = await system.client.post("/v1/certificates", json=body, headers=NPPO_KEY)
+    assert response.status_code == 403
+
+
+async def test_certificate_redelivery_returns_the_stored_one_and_changed_content_conflicts(system: System) -> None:
+    body = payloads.certificate(payloads.certificate_number())
+    first = await system.client.post("/v1/certificates", json=body, headers=NPPO_KEY)
+    again = await system.client.post("/v1/certificates", json=body, headers=NPPO_KEY)
+    changed = await system.client.post("/v1/certificates", json=body | {"point_of_entry": "GBFXT"}, headers=NPPO_KEY)
+    assert (first.status_code, again.status_code, changed.status_code) == (201, 200, 409)
+
+
+async def test_a_trader_reads_a_certificate_only_when_its_declaration_cites_it(system: System) -> None:
+    cited, uncited = payloads.certificate_number(), payloads.certificate_number()
+    await system.client.post("/v1/declarations", json=payloads.declaration(cited), headers=TRADER_KEY)
+    ids = []
+    for number in (cited, uncited):
+        response = await system.client.post("/v1/certificates", json=payloads.certificate(number), headers=NPPO_KEY)
+        ids.append(response.json()["id"])
+    assert (await system.client.get(f"/v1/certificates/{ids[0]}", headers=TRADER_KEY)).status_code == 200
+    assert (await system.client.get(f"/v1/certificates/{ids[1]}", headers=TRADER_KEY)).status_code == 404
+
+
+async def test_an_oversized_body_is_refused_with_413(system: System) -> None:
+    limit = system.gateway.settings.max_body_bytes
+    response = await system.client.post(
+        "/v1/declarations", content=b" " * (limit + 1), headers={**TRADER_KEY, "content-type": "application/json"}
+    )
+    assert response.status_code == 413

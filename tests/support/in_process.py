@@ -1,0 +1,84 @@
+"""The three services running inside the test process, against the real broker and SQLite files."""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.customs.bootstrap import Customs
+from services.customs.bootstrap import bootstrap as bootstrap_customs
+from services.customs.entrypoints.http import create_app as customs_app
+from services.customs.settings import CustomsSettings
+from services.gateway.bootstrap import Gateway
+from services.gateway.bootstrap import bootstrap as bootstrap_gateway
+from services.gateway.entrypoints.http import create_app as gateway_app
+from services.gateway.settings import GatewaySettings
+from services.phyto.bootstrap import Phyto
+from services.phyto.bootstrap import bootstrap as bootstrap_phyto
+from services.phyto.entrypoints.http import create_app as phyto_app
+from services.phyto.settings import PhytoSettings
+from tests.support.waiting import eventually
+
+REPO = Path(__file__).resolve().parents[2]
+DEV_KEYS = REPO / "deploy" / "dev-keys.yaml"
+TRADER_KEY = {"X-API-Key": "dev-trader-GB123456789000"}
+OTHER_TRADER_KEY = {"X-API-Key": "dev-trader-GB987654321000"}
+NPPO_KEY = {"X-API-Key": "dev-nppo-NL-0000000001"}
+
+
+@dataclass
+class System:
+    client: httpx.AsyncClient
+    gateway: Gateway
+    customs: Customs
+    phyto: Phyto
+    bootstrap: str
+    topic_prefix: str
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+def common_settings(bootstrap: str, topic_prefix: str) -> dict[str, Any]:
+    """Fast polling and retries so that tests finish quickly; everything else as in production."""
+    return {
+        "kafka_bootstrap": bootstrap,
+        "topic_prefix": topic_prefix,
+        "topic_partitions": 1,
+        "outbox_poll_ms": 50,
+        "consumer_retry_backoff_ms": 20,
+        "consumer_max_retries": 2,
+        "startup_retry_seconds": 0.5,
+    }
+
+
+@asynccontextmanager
+async def running_system(bootstrap: str, topic_prefix: str, state: Path) -> AsyncIterator[System]:
+    common = common_settings(bootstrap, topic_prefix)
+    gateway = bootstrap_gateway(
+        GatewaySettings(
+            database_url=f"sqlite+aiosqlite:///{state}/gateway.db",
+            environment="development",
+            dev_keys_file=DEV_KEYS,
+            **common,
+        )
+    )
+    customs = bootstrap_customs(CustomsSettings(database_url=f"sqlite+aiosqlite:///{state}/customs.db", **common))
+    phyto = bootstrap_phyto(PhytoSettings(database_url=f"sqlite+aiosqlite:///{state}/phyto.db", **common))
+    apps = [gateway_app(gateway), customs_app(customs), phyto_app(phyto)]
+    async with AsyncExitStack() as stack:
+        for app in apps:
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=apps[0]), base_url="http://gateway")
+        )
+        runtimes = [gateway.runtime, customs.runtime, phyto.runtime]
+
+        async def connected() -> bool:
+            return all(runtime.link.connected for runtime in runtimes)
+
+        await eventually(connected, within=60, what="every service to connect to Kafka")
+        yield System(client, gateway, customs, phyto, bootstrap, topic_prefix)

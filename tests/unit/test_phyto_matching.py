@@ -1,0 +1,177 @@
+"""Plant-health assessment: regulated goods against the phytosanitary certificates they cite."""
+
+from datetime import date
+
+import pytest
+
+from services.contract.certificate import Certificate, CertificateStatus
+from services.contract.events import Outcome
+from services.contract.rules_file import load_rules
+from services.phyto.domain.matching import Mismatch, assess, cited_certificates
+from services.phyto.domain.requirements import ImportRequirements, RegulatedCommodity
+from tests.unit.builders import (
+    CERTIFICATE_NUMBER,
+    IMPORT_REQUIREMENTS,
+    certificate,
+    certificate_line,
+    declaration,
+    document,
+    goods_item,
+)
+
+LAPTOPS = "84713000"
+CITING = [document(CERTIFICATE_NUMBER)]
+
+
+@pytest.fixture(scope="module")
+def requirements() -> ImportRequirements:
+    return load_rules(IMPORT_REQUIREMENTS, ImportRequirements)
+
+
+def received(*certificates: Certificate) -> dict[str, Certificate]:
+    return {c.number: c for c in certificates}
+
+
+def codes(assessment) -> list[str]:
+    return [r.code for r in assessment.reasons]
+
+
+class TestCategoryOf:
+    @pytest.mark.parametrize(
+        ("commodity_code", "category"),
+        [
+            ("06031100", "cut_flowers"),
+            ("06029050", "plants_for_planting"),
+            ("08044000", "fruit_and_vegetables"),
+            ("07131010", "grain"),
+            ("10019900", "grain"),
+            ("4407109100", "wood"),
+            (LAPTOPS, None),
+            ("07108095", None),
+        ],
+    )
+    def test_shipped_requirements(self, requirements, commodity_code, category):
+        assert requirements.category_of(commodity_code) == category
+
+    @pytest.mark.parametrize("order", [("07", "0713"), ("0713", "07")])
+    def test_longest_prefix_wins_whatever_the_order(self, order):
+        categories = {"07": "fruit_and_vegetables", "0713": "grain"}
+        table = ImportRequirements(
+            version="test",
+            effective_from=date(2026, 1, 1),
+            regulated=tuple(RegulatedCommodity(prefix=p, category=categories[p]) for p in order),
+        )
+        assert table.category_of("07131010") == "grain"
+        assert table.category_of("07020000") == "fruit_and_vegetables"
+
+
+class TestCitedCertificates:
+    def test_item_documents_override_the_header(self):
+        item = goods_item(documents=[document("ITEM-1"), document("INV-1", code="N380")])
+        assert cited_certificates(declaration(item, documents=[document("HEADER-1")]), item) == ["ITEM-1"]
+
+    def test_header_applies_to_items_citing_none(self):
+        item = goods_item()
+        assert cited_certificates(declaration(item, documents=[document("HEADER-1")]), item) == ["HEADER-1"]
+
+
+class TestAssess:
+    def test_no_regulated_goods_is_not_concerned(self, requirements):
+        laptops = declaration(goods_item(commodity_code=LAPTOPS, documents=CITING))
+        assessment = assess(requirements, laptops, {})
+        assert assessment.outcome is Outcome.NOT_CONCERNED
+        assert codes(assessment) == ["NO_REGULATED_GOODS"]
+
+    def test_regulated_item_citing_no_certificate_is_held(self, requirements):
+        assessment = assess(requirements, declaration(goods_item(3)), received(certificate()))
+        assert assessment.outcome is Outcome.HELD
+        assert codes(assessment) == ["CERTIFICATE_NOT_CITED"]
+        assert "goods item 3" in assessment.reasons[0].text
+
+    def test_certificate_cited_but_not_received_is_awaited(self, requirements):
+        assessment = assess(requirements, declaration(goods_item(documents=CITING)), {})
+        assert assessment.outcome is Outcome.HELD
+        assert codes(assessment) == ["CERTIFICATE_AWAITED"]
+        assert assessment.awaited == (CERTIFICATE_NUMBER,)
+        assert CERTIFICATE_NUMBER in assessment.reasons[0].text
+
+    def test_certificate_cited_by_several_items_is_awaited_once(self, requirements):
+        roses = declaration(goods_item(1), goods_item(2), documents=CITING)
+        assessment = assess(requirements, roses, {})
+        assert assessment.awaited == (CERTIFICATE_NUMBER,)
+        assert codes(assessment) == ["CERTIFICATE_AWAITED"]
+
+    def test_withdrawn_certificate_is_held(self, requirements):
+        withdrawn = certificate(status=CertificateStatus.WITHDRAWN)
+        assessment = assess(requirements, declaration(goods_item(documents=CITING)), received(withdrawn))
+        assert assessment.outcome is Outcome.HELD
+        assert codes(assessment) == ["CERTIFICATE_WITHDRAWN"]
+        assert assessment.mismatches == ()
+
+    def test_withdrawn_status_code_40_from_the_wire_is_recognised(self, requirements):
+        withdrawn = Certificate.model_validate({**certificate().model_dump(mode="json"), "status": "40"})
+        assessment = assess(requirements, declaration(goods_item(documents=CITING)), received(withdrawn))
+        assert codes(assessment) == ["CERTIFICATE_WITHDRAWN"]
+
+    def test_origin_not_on_the_certificate_is_a_mismatch(self, requirements):
+        kenyan = declaration(goods_item(4, origin_country="KE", documents=CITING))
+        assessment = assess(requirements, kenyan, received(certificate()))
+        assert assessment.outcome is Outcome.HELD
+        assert codes(assessment) == ["CERTIFICATE_MISMATCH"]
+        assert assessment.mismatches == (Mismatch(4, CERTIFICATE_NUMBER, "origin", "KE", "NL"),)
+
+    def test_origin_on_any_certificate_line_matches(self, requirements):
+        lines = [certificate_line(1, origin_countries=["NL"]), certificate_line(2, origin_countries=["EC", "KE"])]
+        kenyan = declaration(goods_item(origin_country="KE", documents=CITING))
+        assessment = assess(requirements, kenyan, received(certificate(line_items=lines)))
+        assert assessment.outcome is Outcome.RELEASED
+
+    def test_commodity_not_on_the_certificate_is_a_mismatch(self, requirements):
+        tulips = declaration(goods_item(commodity_code="06031900", documents=CITING))
+        assessment = assess(requirements, tulips, received(certificate()))
+        assert codes(assessment) == ["CERTIFICATE_MISMATCH"]
+        assert assessment.mismatches == (Mismatch(1, CERTIFICATE_NUMBER, "commodity_code", "060319", "060311"),)
+
+    def test_commodity_codes_compare_at_hs6(self, requirements):
+        lines = [certificate_line(commodity_code="0603110000")]
+        roses = declaration(goods_item(commodity_code="06031100", documents=CITING))
+        assert assess(requirements, roses, received(certificate(line_items=lines))).outcome is Outcome.RELEASED
+
+    def test_certificate_without_commodity_codes_never_mismatches_on_commodity(self, requirements):
+        lines = [certificate_line(commodity_code=None)]
+        tulips = declaration(goods_item(commodity_code="06031900", documents=CITING))
+        assessment = assess(requirements, tulips, received(certificate(line_items=lines)))
+        assert assessment.outcome is Outcome.RELEASED
+        assert assessment.mismatches == ()
+
+    def test_both_origin_and_commodity_mismatches_are_reported(self, requirements):
+        item = goods_item(commodity_code="06031900", origin_country="KE", documents=CITING)
+        assessment = assess(requirements, declaration(item), received(certificate()))
+        assert [m.field for m in assessment.mismatches] == ["origin", "commodity_code"]
+        assert codes(assessment) == ["CERTIFICATE_MISMATCH", "CERTIFICATE_MISMATCH"]
+
+    def test_item_level_certificate_overrides_the_header(self, requirements):
+        roses = declaration(goods_item(documents=CITING), documents=[document("NL-2026-999999")])
+        assessment = assess(requirements, roses, received(certificate()))
+        assert assessment.outcome is Outcome.RELEASED
+        assert assessment.awaited == ()
+
+    def test_header_certificate_covers_items_citing_none(self, requirements):
+        roses = declaration(goods_item(1), goods_item(2), documents=CITING)
+        assert assess(requirements, roses, received(certificate())).outcome is Outcome.RELEASED
+
+    def test_everything_matching_is_released_without_reasons(self, requirements):
+        assessment = assess(requirements, declaration(goods_item(documents=CITING)), received(certificate()))
+        assert assessment.outcome is Outcome.RELEASED
+        assert assessment.reasons == ()
+        assert assessment.mismatches == ()
+        assert assessment.awaited == ()
+
+    def test_unregulated_items_beside_regulated_ones_need_no_certificate(self, requirements):
+        items = [goods_item(1, documents=CITING), goods_item(2, commodity_code=LAPTOPS)]
+        assert assess(requirements, declaration(*items), received(certificate())).outcome is Outcome.RELEASED
+
+    def test_api_examples_are_released(self, requirements):
+        # The README's story: the example declaration and the example certificate clear plant health.
+        assessment = assess(requirements, declaration(), received(certificate()))
+        assert assessment.outcome is Outcome.RELEASED

@@ -1,0 +1,77 @@
+"""Service settings from the environment: bad values stop the service with a message naming the variable."""
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from services.gateway.settings import GatewaySettings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Only the variables a test sets itself are seen."""
+    for name in list(os.environ):
+        if name.upper().startswith("SW_GATEWAY_"):
+            monkeypatch.delenv(name)
+
+
+class TestLoad:
+    def test_defaults_load_without_any_variable(self):
+        settings = GatewaySettings.load()
+        assert (settings.service_name, settings.http_port, settings.environment) == ("gateway", 8080, "production")
+
+    def test_reads_prefixed_variables(self, monkeypatch):
+        monkeypatch.setenv("SW_GATEWAY_HTTP_PORT", "9090")
+        monkeypatch.setenv("SW_GATEWAY_TOPIC_PREFIX", "dev.")
+        settings = GatewaySettings.load()
+        assert settings.http_port == 9090
+        assert settings.topic_prefix == "dev."
+
+    @pytest.mark.parametrize("port", ["not-a-port", "0", "70000"])
+    def test_bad_port_exits_naming_the_variable(self, monkeypatch, capsys, port):
+        monkeypatch.setenv("SW_GATEWAY_HTTP_PORT", port)
+        with pytest.raises(SystemExit) as exited:
+            GatewaySettings.load()
+        assert exited.value.code == 2
+        assert f"SW_GATEWAY_HTTP_PORT={port!r}" in capsys.readouterr().err
+
+    def test_every_bad_variable_gets_its_own_line(self, monkeypatch, capsys):
+        monkeypatch.setenv("SW_GATEWAY_HTTP_PORT", "not-a-port")
+        monkeypatch.setenv("SW_GATEWAY_LOG_LEVEL", "CHATTY")
+        with pytest.raises(SystemExit):
+            GatewaySettings.load()
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 2
+        assert any("SW_GATEWAY_HTTP_PORT" in line for line in lines)
+        assert any("SW_GATEWAY_LOG_LEVEL" in line for line in lines)
+
+    def test_unprefixed_variables_are_not_read(self, monkeypatch):
+        monkeypatch.setenv("HTTP_PORT", "not-a-port")
+        assert GatewaySettings.load().http_port == 8080
+
+
+class TestDevKeysFile:
+    def test_refused_outside_development(self):
+        with pytest.raises(ValidationError, match="dev_keys_file is only allowed with SW_GATEWAY_ENVIRONMENT"):
+            GatewaySettings(dev_keys_file=Path("keys.yaml"))
+
+    def test_allowed_in_development(self):
+        settings = GatewaySettings(dev_keys_file=Path("keys.yaml"), environment="development")
+        assert settings.dev_keys_file == Path("keys.yaml")
+
+    def test_from_the_environment_outside_development_exits(self, monkeypatch, capsys):
+        monkeypatch.setenv("SW_GATEWAY_DEV_KEYS_FILE", "keys.yaml")
+        with pytest.raises(SystemExit) as exited:
+            GatewaySettings.load()
+        assert exited.value.code == 2
+        assert "dev_keys_file is only allowed with SW_GATEWAY_ENVIRONMENT=development" in capsys.readouterr().err
+
+    def test_refusal_does_not_print_other_settings(self, monkeypatch, capsys):
+        # A cross-field error must not echo the database URL (and its password) to the logs.
+        monkeypatch.setenv("SW_GATEWAY_DATABASE_URL", "postgresql+asyncpg://sw:s3cret@db/sw")
+        monkeypatch.setenv("SW_GATEWAY_DEV_KEYS_FILE", "keys.yaml")
+        with pytest.raises(SystemExit):
+            GatewaySettings.load()
+        assert "s3cret" not in capsys.readouterr().err

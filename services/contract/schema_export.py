@@ -114,23 +114,25 @@ def rendered() -> dict[Path, str]:
     return files
 
 
+def write_or_check(files: dict[Path, str], *, check: bool, regenerate: str) -> None:
+    """Write generated files, or with `check` exit naming the ones that differ from what is committed."""
+    stale = [path for path, text in files.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
+    if check:
+        if stale:
+            names = ", ".join(str(path.relative_to(ROOT.parent)) for path in stale)
+            sys.exit(f"generated files out of date: {names}; run {regenerate} and commit")
+        return
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(files[path], encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail when the committed schemas are out of date")
-    args = parser.parse_args()
-    stale = []
-    for path, text in rendered().items():
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
-            continue
-        stale.append(path)
-        if not args.check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    if args.check and stale:
-        names = ", ".join(str(p.relative_to(ROOT.parent)) for p in stale)
-        sys.exit(f"schemas out of date: {names}; run python -m services.contract.schema_export and commit")
-    print(f"{'checked' if args.check else 'wrote'} {len(rendered())} schema files in {ROOT}")
+    files = rendered()
+    write_or_check(files, check=parser.parse_args().check, regenerate="python -m services.contract.schema_export")
+    print(f"{len(files)} schema files up to date in {ROOT}")
 
 
 if __name__ == "__main__":

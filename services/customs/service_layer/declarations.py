@@ -1,5 +1,6 @@
 """Deciding on a submitted declaration: risk assessment, lane, and the customs decision event."""
 
+import logging
 from dataclasses import asdict
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from services.customs.domain.lanes import Lane
 from services.customs.domain.risk import RiskProfile, assess
 
 AGENCY = "customs"
+log = logging.getLogger(__name__)
 
 
 async def decide(transaction: Transaction, envelope: Envelope, *, profile: RiskProfile, now: datetime) -> None:
@@ -53,6 +55,13 @@ async def decide(transaction: Transaction, envelope: Envelope, *, profile: RiskP
         details={"lane": assessment.lane.value, "rules_hit": [hit.rule_id for hit in assessment.hits]},
         rules_version=profile.version,
         decided_at=now,
+    )
+    log.info(
+        "declaration %s: %s lane, %s (profile %s)",
+        submitted.declaration_id,
+        assessment.lane.value,
+        decision.outcome.value,
+        profile.version,
     )
     await transaction.publish(
         Envelope(data=decision, source=AGENCY, correlation_id=envelope.correlation_id, id=event_id, time=now)

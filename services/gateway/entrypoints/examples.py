@@ -1,6 +1,16 @@
-"""Request examples shown in the OpenAPI document (and used by the README and the tests)."""
+"""Request examples shown in the OpenAPI document, and written to examples/ for the README's commands.
 
+`python -m services.gateway.entrypoints.examples` rewrites examples/*.json; `--check` fails when they differ.
+"""
+
+import argparse
+import json
+from pathlib import Path
 from typing import Any
+
+from services.contract.schema_export import write_or_check
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 DECLARATION_EXAMPLE: dict[str, Any] = {
     "lrn": "LRN-2026-ROSES-0001",
@@ -47,3 +57,17 @@ CERTIFICATE_EXAMPLE: dict[str, Any] = {
         }
     ],
 }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail when examples/ is out of date")
+    files = {
+        EXAMPLES / f"{name}.json": json.dumps(example, indent=2) + "\n"
+        for name, example in (("declaration", DECLARATION_EXAMPLE), ("certificate", CERTIFICATE_EXAMPLE))
+    }
+    write_or_check(files, check=parser.parse_args().check, regenerate="python -m services.gateway.entrypoints.examples")
+
+
+if __name__ == "__main__":
+    main()

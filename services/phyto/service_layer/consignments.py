@@ -1,5 +1,6 @@
 """Joining declarations and certificates, whichever arrives first, and publishing phyto decisions."""
 
+import logging
 from dataclasses import asdict
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from services.phyto.domain.matching import PhytoAssessment, assess
 from services.phyto.domain.requirements import ImportRequirements
 
 AGENCY = "phyto"
+log = logging.getLogger(__name__)
 
 
 def _cited(declaration: Declaration) -> set[str]:
@@ -65,6 +67,14 @@ async def _publish_decision(
         details={"mismatches": mismatches, "awaited_certificates": list(assessment.awaited)},
         rules_version=requirements.version,
         decided_at=now,
+    )
+    log.info(
+        "declaration %s: %s (decision %d)%s",
+        declaration_id,
+        assessment.outcome.value,
+        sequence,
+        "".join(f"; {reason.code}" for reason in assessment.reasons),
+        extra={"correlation_id": correlation_id},
     )
     await transaction.publish(
         Envelope(data=decision, source=AGENCY, correlation_id=correlation_id, id=event_id, time=now)

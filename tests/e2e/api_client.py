@@ -1,0 +1,40 @@
+"""A small client of the gateway so that end-to-end tests read like a user's story."""
+
+from typing import Any
+
+import httpx
+
+from tests.support.in_process import NPPO_KEY, TRADER_KEY
+from tests.support.waiting import eventually
+
+
+class GatewayClient:
+    def __init__(self, base_url: str) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=10)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def lodge(self, declaration: dict[str, Any], *, correlation_id: str | None = None) -> str:
+        headers = TRADER_KEY | ({"X-Correlation-ID": correlation_id} if correlation_id else {})
+        response = await self._http.post("/v1/declarations", json=declaration, headers=headers)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def deliver(self, certificate: dict[str, Any]) -> str:
+        response = await self._http.post("/v1/certificates", json=certificate, headers=NPPO_KEY)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def declaration(self, declaration_id: str) -> dict[str, Any]:
+        response = await self._http.get(f"/v1/declarations/{declaration_id}", headers=TRADER_KEY)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def wait_for_status(self, declaration_id: str, status: str, within: float = 60) -> dict[str, Any]:
+        async def reached() -> dict[str, Any] | None:
+            body = await self.declaration(declaration_id)
+            return body if body["clearance"]["status"] == status else None
+
+        return await eventually(reached, within=within, what=f"{declaration_id} to be {status}")

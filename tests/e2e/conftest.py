@@ -1,0 +1,48 @@
+"""End-to-end fixtures: the three services as separate processes, started once for the e2e tests."""
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.stack import Stack
+from tests.e2e.api_client import GatewayClient
+
+
+def _free_port_run(length: int) -> int:
+    """The first of `length` consecutive free loopback ports."""
+    for start in range(21000, 31000, 10):
+        sockets = []
+        try:
+            for port in range(start, start + length):
+                probe = socket.socket()
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return start
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+    raise RuntimeError("no run of free ports between 21000 and 31000")
+
+
+@pytest.fixture(scope="session")
+def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Gateway, customs and phyto as `python -m` processes; topics without prefix, as in production."""
+    running = Stack(bootstrap=kafka_bootstrap, state_dir=tmp_path_factory.mktemp("stack"), base_port=_free_port_run(3))
+    running.start(timeout=120)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+async def gateway(stack: Stack) -> AsyncIterator[GatewayClient]:
+    client = GatewayClient(stack.services[0].url)
+    yield client
+    await client.close()
+
+
+def service_log(stack: Stack, name: str) -> Path:
+    return stack.log_file(name)

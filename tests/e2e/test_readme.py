@@ -1,0 +1,42 @@
+"""The README's shell examples, run as written against the started system."""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from deploy.stack import Stack
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shell_examples() -> str:
+    """Every ```sh block of the README, in order (the ```console set-up commands are not run)."""
+    blocks = re.findall(r"^```sh\n(.*?)^```", (REPO / "README.md").read_text(), flags=re.DOTALL | re.MULTILINE)
+    assert blocks, "the README has no ```sh examples"
+    return "\n".join(blocks)
+
+
+def test_readme_examples_run_as_written(stack: Stack) -> None:
+    gateway, customs, phyto = stack.services
+    env = os.environ | {"SW": gateway.url, "CUSTOMS": customs.url, "PHYTO": phyto.url, "KAFKA": stack.bootstrap}
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", shell_examples()],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = result.stdout
+    assert result.returncode == 0, f"README examples failed:\n{output}\n{result.stderr}"
+    assert re.search(r"^declaration [0-9A-Z]{26}$", output, flags=re.MULTILINE)
+    assert '"path": "body.goods_items"' in output  # the 422 example names the bad field
+    assert "certificate: HTTP 201" in output
+    assert "clearance: released" in output
+    assert "ce_type:org.singlewindow.ClearanceDecided.v1" in output  # the console consumer printed an event
+    assert '"ready": true' in output.replace('"ready":true', '"ready": true')
+    assert "sw_events_published_total" in output

@@ -1,0 +1,108 @@
+"""The single window as its users see it: services as processes, real broker, HTTP in, Kafka out."""
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from deploy.stack import Stack
+from services.contract.schema_export import CLOUDEVENT_HEADERS, ROOT
+from tests.e2e.api_client import GatewayClient
+from tests.support import payloads
+from tests.support.independent_kafka import Record, read_until
+
+pytestmark = pytest.mark.e2e
+
+
+def about(declaration_id: str, topic_records: list[Record]) -> list[Record]:
+    return [record for record in topic_records if record.key == declaration_id]
+
+
+def log_lines_with(log: Path, text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if text in line]
+
+
+async def read(stack: Stack, topic: str, done: Any) -> list[Record]:
+    return await asyncio.to_thread(read_until, stack.bootstrap, topic, done, timeout=60)
+
+
+async def test_declaration_and_certificate_are_released_over_http_and_on_kafka(
+    stack: Stack, gateway: GatewayClient
+) -> None:
+    number = payloads.certificate_number()
+    correlation_id = f"e2e-{uuid.uuid4()}"
+    declaration_id = await gateway.lodge(payloads.declaration(number), correlation_id=correlation_id)
+    await gateway.deliver(payloads.certificate(number))
+
+    released = await gateway.wait_for_status(declaration_id, "released")
+    assert {s["agency"]: s["outcome"] for s in released["clearance"]["agencies"]} == {
+        "customs": "released",
+        "phyto": "released",
+    }
+
+    def both_released(records: list[Record]) -> bool:
+        outcomes = {(r.payload["agency"], r.payload["outcome"]) for r in about(declaration_id, records)}
+        return {("customs", "released"), ("phyto", "released")} <= outcomes
+
+    decisions = about(declaration_id, await read(stack, "decisions", both_released))
+    assert both_released(decisions)
+    assert {r.headers["ce_correlationid"] for r in decisions} == {correlation_id}
+    phyto = [r.payload for r in decisions if r.payload["agency"] == "phyto"]
+    assert [d["sequence"] for d in phyto] == list(range(1, len(phyto) + 1))  # 2 when the declaration came first
+    assert phyto[-1]["outcome"] == "released"
+
+    for service in ("gateway", "customs", "phyto"):
+        tagged = log_lines_with(stack.log_file(service), correlation_id)
+        assert tagged, f"no log line of {service} carries correlation id {correlation_id}"
+        assert all(entry["correlation_id"] == correlation_id for entry in tagged)
+
+
+async def test_a_missing_certificate_holds_the_consignment_with_its_reason_on_the_clearance_topic(
+    stack: Stack, gateway: GatewayClient
+) -> None:
+    never_sent = payloads.certificate_number()
+    declaration_id = await gateway.lodge(payloads.declaration(never_sent))
+
+    def held(records: list[Record]) -> bool:
+        return any(r.payload["status"] == "held" for r in about(declaration_id, records))
+
+    clearance = about(declaration_id, await read(stack, "clearance", held))
+    decided = next(r.payload for r in clearance if r.payload["status"] == "held")
+    assert [(reason["code"], reason["agency"]) for reason in decided["reasons"]] == [("CERTIFICATE_AWAITED", "phyto")]
+    assert never_sent in decided["reasons"][0]["text"]
+    assert (await gateway.declaration(declaration_id))["clearance"]["status"] == "held"
+
+
+async def test_every_event_on_every_topic_matches_its_published_schema(stack: Stack, gateway: GatewayClient) -> None:
+    number = payloads.certificate_number()
+    declaration_id = await gateway.lodge(payloads.declaration(number))
+    await gateway.deliver(payloads.certificate(number))
+    await gateway.wait_for_status(declaration_id, "released")
+
+    schemas = {}
+    for path in (ROOT / "events").glob("*.json"):
+        schema = json.loads(path.read_text())
+        schemas[schema["$id"]] = Draft202012Validator(schema)
+    headers_validator = Draft202012Validator(CLOUDEVENT_HEADERS)
+    seen: dict[str, int] = {}
+    for topic in ("declarations", "certificates", "decisions", "clearance"):
+        records = await read(
+            stack, topic, lambda records: any(r.key in (declaration_id, f"NL:{number}") for r in records)
+        )
+        assert records, f"nothing on {topic}"
+        for record in records:
+            headers_validator.validate(record.headers)
+            validator = schemas[record.headers["ce_dataschema"]]
+            errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(record.payload)]
+            assert errors == [], f"{record.headers['ce_type']} on {topic} breaks its schema: {errors}"
+            seen[record.headers["ce_type"]] = seen.get(record.headers["ce_type"], 0) + 1
+    assert set(seen) == {
+        "org.singlewindow.DeclarationSubmitted.v1",
+        "org.singlewindow.CertificateReceived.v1",
+        "org.singlewindow.AgencyDecisionMade.v1",
+        "org.singlewindow.ClearanceDecided.v1",
+    }

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no types-jsonschema in dev deps
+from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
 from services.contract.certificate import Certificate

@@ -144,18 +144,26 @@ def main() -> None:
     parser.add_argument("--state-dir", type=Path, default=REPO / ".local" / "stack")
     parser.add_argument("--base-port", type=int, default=8080)
     parser.add_argument("--kafka-port", type=int, default=19092)
+    parser.add_argument("--kafka-home", type=Path, default=None, help="broker state (default .local/kafka)")
     args = parser.parse_args()
     started = time.monotonic()
     from deploy.kafka.launch import LocalKafka
 
-    kafka = LocalKafka(port=args.kafka_port, controller_port=args.kafka_port + 1)
+    kafka = LocalKafka(
+        home=args.kafka_home,
+        port=args.kafka_port,
+        controller_port=args.kafka_port + 1,
+        lib_dir=REPO / ".local/kafka/lib",
+    )
     stop_requested = False
 
     def _request_stop(_signum: int, _frame: object) -> None:
         nonlocal stop_requested
         stop_requested = True
 
+    # Explicit handlers: a process started in the background inherits SIGINT ignored.
     signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, _request_stop)
     print(f"starting Kafka at {kafka.bootstrap} ...", flush=True)
     kafka.start(timeout=120)
     stack = Stack(bootstrap=kafka.bootstrap, state_dir=args.state_dir, base_port=args.base_port)
@@ -169,8 +177,6 @@ def main() -> None:
                     print(json.dumps({"stopped": name, "exit_code": process.returncode}), flush=True)
                     stop_requested = True
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
         print("stopping ...", flush=True)
         stack.stop()

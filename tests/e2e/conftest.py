@@ -10,28 +10,28 @@ from deploy.stack import Stack
 from tests.e2e.api_client import GatewayClient
 
 
-def _free_port_run(length: int) -> int:
-    """The first of `length` consecutive free loopback ports."""
-    for start in range(21000, 31000, 10):
+def free_port_run(length: int, start: int = 21000) -> int:
+    """The first of `length` consecutive free loopback ports, searching upwards from `start`."""
+    for first in range(start, start + 10000, 10):
         sockets = []
         try:
-            for port in range(start, start + length):
+            for port in range(first, first + length):
                 probe = socket.socket()
                 sockets.append(probe)
                 probe.bind(("127.0.0.1", port))
-            return start
+            return first
         except OSError:
             continue
         finally:
             for probe in sockets:
                 probe.close()
-    raise RuntimeError("no run of free ports between 21000 and 31000")
+    raise RuntimeError(f"no run of {length} free ports from {start}")
 
 
 @pytest.fixture(scope="session")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Gateway, customs and phyto as `python -m` processes; topics without prefix, as in production."""
-    running = Stack(bootstrap=kafka_bootstrap, state_dir=tmp_path_factory.mktemp("stack"), base_port=_free_port_run(3))
+    running = Stack(bootstrap=kafka_bootstrap, state_dir=tmp_path_factory.mktemp("stack"), base_port=free_port_run(3))
     running.start(timeout=120)
     yield running
     running.stop()

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Installs what the system and its tests need on a fresh machine, once: Java and Maven (Debian) when
-# missing, a virtualenv with the project and its test tools, and the Apache Kafka jars (Maven Central).
+# Installs what the system and its tests need on a fresh machine, once: from Debian when missing, Java,
+# Maven and the PostgreSQL server; a virtualenv with the project and its test tools; the Kafka jars.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+# Debian packages: Java and Maven run the Kafka broker; the PostgreSQL server runs the tests on PostgreSQL.
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
-        echo "setup: java and mvn are needed; install Java 17 and Maven (or run as root to apt-get them)" >&2
+        echo "setup: missing ${missing[*]}; install them (or run as root to apt-get them)" >&2
         exit 1
     fi
-    echo "setup: installing Java 17 and Maven from Debian ..."
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+    echo "setup: installing ${missing[*]} from Debian ..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 PYTHON=${PYTHON:-python3.11}

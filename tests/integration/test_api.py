@@ -1,5 +1,6 @@
 """The gateway's HTTP contract: bad input is refused clearly and publishes nothing; roles are enforced."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -101,3 +102,12 @@ async def test_an_oversized_body_is_refused_with_413(system: System) -> None:
         "/v1/declarations", content=b" " * (limit + 1), headers={**TRADER_KEY, "content-type": "application/json"}
     )
     assert response.status_code == 413
+
+
+async def test_concurrent_identical_submissions_create_one_declaration(system: System) -> None:
+    body = payloads.declaration(None)
+    responses = await asyncio.gather(
+        *(system.client.post("/v1/declarations", json=body, headers=TRADER_KEY) for _ in range(6))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 200, 201]
+    assert len({r.json()["id"] for r in responses}) == 1

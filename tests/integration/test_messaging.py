@@ -3,7 +3,6 @@
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +14,7 @@ from services.gateway.bootstrap import bootstrap as bootstrap_gateway
 from services.gateway.entrypoints.http import create_app
 from services.gateway.settings import GatewaySettings
 from tests.support import payloads
+from tests.support.databases import Databases
 from tests.support.in_process import DEV_KEYS, TRADER_KEY, System, common_settings
 from tests.support.independent_kafka import produce, read_until
 from tests.support.waiting import eventually
@@ -109,9 +109,9 @@ async def test_unreadable_records_go_to_the_dead_letter_topic_with_reason_and_or
     assert first.headers["dlq_consumer_group"] == f"{system.topic_prefix}gateway"
 
 
-async def test_the_gateway_accepts_while_kafka_is_unreachable(tmp_path: Path, topic_prefix: str) -> None:
+async def test_the_gateway_accepts_while_kafka_is_unreachable(database: Databases, topic_prefix: str) -> None:
     settings = GatewaySettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/gateway.db",
+        database_url=await database.url("gateway"),
         environment="development",
         dev_keys_file=DEV_KEYS,
         **(common_settings("127.0.0.1:9", topic_prefix) | {"startup_retry_seconds": 5}),

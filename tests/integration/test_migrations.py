@@ -14,6 +14,7 @@ from services.gateway.adapters.orm import metadata as gateway_metadata
 from services.gateway.bootstrap import MIGRATIONS as GATEWAY_MIGRATIONS
 from services.phyto.adapters.orm import metadata as phyto_metadata
 from services.phyto.bootstrap import MIGRATIONS as PHYTO_MIGRATIONS
+from tests.support.databases import Databases
 
 
 @pytest.mark.parametrize(
@@ -25,8 +26,8 @@ from services.phyto.bootstrap import MIGRATIONS as PHYTO_MIGRATIONS
     ],
     ids=["gateway", "customs", "phyto"],
 )
-async def test_migrations_match_the_tables(metadata: MetaData, migrations: Path, tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/service.db")
+async def test_migrations_match_the_tables(metadata: MetaData, migrations: Path, database: Databases) -> None:
+    engine = create_engine(await database.url("service"))
     await upgrade(engine, migrations)
     await upgrade(engine, migrations)  # a second start finds nothing to do
 

@@ -20,6 +20,7 @@ from services.phyto.bootstrap import Phyto
 from services.phyto.bootstrap import bootstrap as bootstrap_phyto
 from services.phyto.entrypoints.http import create_app as phyto_app
 from services.phyto.settings import PhytoSettings
+from tests.support.databases import Databases
 from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,18 +57,15 @@ def common_settings(bootstrap: str, topic_prefix: str) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def running_system(bootstrap: str, topic_prefix: str, state: Path) -> AsyncIterator[System]:
+async def running_system(bootstrap: str, topic_prefix: str, databases: Databases) -> AsyncIterator[System]:
     common = common_settings(bootstrap, topic_prefix)
     gateway = bootstrap_gateway(
         GatewaySettings(
-            database_url=f"sqlite+aiosqlite:///{state}/gateway.db",
-            environment="development",
-            dev_keys_file=DEV_KEYS,
-            **common,
+            database_url=await databases.url("gateway"), environment="development", dev_keys_file=DEV_KEYS, **common
         )
     )
-    customs = bootstrap_customs(CustomsSettings(database_url=f"sqlite+aiosqlite:///{state}/customs.db", **common))
-    phyto = bootstrap_phyto(PhytoSettings(database_url=f"sqlite+aiosqlite:///{state}/phyto.db", **common))
+    customs = bootstrap_customs(CustomsSettings(database_url=await databases.url("customs"), **common))
+    phyto = bootstrap_phyto(PhytoSettings(database_url=await databases.url("phyto"), **common))
     apps = [gateway_app(gateway), customs_app(customs), phyto_app(phyto)]
     async with AsyncExitStack() as stack:
         for app in apps:

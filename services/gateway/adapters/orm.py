@@ -31,7 +31,7 @@ declarations = Table(
     Column("routing_version", String(32), nullable=False),
     Column("status", String(32), nullable=False),
     Column("status_reasons", JSON, nullable=False),
-    Column("correlation_id", String(64), nullable=False),
+    Column("correlation_id", Text, nullable=False),
     Column("submitted_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("declarant_id", "lrn", name="uq_declarations_declarant_lrn"),
@@ -54,7 +54,7 @@ certificates = Table(
     Column("body", JSON, nullable=False),
     Column("body_hash", String(64), nullable=False),
     Column("hub_delivery_number", String(70), nullable=True),
-    Column("correlation_id", String(64), nullable=False),
+    Column("correlation_id", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     UniqueConstraint("issuing_country", "number", name="uq_certificates_country_number"),
 )

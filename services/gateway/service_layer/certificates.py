@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
@@ -17,11 +18,19 @@ from services.gateway.domain.errors import Conflict, Forbidden, NotFound
 from services.gateway.service_layer.declarations import content_hash
 
 
-def _is_redelivery(existing: Row[Any], certificate: Certificate, body_hash: str) -> bool:
-    """The Hub's delivery number recognises a redelivery; without one, the content does."""
+def _redelivered(existing: Row[Any], certificate: Certificate, body_hash: str) -> Row[Any]:
+    """The stored certificate when this is a redelivery (by the Hub's delivery number, else by content)."""
     if certificate.hub_delivery_number and existing.hub_delivery_number:
-        return bool(certificate.hub_delivery_number == existing.hub_delivery_number)
-    return bool(existing.body_hash == body_hash)
+        same = certificate.hub_delivery_number == existing.hub_delivery_number
+    else:
+        same = existing.body_hash == body_hash
+    if not same:
+        raise Conflict(
+            f"certificate {certificate.issuing_country} {certificate.number} was already received "
+            f"({existing.id}) with a different content; a replacement needs a new number",
+            field="number",
+        )
+    return existing
 
 
 async def receive(
@@ -42,27 +51,29 @@ async def receive(
     body_hash = content_hash(certificate)
     existing = await repository.certificate_by_number(connection, certificate.issuing_country, certificate.number)
     if existing is not None:
-        if _is_redelivery(existing, certificate, body_hash):
-            return existing, False
-        raise Conflict(
-            f"certificate {certificate.issuing_country} {certificate.number} was already received "
-            f"({existing.id}) with a different content; a replacement needs a new number",
-            field="number",
-        )
+        return _redelivered(existing, certificate, body_hash), False
     certificate_id = str(ULID())
-    await repository.insert_certificate(
-        connection,
-        {
-            "id": certificate_id,
-            "issuing_country": certificate.issuing_country,
-            "number": certificate.number,
-            "body": certificate.model_dump(mode="json"),
-            "body_hash": body_hash,
-            "hub_delivery_number": certificate.hub_delivery_number,
-            "correlation_id": correlation_id,
-            "received_at": now,
-        },
-    )
+    try:
+        async with connection.begin_nested():
+            await repository.insert_certificate(
+                connection,
+                {
+                    "id": certificate_id,
+                    "issuing_country": certificate.issuing_country,
+                    "number": certificate.number,
+                    "body": certificate.model_dump(mode="json"),
+                    "body_hash": body_hash,
+                    "hub_delivery_number": certificate.hub_delivery_number,
+                    "correlation_id": correlation_id,
+                    "received_at": now,
+                },
+            )
+    except IntegrityError:
+        # A concurrent delivery of the same number committed since we looked: answer as if it came first.
+        existing = await repository.certificate_by_number(connection, certificate.issuing_country, certificate.number)
+        if existing is None:
+            raise
+        return _redelivered(existing, certificate, body_hash), False
     stored = await repository.certificate_by_id(connection, certificate_id)
     assert stored is not None
     event = CertificateReceived(certificate_id=certificate_id, certificate=certificate, received_at=now)

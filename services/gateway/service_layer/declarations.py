@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
@@ -46,34 +47,37 @@ async def submit(
     body_hash = content_hash(declaration)
     existing = await repository.declaration_by_lrn(connection, caller.subject, declaration.lrn)
     if existing is not None:
-        if existing.body_hash == body_hash:
-            return existing, False
-        raise Conflict(
-            f"LRN {declaration.lrn!r} was already used for declaration {existing.id} with a different body",
-            field="lrn",
-        )
+        return _resubmitted(existing, body_hash, declaration.lrn), False
     declaration_id = str(ULID())
     required = routing.required_agencies(declaration)
-    await repository.insert_declaration(
-        connection,
-        {
-            "id": declaration_id,
-            "declarant_id": caller.subject,
-            "importer_id": declaration.importer.id,
-            "lrn": declaration.lrn,
-            "version": 1,
-            "body": declaration.model_dump(mode="json"),
-            "body_hash": body_hash,
-            "required_agencies": required,
-            "routing_version": routing.version,
-            "status": ClearanceStatus.SUBMITTED.value,
-            "status_reasons": [],
-            "correlation_id": correlation_id,
-            "submitted_at": now,
-            "updated_at": now,
-        },
-        {document.id for document in declaration.referenced_documents(PHYTOSANITARY_CERTIFICATE)},
-    )
+    try:
+        async with connection.begin_nested():
+            await repository.insert_declaration(
+                connection,
+                {
+                    "id": declaration_id,
+                    "declarant_id": caller.subject,
+                    "importer_id": declaration.importer.id,
+                    "lrn": declaration.lrn,
+                    "version": 1,
+                    "body": declaration.model_dump(mode="json"),
+                    "body_hash": body_hash,
+                    "required_agencies": required,
+                    "routing_version": routing.version,
+                    "status": ClearanceStatus.SUBMITTED.value,
+                    "status_reasons": [],
+                    "correlation_id": correlation_id,
+                    "submitted_at": now,
+                    "updated_at": now,
+                },
+                {document.id for document in declaration.referenced_documents(PHYTOSANITARY_CERTIFICATE)},
+            )
+    except IntegrityError:
+        # The same LRN was committed by a concurrent request since we looked: answer as if it came first.
+        existing = await repository.declaration_by_lrn(connection, caller.subject, declaration.lrn)
+        if existing is None:
+            raise
+        return _resubmitted(existing, body_hash, declaration.lrn), False
     await repository.add_to_timeline(
         connection, declaration_id, now, "submitted", {"version": 1, "required_agencies": required}
     )
@@ -89,6 +93,13 @@ async def submit(
     assert stored is not None
     await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
     return stored, True
+
+
+def _resubmitted(existing: Row[Any], body_hash: str, lrn: str) -> Row[Any]:
+    """The stored declaration when the same body was lodged again under its LRN; else a conflict."""
+    if existing.body_hash != body_hash:
+        raise Conflict(f"LRN {lrn!r} was already used for declaration {existing.id} with a different body", field="lrn")
+    return existing
 
 
 def can_read(caller: Caller, row: Row[Any]) -> bool:

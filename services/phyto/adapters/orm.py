@@ -1,6 +1,6 @@
 """Phyto tables: certificates, the declarations it must answer, their links, its decisions; outbox and inbox."""
 
-from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 from services.contract.database import UtcDateTime, messaging_tables
 
@@ -24,7 +24,7 @@ declarations = Table(
     Column("declaration_id", String(26), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("body", JSON, nullable=False),
-    Column("correlation_id", String(64), nullable=False),
+    Column("correlation_id", Text, nullable=False),
     Column("outcome", String(16), nullable=False),
     Column("reasons", JSON, nullable=False),
     Column("last_sequence", Integer, nullable=False),

@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("declaration_id", sa.String(length=26), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("body", sa.JSON(), nullable=False),
-        sa.Column("correlation_id", sa.String(length=64), nullable=False),
+        sa.Column("correlation_id", sa.Text(), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("last_sequence", sa.Integer(), nullable=False),

@@ -67,6 +67,11 @@ class EventConsumer:
         self._topics = topics
         self._group_id = group_id
         self._handler = handler
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Take no new record: the one in hand is finished and its offset committed, then the consumer leaves."""
+        self._stopping.set()
 
     async def run(self) -> None:
         settings = self._settings
@@ -88,16 +93,20 @@ class EventConsumer:
                 await asyncio.sleep(settings.startup_retry_seconds)
         log.info("consuming %s as group %s", ", ".join(self._topics), self._group_id)
         try:
-            while True:
+            while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
                 for partition, records in batches.items():
+                    done = None
                     for record in records:
+                        if self._stopping.is_set():
+                            break
                         await self._process(record)
-                    await consumer.commit(
-                        {TopicPartition(partition.topic, partition.partition): records[-1].offset + 1}
-                    )
+                        done = record
+                    if done is not None:
+                        await consumer.commit({TopicPartition(partition.topic, partition.partition): done.offset + 1})
         finally:
             await consumer.stop()
+            log.info("left consumer group %s", self._group_id)
 
     async def _process(self, record: ConsumerRecord) -> None:
         try:

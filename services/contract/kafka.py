@@ -47,6 +47,11 @@ class KafkaLink:
         self.last_error: str | None = None
 
     @property
+    def started(self) -> bool:
+        """The producer has started at least once (consumers and the relay can be working)."""
+        return self._ready.is_set()
+
+    @property
     def connected(self) -> bool:
         return self._ready.is_set() and self.last_error is None
 

@@ -76,6 +76,14 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_ms / 1000
         self._wake = asyncio.Event()
+        self._stopping = False
+        self.last_backlog = 0
+        self._measured_at = float("-inf")
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then return from run()."""
+        self._stopping = True
+        self._wake.set()
 
     def notify(self) -> None:
         """Wake the relay: something was just committed to the outbox."""
@@ -86,13 +94,21 @@ class OutboxRelay:
             count = await connection.scalar(
                 select(func.count()).select_from(self._outbox).where(self._outbox.c.sent_at.is_(None))
             )
-        OUTBOX_BACKLOG.set(count or 0)
-        return count or 0
+        self.last_backlog = count or 0
+        self._measured_at = asyncio.get_running_loop().time()
+        OUTBOX_BACKLOG.set(self.last_backlog)
+        return self.last_backlog
+
+    async def recent_backlog(self, max_age: float = 1.0) -> int:
+        """The backlog, counted again only when the last count is older than `max_age` seconds."""
+        if asyncio.get_running_loop().time() - self._measured_at > max_age:
+            await self.backlog()
+        return self.last_backlog
 
     async def run(self) -> None:
         await self._link.producer()
         backoff = self._poll_seconds
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 published = await self.publish_batch()
@@ -120,6 +136,7 @@ class OutboxRelay:
                 )
             ).all()
         if not rows:
+            self.last_backlog = 0
             OUTBOX_BACKLOG.set(0)
             return 0
         producer = await self._link.producer()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contract.consumer import EventConsumer, Handler, Inbox
@@ -56,18 +57,45 @@ class Runtime:
         )
 
     async def start(self) -> None:
-        await upgrade(self.engine, self._migrations)
+        await self._migrate_when_reachable()
         self._spawn("kafka-link", self.link.connect())
         self._spawn("outbox-relay", self.relay.run())
         for index, consumer in enumerate(self._consumers):
             self._spawn(f"consumer-{index}", consumer.run())
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Graceful: consumers finish the record in hand and commit, the relay its batch; then close."""
+        for consumer in self._consumers:
+            consumer.stop()
+        self.relay.stop()
+        running = [task for task in self._tasks if not task.done()]
+        # Without a Kafka connection nothing can be in flight: no need to wait for anything.
+        grace = self.settings.shutdown_grace_seconds if self.link.started else 0
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace) if grace else (set(), set(running))
+            for task in late:
+                if grace and task.get_name() != "kafka-link":
+                    log.warning("%s did not stop within %.0f s; cancelling it", task.get_name(), grace)
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         await self.link.close()
         await self.engine.dispose()
+        log.info("stopped")
+
+    async def _migrate_when_reachable(self) -> None:
+        """Apply migrations, waiting for the database with bounded retries; give up with a clear error."""
+        deadline = asyncio.get_running_loop().time() + self.settings.startup_database_timeout_seconds
+        while True:
+            try:
+                await upgrade(self.engine, self._migrations)
+                return
+            except (OSError, DBAPIError) as exc:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise RuntimeError(
+                        f"database not reachable after {self.settings.startup_database_timeout_seconds:.0f} s: {exc}"
+                    ) from exc
+                log.warning("database not reachable (%s); retrying in %.1f s", exc, self.settings.startup_retry_seconds)
+                await asyncio.sleep(self.settings.startup_retry_seconds)
 
     async def readiness(self) -> dict[str, bool]:
         """Database reachable, no background task dead, and Kafka connected unless the outbox covers for it."""

@@ -20,6 +20,9 @@ class GatewaySettings(ServiceSettings):
     environment: str = Field(default="production", pattern=r"^(production|development)$")
     dev_keys_file: Path | None = Field(default=None, description="Seed these API keys at start (development only)")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    outbox_max_backlog: int = Field(
+        default=50_000, ge=1, description="Above this many unpublished events, submissions get 503 and Retry-After"
+    )
 
     @model_validator(mode="after")
     def _dev_keys_only_in_development(self) -> "GatewaySettings":

@@ -63,3 +63,5 @@ def test_start_command_comes_up_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert "stopped." in banner.read_text()
     assert not any(alive(int(pid)) for pid in children)
     assert not alive(broker_pid)
+    for service in ("gateway", "customs", "phyto"):  # each went through the graceful stop
+        assert '"message": "stopped"' in (tmp_path / "logs" / f"{service}.log").read_text(), service

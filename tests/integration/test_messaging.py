@@ -4,11 +4,13 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from services.contract.cloudevents import Envelope
 from services.contract.events import AgencyDecisionMade, Outcome
+from services.contract.replay import replay
 from services.gateway.adapters.orm import agency_decisions, outbox, timeline
 from services.gateway.bootstrap import bootstrap as bootstrap_gateway
 from services.gateway.entrypoints.http import create_app
@@ -118,8 +120,6 @@ async def test_the_gateway_accepts_while_kafka_is_unreachable(database: Database
     )
     gateway = bootstrap_gateway(settings)
     app = create_app(gateway)
-    import httpx
-
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client,
@@ -136,3 +136,54 @@ async def test_the_gateway_accepts_while_kafka_is_unreachable(database: Database
     assert health["kafka"]["connected"] is False
     assert health["kafka"]["last_error"]
     assert waiting == 1
+
+
+async def test_a_full_outbox_answers_503_with_retry_after(database: Databases, topic_prefix: str) -> None:
+    settings = GatewaySettings(
+        database_url=await database.url("gateway"),
+        environment="development",
+        dev_keys_file=DEV_KEYS,
+        outbox_max_backlog=2,
+        **(common_settings("127.0.0.1:9", topic_prefix) | {"startup_retry_seconds": 5}),
+    )
+    app = create_app(bootstrap_gateway(settings))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client,
+    ):
+        accepted = [
+            await client.post("/v1/declarations", json=payloads.declaration(None), headers=TRADER_KEY) for _ in range(2)
+        ]
+        assert [r.status_code for r in accepted] == [201, 201]
+        # The backlog is counted at most once a second: wait for a count that includes both.
+        await eventually(
+            lambda: app.state.gateway.runtime.relay.recent_backlog(max_age=0), within=5, what="a backlog of 2"
+        )
+        refused = await client.post("/v1/declarations", json=payloads.declaration(None), headers=TRADER_KEY)
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "5"
+    assert "2 accepted submissions are waiting" in refused.json()["detail"]
+
+
+async def test_a_replayed_dead_letter_is_processed_once_its_cause_is_fixed(system: System) -> None:
+    laptops = payloads.declaration(None)
+    laptops["goods_items"][0] |= {"commodity_code": "84713000", "description": "Laptops"}
+    declaration_id = (await system.client.post("/v1/declarations", json=laptops, headers=TRADER_KEY)).json()["id"]
+    parked = decision(declaration_id, sequence=5)
+    dead_letter_headers: list[tuple[str, str | bytes | None]] = [
+        *parked.headers(),
+        ("dlq_reason", b"cause since fixed"),
+        ("dlq_original_topic", system.topic("decisions").encode()),
+    ]
+    await asyncio.to_thread(
+        produce,
+        system.bootstrap,
+        system.topic("decisions.dlq"),
+        key=parked.key(),
+        value=parked.value(),
+        headers=dead_letter_headers,
+    )
+
+    assert await replay(system.bootstrap, system.topic("decisions.dlq")) == 1
+    await eventually(lambda: recorded(system, parked.id), within=30, what="the replayed decision")
+    assert await replay(system.bootstrap, system.topic("decisions.dlq")) == 0  # nothing is replayed twice

@@ -20,3 +20,11 @@ class Forbidden(GatewayError):
 
 class Conflict(GatewayError):
     """The request contradicts something already accepted (an LRN or certificate number reused)."""
+
+
+class Overloaded(GatewayError):
+    """The gateway cannot take more work now (e.g. its outbox backlog is over the bound): retry later."""
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds

@@ -8,6 +8,7 @@ from fastapi.security import APIKeyHeader
 
 from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Caller, Role
+from services.gateway.domain.errors import Overloaded
 from services.gateway.service_layer import api_keys
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key")
@@ -29,6 +30,17 @@ async def caller(context: GatewayDep, key: Annotated[str | None, Security(_api_k
     if found is None:
         raise HTTPException(401, "the API key is not valid", headers={"WWW-Authenticate": "ApiKey"})
     return found
+
+
+async def outbox_has_room(context: GatewayDep) -> None:
+    """Back-pressure: refuse new submissions while the outbox holds more than its bound."""
+    backlog = await context.runtime.relay.recent_backlog()
+    if backlog >= context.settings.outbox_max_backlog:
+        raise Overloaded(
+            f"{backlog} accepted submissions are waiting to be published (bound "
+            f"{context.settings.outbox_max_backlog}); retry later",
+            retry_after_seconds=5,
+        )
 
 
 def role(*allowed: Role) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from services.contract.logs import correlation_id
-from services.gateway.domain.errors import Conflict, Forbidden, GatewayError, NotFound
+from services.gateway.domain.errors import Conflict, Forbidden, GatewayError, NotFound, Overloaded
 from services.gateway.entrypoints.schemas import FieldProblem, Problem
 
 log = logging.getLogger(__name__)
@@ -17,6 +17,7 @@ _STATUS: dict[type[GatewayError], tuple[int, str]] = {
     NotFound: (404, "Not found"),
     Forbidden: (403, "Forbidden"),
     Conflict: (409, "Conflict"),
+    Overloaded: (503, "Service unavailable"),
 }
 
 
@@ -49,7 +50,10 @@ def install(app: FastAPI) -> None:
     async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
         status, title = next((value for kind, value in _STATUS.items() if isinstance(exc, kind)), (400, "Bad request"))
         errors = [FieldProblem(path=f"body.{exc.field}", message=exc.detail)] if exc.field else []
-        return problem_response(request, status, title, exc.detail, errors)
+        response = problem_response(request, status, title, exc.detail, errors)
+        if isinstance(exc, Overloaded):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

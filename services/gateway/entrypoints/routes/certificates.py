@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Path, Response
 from services.contract.certificate import Certificate
 from services.contract.logs import correlation_id
 from services.gateway.domain.callers import Caller, Role
-from services.gateway.entrypoints.deps import GatewayDep, caller, role
+from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
 from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE
 from services.gateway.entrypoints.routes.declarations import PROBLEMS
 from services.gateway.entrypoints.schemas import CertificateRead
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 @router.post(
     "",
     status_code=201,
+    dependencies=[Depends(outbox_has_room)],
     response_model=CertificateRead,
     responses={200: {"model": CertificateRead, "description": "A redelivery of a stored certificate"}, **PROBLEMS},
     summary="Deliver an ePhyto certificate",

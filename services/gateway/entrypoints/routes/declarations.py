@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Path, Response
 from services.contract.declaration import Declaration
 from services.contract.logs import correlation_id
 from services.gateway.domain.callers import Caller, Role
-from services.gateway.entrypoints.deps import GatewayDep, caller, role
+from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
 from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE
 from services.gateway.entrypoints.schemas import DeclarationRead, Problem
 from services.gateway.entrypoints.views import declaration_view
@@ -16,13 +16,15 @@ from services.gateway.service_layer import declarations
 router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
 ULID_PATH = Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Declaration id (ULID)")
 PROBLEMS: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 409, 422)
+    status: {"model": Problem, "content": {"application/problem+json": {}}}
+    for status in (401, 403, 404, 409, 413, 422, 503)
 }
 
 
 @router.post(
     "",
     status_code=201,
+    dependencies=[Depends(outbox_has_room)],
     response_model=DeclarationRead,
     responses={200: {"model": DeclarationRead, "description": "The same declaration was lodged before"}, **PROBLEMS},
     summary="Lodge a declaration",

@@ -1,0 +1,72 @@
+"""Puts dead letters back on the topic they came from, once the cause is fixed.
+
+`python -m services.contract.replay --bootstrap HOST:PORT --dead-letter-topic decisions.dlq` republishes
+every record not replayed before (the replay keeps its own consumer group), without the dlq_* headers,
+and stops when it has caught up. It prints how many it replayed.
+"""
+
+import argparse
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+log = logging.getLogger(__name__)
+DEAD_LETTER_HEADERS = "dlq_"
+
+
+async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    """True while some partition has records before the end offsets taken at the start."""
+    for partition, end in ends.items():
+        if await consumer.position(partition) < end:
+            return True
+    return False
+
+
+async def replay(bootstrap: str, dead_letter_topic: str, *, group_id: str | None = None) -> int:
+    """Republish the dead letters not replayed yet; return how many. Offsets commit after each produce."""
+    consumer = AIOKafkaConsumer(
+        dead_letter_topic,
+        bootstrap_servers=bootstrap,
+        group_id=group_id or f"{dead_letter_topic}.replay",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await consumer.start()
+    await producer.start()
+    replayed = 0
+    try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=200)
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        while await _behind(consumer, ends):
+            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            for partition, records in batches.items():
+                for record in records:
+                    headers = dict(record.headers)
+                    target = headers.get("dlq_original_topic")
+                    if target is None:
+                        raise ValueError(f"{dead_letter_topic}@{record.offset} has no dlq_original_topic header")
+                    kept = [(name, value) for name, value in record.headers if not name.startswith(DEAD_LETTER_HEADERS)]
+                    await (await producer.send(target.decode(), value=record.value, key=record.key, headers=kept))
+                    await consumer.commit({TopicPartition(partition.topic, partition.partition): record.offset + 1})
+                    replayed += 1
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return replayed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
+    parser.add_argument("--dead-letter-topic", required=True, help="e.g. decisions.dlq")
+    parser.add_argument("--group", default=None, help="consumer group remembering what was replayed")
+    args = parser.parse_args()
+    count = asyncio.run(replay(args.bootstrap, args.dead_letter_topic, group_id=args.group))
+    print(f"replayed {count} record(s) from {args.dead_letter_topic}")
+
+
+if __name__ == "__main__":
+    main()

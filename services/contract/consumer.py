@@ -94,7 +94,7 @@ class EventConsumer:
         log.info("consuming %s as group %s", ", ".join(self._topics), self._group_id)
         try:
             while not self._stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=500, max_records=200)
+                batches = await self._fetch_unless_stopping(consumer)
                 for partition, records in batches.items():
                     done = None
                     for record in records:
@@ -107,6 +107,19 @@ class EventConsumer:
         finally:
             await consumer.stop()
             log.info("left consumer group %s", self._group_id)
+
+    async def _fetch_unless_stopping(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """The next records, or none when a stop comes first (nothing is in hand then: safe to abandon)."""
+        fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=500, max_records=200))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            await asyncio.gather(fetch, return_exceptions=True)
+            return {}
+        batches: dict[TopicPartition, list[ConsumerRecord]] = fetch.result()
+        return batches
 
     async def _process(self, record: ConsumerRecord) -> None:
         try:

@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaError
 from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contract.cloudevents import Envelope
 from services.contract.kafka import KafkaLink
+from services.contract.lease import Lease
 from services.contract.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 from services.contract.settings import ServiceSettings
 
@@ -69,9 +71,13 @@ async def enqueue(connection: AsyncConnection, outbox: Table, envelope: Envelope
 class OutboxRelay:
     """Publishes committed outbox rows in id order with the idempotent producer, then marks them sent."""
 
-    def __init__(self, *, engine: AsyncEngine, outbox: Table, link: KafkaLink, batch_size: int, poll_ms: int) -> None:
+    def __init__(
+        self, *, engine: AsyncEngine, outbox: Table, lease: Lease, link: KafkaLink, batch_size: int, poll_ms: int
+    ) -> None:
         self._engine = engine
         self._outbox = outbox
+        self._lease = lease
+        self.published = 0
         self._link = link
         self._batch_size = batch_size
         self._poll_seconds = poll_ms / 1000
@@ -108,20 +114,32 @@ class OutboxRelay:
     async def run(self) -> None:
         await self._link.producer()
         backoff = self._poll_seconds
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                published = await self.publish_batch()
-            except KafkaError as exc:
-                self._link.record(exc)
-                log.warning("outbox relay could not publish (%s); retrying in %.1f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                continue
-            backoff = self._poll_seconds
-            if published < self._batch_size:
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+        leading = False
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    if await self._lease.acquire() != leading:
+                        leading = not leading
+                        log.info(
+                            "outbox relay %s", "publishing" if leading else "standing by: another instance publishes"
+                        )
+                    published = await self.publish_batch() if leading else 0
+                except (KafkaError, DBAPIError, OSError) as exc:
+                    if isinstance(exc, KafkaError):
+                        self._link.record(exc)
+                    log.warning("outbox relay could not publish (%s); retrying in %.1f s", exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                backoff = self._poll_seconds
+                if published < self._batch_size:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+        finally:
+            if leading:
+                with suppress(DBAPIError, OSError):
+                    await self._lease.release()
 
     async def publish_batch(self) -> int:
         """Publish the oldest unsent rows; a failure leaves them unsent, to be published again."""
@@ -151,6 +169,7 @@ class OutboxRelay:
         ]
         await asyncio.gather(*deliveries)
         self._link.record(None)
+        self.published += len(rows)
         async with self._engine.begin() as connection:
             await connection.execute(
                 update(table).where(table.c.id.in_([row.id for row in rows])).values(sent_at=datetime.now(UTC))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.contract.consumer import EventConsumer, Handler, Inbox
 from services.contract.database import ping, upgrade
 from services.contract.kafka import KafkaLink
+from services.contract.lease import Lease
 from services.contract.outbox import OutboxRelay, Transactions
 from services.contract.settings import ServiceSettings
 
@@ -30,6 +31,7 @@ class Runtime:
         migrations: Path,
         outbox: Table,
         inbox: Table,
+        leases: Table,
         ready_without_kafka: bool = False,
     ) -> None:
         self.settings = settings
@@ -38,6 +40,7 @@ class Runtime:
         self.relay = OutboxRelay(
             engine=engine,
             outbox=outbox,
+            lease=Lease(engine=engine, table=leases, name="outbox-relay", ttl_seconds=settings.relay_lease_seconds),
             link=self.link,
             batch_size=settings.outbox_batch_size,
             poll_ms=settings.outbox_poll_ms,

@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_ms: int = Field(default=200, ge=1, le=60_000)
     outbox_poll_ms: int = Field(default=500, ge=10, le=60_000)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
+    relay_lease_seconds: float = Field(
+        default=10.0, ge=1, le=600, description="How long another instance waits before taking over the outbox relay"
+    )
     startup_retry_seconds: float = Field(default=2.0, gt=0, le=60)
     startup_database_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0, le=300)

@@ -48,6 +48,7 @@ def bootstrap(settings: CustomsSettings, clock: Clock = utc_now) -> Customs:
         migrations=MIGRATIONS,
         outbox=orm.outbox,
         inbox=orm.inbox,
+        leases=orm.leases,
     )
     customs = Customs(settings, runtime, load_rules(settings.risk_profile, RiskProfile), clock)
     runtime.consume([settings.topic(Topic.DECLARATIONS)], f"{settings.topic_prefix}customs", customs.on_declaration)

@@ -56,6 +56,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         migrations=MIGRATIONS,
         outbox=orm.outbox,
         inbox=orm.inbox,
+        leases=orm.leases,
         ready_without_kafka=True,  # the outbox keeps what is accepted until Kafka is back
     )
     gateway = Gateway(

@@ -52,6 +52,7 @@ def bootstrap(settings: PhytoSettings, clock: Clock = utc_now) -> Phyto:
         migrations=MIGRATIONS,
         outbox=orm.outbox,
         inbox=orm.inbox,
+        leases=orm.leases,
     )
     phyto = Phyto(settings, runtime, load_rules(settings.import_requirements, ImportRequirements), clock)
     topics = [settings.topic(Topic.DECLARATIONS), settings.topic(Topic.CERTIFICATES)]

@@ -97,4 +97,4 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
 )
 
-outbox, inbox = messaging_tables(metadata)
+outbox, inbox, leases = messaging_tables(metadata)

@@ -53,4 +53,4 @@ decisions = Table(
     UniqueConstraint("declaration_id", "sequence", name="uq_phyto_decisions_sequence"),
 )
 
-outbox, inbox = messaging_tables(metadata)
+outbox, inbox, leases = messaging_tables(metadata)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from services.gateway.adapters.orm import outbox
 from tests.support import payloads
-from tests.support.in_process import NPPO_KEY, TRADER_KEY, System
+from tests.support.in_process import NPPO_KEY, OTHER_TRADER_KEY, TRADER_KEY, System
 
 pytestmark = pytest.mark.integration
 
@@ -111,3 +111,34 @@ async def test_concurrent_identical_submissions_create_one_declaration(system: S
     )
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 200, 201]
     assert len({r.json()["id"] for r in responses}) == 1
+
+
+async def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(system: System) -> None:
+    key = {"Idempotency-Key": f"key-{payloads.certificate_number()}"}
+    body = payloads.declaration(None)
+    first = await system.client.post("/v1/declarations", json=body, headers=TRADER_KEY | key)
+    again = await system.client.post("/v1/declarations", json=body, headers=TRADER_KEY | key)
+    other = await system.client.post("/v1/declarations", json=payloads.declaration(None), headers=TRADER_KEY | key)
+
+    assert (first.status_code, again.status_code) == (201, 201)  # the same answer, status included
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert other.status_code == 409
+    assert "Idempotency-Key" in other.json()["detail"]
+
+
+async def test_an_idempotency_key_belongs_to_its_caller(system: System) -> None:
+    key = {"Idempotency-Key": f"shared-{payloads.certificate_number()}"}
+    mine = await system.client.post("/v1/declarations", json=payloads.declaration(None), headers=TRADER_KEY | key)
+    theirs = payloads.declaration(None, declarant={"id": "GB987654321000"}, importer={"id": "GB987654321000"})
+    other = await system.client.post("/v1/declarations", json=theirs, headers=OTHER_TRADER_KEY | key)
+    assert (mine.status_code, other.status_code) == (201, 201)
+    assert mine.json()["id"] != other.json()["id"]
+
+
+async def test_a_malformed_idempotency_key_is_refused(system: System) -> None:
+    response = await system.client.post(
+        "/v1/declarations", json=payloads.declaration(None), headers=TRADER_KEY | {"Idempotency-Key": "has space"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "header.Idempotency-Key"

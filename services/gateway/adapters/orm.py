@@ -97,4 +97,15 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime, nullable=True),
 )
 
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
 outbox, inbox, leases = messaging_tables(metadata)

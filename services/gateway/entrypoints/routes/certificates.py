@@ -2,13 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi.responses import JSONResponse
 
 from services.contract.certificate import Certificate
 from services.contract.logs import correlation_id
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
 from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE
+from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.routes.declarations import PROBLEMS
 from services.gateway.entrypoints.schemas import CertificateRead
 from services.gateway.entrypoints.views import certificate_view
@@ -27,24 +29,36 @@ router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 )
 async def submit_certificate(
     context: GatewayDep,
-    response: Response,
+    request: Request,
     who: Annotated[Caller, Depends(role(Role.NPPO))],
     certificate: Annotated[Certificate, Body(openapi_examples={"cut_flowers": {"value": CERTIFICATE_EXAMPLE}})],
-) -> CertificateRead:
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Only the issuing country's NPPO (or the Hub acting for it) may deliver. A redelivery (same Hub delivery
     number, or same content) returns the stored certificate (200); another content under the same number is 409."""
-    async with context.runtime.transactions.begin() as transaction:
+    now = context.clock()
+
+    async def receive() -> Answer:
         row, created = await certificates.receive(
             transaction,
             certificate=certificate,
             caller=who,
             correlation_id=correlation_id.get() or "",
-            now=context.clock(),
+            now=now,
             source=context.source,
         )
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/certificates/{row.id}"
-    return certificate_view(row)
+        return (201 if created else 200), certificate_view(row), f"/v1/certificates/{row.id}"
+
+    async with context.runtime.transactions.begin() as transaction:
+        return await answer_once(
+            transaction,
+            caller=who,
+            key=idempotency_key,
+            request_path=request.url.path,
+            canonical_body=certificate.model_dump_json(),
+            now=now,
+            answer=receive,
+        )
 
 
 @router.get("/{certificate_id}", response_model=CertificateRead, responses=PROBLEMS, summary="Get a certificate")

@@ -2,13 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi.responses import JSONResponse
 
 from services.contract.declaration import Declaration
 from services.contract.logs import correlation_id
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
 from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE
+from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.schemas import DeclarationRead, Problem
 from services.gateway.entrypoints.views import declaration_view
 from services.gateway.service_layer import declarations
@@ -31,26 +33,38 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
 )
 async def submit_declaration(
     context: GatewayDep,
-    response: Response,
+    request: Request,
     who: Annotated[Caller, Depends(role(Role.TRADER))],
     declaration: Annotated[Declaration, Body(openapi_examples={"plants": {"value": DECLARATION_EXAMPLE}})],
-) -> DeclarationRead:
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Lodge a declaration as its declarant. The same LRN with the same body returns the first one (200);
     with another body it is refused (409). The decision arrives asynchronously: GET it by id."""
-    async with context.runtime.transactions.begin() as transaction:
+    now = context.clock()
+
+    async def lodge() -> Answer:
         row, created = await declarations.submit(
             transaction,
             declaration=declaration,
             caller=who,
             routing=context.routing,
             correlation_id=correlation_id.get() or "",
-            now=context.clock(),
+            now=now,
             source=context.source,
         )
         view = await declaration_view(transaction.connection, row)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/v1/declarations/{row.id}"
-    return view
+        return (201 if created else 200), view, f"/v1/declarations/{row.id}"
+
+    async with context.runtime.transactions.begin() as transaction:
+        return await answer_once(
+            transaction,
+            caller=who,
+            key=idempotency_key,
+            request_path=request.url.path,
+            canonical_body=declaration.model_dump_json(),
+            now=now,
+            answer=lodge,
+        )
 
 
 @router.get("/{declaration_id}", response_model=DeclarationRead, responses=PROBLEMS, summary="Get a declaration")

@@ -1,0 +1,49 @@
+"""Answering a POST at most once per Idempotency-Key, in the transaction that does the work."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from services.contract.outbox import Transaction
+from services.gateway.domain.callers import Caller
+from services.gateway.service_layer import idempotency
+from services.gateway.service_layer.idempotency import StoredAnswer
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Optional. The same key with the same body returns the first answer; with another body, 409.",
+    ),
+]
+Answer = tuple[int, BaseModel, str]  # status, body, Location
+
+
+async def answer_once(
+    transaction: Transaction,
+    *,
+    caller: Caller,
+    key: str | None,
+    request_path: str,
+    canonical_body: str,
+    now: datetime,
+    answer: Callable[[], Awaitable[Answer]],
+) -> JSONResponse:
+    """The stored answer when this key was seen with this request; else `answer()`, kept under the key."""
+    hashed = idempotency.request_hash(request_path, canonical_body)
+    if key is not None:
+        stored = await idempotency.stored_answer(transaction.connection, caller, key, hashed)
+        if stored is not None:
+            return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
+    status, body, location = await answer()
+    content = body.model_dump(mode="json")
+    if key is not None:
+        await idempotency.remember(transaction.connection, caller, key, hashed, StoredAnswer(status, content), now)
+    return JSONResponse(content, status_code=status, headers={"Location": location})

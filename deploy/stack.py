@@ -80,9 +80,28 @@ class Stack:
         return env | self.extra_env
 
     def start(self, timeout: float = 90) -> None:
-        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
         for service in self.services:
-            log = self.log_file(service.name).open("ab")
+            self._spawn(service)
+        self._wait_ready(self.services, timeout)
+
+    def start_service(self, name: str, timeout: float = 90) -> None:
+        """Start one service again (after `kill`), on its existing database, and wait until it is ready."""
+        service = self._service(name)
+        self._spawn(service)
+        self._wait_ready([service], timeout)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one service, as `kill -9` would: no graceful stop."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
+
+    def _service(self, name: str) -> Service:
+        return next(service for service in self.services if service.name == name)
+
+    def _spawn(self, service: Service) -> None:
+        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        with self.log_file(service.name).open("ab") as log:
             self.processes[service.name] = subprocess.Popen(
                 [sys.executable, "-m", service.module],
                 cwd=REPO,
@@ -90,8 +109,10 @@ class Stack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def _wait_ready(self, services: list[Service], timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        waiting = list(self.services)
+        waiting = list(services)
         while waiting:
             for service in list(waiting):
                 code = self.processes[service.name].poll()

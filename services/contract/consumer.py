@@ -75,7 +75,7 @@ class EventConsumer:
 
     async def run(self) -> None:
         settings = self._settings
-        await self._link.producer()  # topics exist and dead letters can be written
+        await self._link.wait_connected()  # the topics exist
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=settings.kafka_bootstrap,
@@ -181,6 +181,7 @@ class EventConsumer:
                 break
             except KafkaError as exc:
                 log.warning("cannot write dead letter to %s (%s); retrying", target, exc)
+                await self._link.renew_producer()
                 await asyncio.sleep(self._settings.startup_retry_seconds)
         DEAD_LETTERS.labels(record.topic).inc()
         EVENTS_CONSUMED.labels(record.topic, "dead_lettered").inc()

@@ -50,7 +50,8 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine. SQLite gets WAL, a busy timeout and write transactions that lock up front."""
     parsed = make_url(url)
     if not parsed.drivername.startswith("sqlite"):
-        return create_async_engine(url, pool_pre_ping=True)
+        # Fail fast when the server is down (the API answers 503), instead of waiting a minute per request.
+        return create_async_engine(url, pool_pre_ping=True, pool_timeout=5, connect_args={"timeout": 5})
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 30})

@@ -43,12 +43,13 @@ class KafkaLink:
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
+        self._producer_lock = asyncio.Lock()
         self._ready = asyncio.Event()
         self.last_error: str | None = None
 
     @property
     def started(self) -> bool:
-        """The producer has started at least once (consumers and the relay can be working)."""
+        """The topics exist and a producer started once (consumers and the relay can be working)."""
         return self._ready.is_set()
 
     @property
@@ -68,14 +69,7 @@ class KafkaLink:
                 created = await ensure_topics(settings)
                 if created:
                     log.info("created topics", extra={"topics": created})
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=settings.kafka_bootstrap,
-                    client_id=settings.service_name,
-                    acks="all",
-                    enable_idempotence=True,
-                    linger_ms=5,
-                )
-                await producer.start()
+                await self.producer(wait=False)
             except (KafkaError, OSError) as exc:
                 self.record(exc)
                 log.warning(
@@ -86,20 +80,63 @@ class KafkaLink:
                 )
                 await asyncio.sleep(settings.startup_retry_seconds)
                 continue
-            self._producer = producer
             self._ready.set()
             self.record(None)
             log.info("connected to Kafka at %s", settings.kafka_bootstrap)
             return
 
-    async def producer(self) -> AIOKafkaProducer:
-        """The started producer, once the link is up."""
+    async def wait_connected(self) -> None:
+        """Return once the topics exist and the first producer started."""
         await self._ready.wait()
-        assert self._producer is not None
-        return self._producer
+
+    async def producer(self, *, wait: bool = True) -> AIOKafkaProducer:
+        """The producer, started on first use or after `renew_producer`; raises KafkaError when it cannot start."""
+        if wait:
+            await self._ready.wait()
+        async with self._producer_lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._settings.kafka_bootstrap,
+                    client_id=self._settings.service_name,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=5,
+                    # Undeliverable batches expire after this: while they wait, aiokafka's sender keeps asking
+                    # for metadata, which costs CPU when no broker answers.
+                    request_timeout_ms=self._settings.kafka_request_timeout_ms,
+                )
+                await producer.start()
+                self._producer = producer
+            return self._producer
+
+    async def renew_producer(self) -> None:
+        """Drop the producer after a failed delivery; the next `producer()` starts a new one.
+
+        Expired batches leave gaps in an idempotent producer's sequence numbers, and aiokafka then fails
+        every later batch (OutOfOrderSequenceNumber) instead of taking a new producer id. A new producer
+        starts clean; what it publishes again, consumers recognise by event id.
+        """
+        async with self._producer_lock:
+            old, self._producer = self._producer, None
+        if old is not None:
+            with suppress(KafkaError, OSError, TimeoutError):
+                await asyncio.wait_for(old.stop(), timeout=self._settings.kafka_request_timeout_ms / 1000 + 5)
+
+    async def reachable(self, within: float = 1.0) -> bool:
+        """True when some bootstrap server accepts a TCP connection: a cheap probe before producing again."""
+        for address in self._settings.kafka_bootstrap.split(","):
+            host, _, port = address.strip().rpartition(":")
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), within)
+            except (OSError, TimeoutError, ValueError):
+                continue
+            writer.close()
+            with suppress(OSError):
+                await writer.wait_closed()
+            return True
+        return False
 
     async def close(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
+        await self.renew_producer()
         self._ready.clear()
         KAFKA_CONNECTED.set(0)

@@ -30,10 +30,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class RepeatFilter(logging.Filter):
+    """Lets a line that repeats (same logger and text) through once per `window` seconds, with a count.
+
+    A client library retrying a dead broker logs the same error thousands of times a second otherwise.
+    """
+
+    def __init__(self, window: float = 10.0) -> None:
+        super().__init__()
+        self._window = window
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.getMessage())
+        last, suppressed = self._seen.get(key, (float("-inf"), 0))
+        if record.created - last < self._window:
+            self._seen[key] = (last, suppressed + 1)
+            return False
+        if len(self._seen) > 1000:
+            self._seen.clear()
+        self._seen[key] = (record.created, 0)
+        if suppressed:
+            record.repeated = suppressed
+        return True
+
+
 def configure(service: str, level: str = "INFO") -> None:
     """Send every log line of the process to stderr as one JSON object."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -112,13 +112,15 @@ class OutboxRelay:
         return self.last_backlog
 
     async def run(self) -> None:
-        await self._link.producer()
+        await self._link.wait_connected()
         backoff = self._poll_seconds
         leading = False
         try:
             while not self._stopping:
                 self._wake.clear()
                 try:
+                    if self._link.last_error is not None and not await self._link.reachable():
+                        raise KafkaConnectionError("no bootstrap server answers")
                     if await self._lease.acquire() != leading:
                         leading = not leading
                         log.info(
@@ -128,9 +130,10 @@ class OutboxRelay:
                 except (KafkaError, DBAPIError, OSError) as exc:
                     if isinstance(exc, KafkaError):
                         self._link.record(exc)
+                        await self._link.renew_producer()
                     log.warning("outbox relay could not publish (%s); retrying in %.1f s", exc, backoff)
                     await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
+                    backoff = min(backoff * 2, 5.0)
                     continue
                 backoff = self._poll_seconds
                 if published < self._batch_size:

@@ -30,6 +30,7 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(default=8000, ge=1, le=65535)
     database_url: str = Field(default="sqlite+aiosqlite:///./var/service.db", min_length=1)
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", min_length=3)
+    kafka_request_timeout_ms: int = Field(default=5000, ge=1000, le=120_000)
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
     topic_partitions: int = Field(default=3, ge=1, le=1000)
     topic_replication: int = Field(default=1, ge=1, le=7)

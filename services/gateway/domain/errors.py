@@ -22,6 +22,10 @@ class Conflict(GatewayError):
     """The request contradicts something already accepted (an LRN or certificate number reused)."""
 
 
+class UnsupportedMediaType(GatewayError):
+    """The body is in a format this endpoint does not read."""
+
+
 class Overloaded(GatewayError):
     """The gateway cannot take more work now (e.g. its outbox backlog is over the bound): retry later."""
 

@@ -25,8 +25,10 @@ def create_app(gateway: Gateway) -> FastAPI:
         version="1.0.0",
         summary="Lodge a customs declaration and its ePhyto once; get one release decision.",
         lifespan=lifespan,
+        separate_input_output_schemas=False,
     )
     app.state.gateway = gateway
+    app.state.max_body_bytes = gateway.settings.max_body_bytes
     problems.install(app)
     app.include_router(declarations.router)
     app.include_router(certificates.router)

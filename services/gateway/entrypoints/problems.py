@@ -5,10 +5,19 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from services.contract.logs import correlation_id
-from services.gateway.domain.errors import Conflict, Forbidden, GatewayError, NotFound, Overloaded
+from services.gateway.adapters.wco_declaration_xml import DeclarationXmlError
+from services.gateway.domain.errors import (
+    Conflict,
+    Forbidden,
+    GatewayError,
+    NotFound,
+    Overloaded,
+    UnsupportedMediaType,
+)
 from services.gateway.entrypoints.schemas import FieldProblem, Problem
 
 log = logging.getLogger(__name__)
@@ -18,6 +27,7 @@ _STATUS: dict[type[GatewayError], tuple[int, str]] = {
     Forbidden: (403, "Forbidden"),
     Conflict: (409, "Conflict"),
     Overloaded: (503, "Service unavailable"),
+    UnsupportedMediaType: (415, "Unsupported media type"),
 }
 
 
@@ -33,6 +43,19 @@ def problem_response(
         errors=errors or [],
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_JSON)
+
+
+def is_connection_failure(exc: DBAPIError) -> bool:
+    """The database could not be reached or dropped the connection (as opposed to refusing a statement)."""
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+
+
+def _unavailable(request: Request) -> JSONResponse:
+    response = problem_response(
+        request, 503, "Service unavailable", "the gateway's database is unavailable; nothing was stored, retry later"
+    )
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _path(location: tuple[int | str, ...]) -> str:
@@ -55,12 +78,30 @@ def install(app: FastAPI) -> None:
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
 
+    @app.exception_handler(DeclarationXmlError)
+    async def _declaration_xml(request: Request, exc: DeclarationXmlError) -> JSONResponse:
+        status, title = (413, "Request too large") if exc.too_large else (422, "Invalid declaration XML")
+        errors = [FieldProblem(path=f"body.{exc.path}", message=str(exc))] if exc.path else []
+        return problem_response(request, status, title, str(exc), errors)
+
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         response = problem_response(request, exc.status_code, str(exc.detail), str(exc.detail))
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not is_connection_failure(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _unavailable(request)
+
+    @app.exception_handler(OSError)
+    async def _network(request: Request, exc: OSError) -> JSONResponse:
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
+        return _unavailable(request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from services.contract.declaration import Declaration
 from services.contract.logs import correlation_id
 from services.gateway.domain.callers import Caller, Role
+from services.gateway.entrypoints.bodies import read_declaration, request_body
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
 from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
@@ -28,6 +28,11 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
     status_code=201,
     dependencies=[Depends(outbox_has_room)],
     response_model=DeclarationRead,
+    openapi_extra=request_body(
+        "Declaration",
+        {"plants": DECLARATION_EXAMPLE},
+        "A WCO Data Model 3.x declaration (MetaData or Declaration root)",
+    ),
     responses={200: {"model": DeclarationRead, "description": "The same declaration was lodged before"}, **PROBLEMS},
     summary="Lodge a declaration",
 )
@@ -35,11 +40,12 @@ async def submit_declaration(
     context: GatewayDep,
     request: Request,
     who: Annotated[Caller, Depends(role(Role.TRADER))],
-    declaration: Annotated[Declaration, Body(openapi_examples={"plants": {"value": DECLARATION_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Lodge a declaration as its declarant. The same LRN with the same body returns the first one (200);
-    with another body it is refused (409). The decision arrives asynchronously: GET it by id."""
+    """Lodge a declaration as its declarant, as JSON or as WCO Data Model XML (DEC-DMS). The same LRN with
+    the same body returns the first one (200); with another body it is refused (409). The decision arrives
+    asynchronously: GET it by id."""
+    declaration = await read_declaration(request)
     now = context.clock()
 
     async def lodge() -> Answer:

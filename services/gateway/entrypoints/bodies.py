@@ -1,0 +1,92 @@
+"""Reading request bodies: JSON into the contract models (unknown fields refused), or XML through its parser."""
+
+import json
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from services.contract.declaration import Declaration
+from services.gateway.adapters.wco_declaration_xml import parse_declaration_xml
+from services.gateway.domain.errors import UnsupportedMediaType
+
+M = TypeVar("M", bound=BaseModel)
+JSON_TYPES = ("application/json",)
+XML_TYPES = ("application/xml", "text/xml")
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def unknown_fields(model: BaseModel, raw: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    """Paths of keys in `raw` that `model` has no field for (the models themselves ignore them)."""
+    if not isinstance(raw, dict):
+        return
+    fields = type(model).model_fields
+    for key, value in raw.items():
+        if key not in fields:
+            yield (*path, key)
+            continue
+        yield from _unknown_in_value(getattr(model, key), value, (*path, key))
+
+
+def _unknown_in_value(value: Any, raw: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    if isinstance(value, BaseModel):
+        yield from unknown_fields(value, raw, path)
+    elif isinstance(value, list | tuple) and isinstance(raw, list):
+        for index, (item, raw_item) in enumerate(zip(value, raw, strict=False)):
+            yield from _unknown_in_value(item, raw_item, (*path, index))
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    """The body as `model`; 422 with the path of every invalid or unknown field."""
+    raw_bytes = await request.body()
+    try:
+        raw = json.loads(raw_bytes)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        position = getattr(exc, "pos", 0)
+        raise RequestValidationError(
+            [{"loc": ("body", position), "msg": "JSON decode error", "type": "json_invalid"}]
+        ) from exc
+    try:
+        parsed = model.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{"loc": ("body", *error["loc"]), "msg": error["msg"], "type": error["type"]} for error in exc.errors()]
+        ) from exc
+    extra = [
+        {"loc": ("body", *path), "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}
+        for path in unknown_fields(parsed, raw)
+    ]
+    if extra:
+        raise RequestValidationError(extra)
+    return parsed
+
+
+async def read_declaration(request: Request) -> Declaration:
+    """A declaration from JSON, or from WCO Data Model XML as national implementations publish it."""
+    kind = media_type(request)
+    if kind in JSON_TYPES:
+        return await read_json(request, Declaration)
+    if kind in XML_TYPES:
+        return parse_declaration_xml(await request.body(), max_bytes=int(request.app.state.max_body_bytes))
+    raise UnsupportedMediaType(f"send the declaration as {' or '.join(JSON_TYPES + XML_TYPES)}, not {kind!r}")
+
+
+def request_body(schema: str, json_examples: dict[str, Any], xml_description: str) -> dict[str, Any]:
+    """OpenAPI requestBody for a route that reads its body itself: JSON by schema, or XML."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{schema}"},
+                    "examples": {name: {"value": value} for name, value in json_examples.items()},
+                },
+                "application/xml": {"schema": {"type": "string", "description": xml_description}},
+            },
+        }
+    }

@@ -1,0 +1,90 @@
+"""Nothing accepted is lost or decided twice through broker and service faults (bounded CI versions).
+
+Each test runs a steady load of submissions, injects its fault once enough was accepted, and ends with
+a reconciliation of what the gateway accepted against what every agency decided. Figures are printed
+and appended to test-artifacts/fault-report.txt.
+"""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from deploy.kafka.launch import LocalKafka
+from deploy.stack import Stack
+from tests.faults.load import Load, query, reconcile, report, steady_load
+from tests.support import payloads
+from tests.support.in_process import NPPO_KEY
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.faults
+RATE = 10  # submissions per second offered
+RECOVERY_BOUND = 60  # seconds after the fault within which every accepted declaration must be released
+
+
+async def deliver_certificate(stack: Stack) -> str:
+    number = payloads.certificate_number()
+    async with httpx.AsyncClient(base_url=stack.services[0].url) as client:
+        response = await client.post("/v1/certificates", json=payloads.certificate(number), headers=NPPO_KEY)
+    assert response.status_code == 201
+    return number
+
+
+async def accepted_at_least(load: Load, count: int) -> bool:
+    return len(load.accepted) >= count
+
+
+def unpublished(stack: Stack) -> int:
+    return int(
+        str(query(stack.state_dir / "db" / "gateway.db", "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")[0][0])
+    )
+
+
+async def test_single_broker_stopped_for_20_s_mid_load(stack: Stack, own_kafka: LocalKafka) -> None:
+    load = Load(RATE)
+    running = asyncio.create_task(
+        steady_load(load, stack.services[0].url, seconds=32, certificate_number=await deliver_certificate(stack))
+    )
+    await eventually(lambda: accepted_at_least(load, 50), within=30, what="50 accepted submissions")
+
+    await asyncio.to_thread(own_kafka.stop)
+    fault_started = time.monotonic()
+    accepted_before = len(load.accepted)
+    backlog = await eventually(lambda: asyncio.to_thread(unpublished, stack), within=20, what="an outbox backlog")
+    await asyncio.sleep(max(0.0, fault_started + 20 - time.monotonic()))  # the fault lasts 20 s
+    accepted_during = len(load.accepted) - accepted_before
+    await asyncio.to_thread(own_kafka.start, 120)
+    fault_ended = time.monotonic()
+
+    await running
+    result = await reconcile(stack.state_dir, load.accepted, fault_ended=fault_ended, within=RECOVERY_BOUND)
+    report(result.line("broker stopped 20 s", load) + f"; accepted while down {accepted_during}, backlog {backlog}")
+    assert accepted_during > 0, "the gateway must keep accepting while Kafka is down"
+    assert (result.lost, result.duplicated, result.stuck) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("service", ["customs", "phyto", "gateway"])
+async def test_service_killed_mid_load_and_restarted(stack: Stack, service: str) -> None:
+    load = Load(RATE)
+    running = asyncio.create_task(
+        steady_load(load, stack.services[0].url, seconds=18, certificate_number=await deliver_certificate(stack))
+    )
+    await eventually(lambda: accepted_at_least(load, 40), within=30, what="40 accepted submissions")
+
+    stack.kill(service)
+    down_since, accepted_before = time.monotonic(), len(load.accepted)
+    await asyncio.sleep(max(0.0, down_since + 5 - time.monotonic()))  # down for 5 s
+    accepted_during = len(load.accepted) - accepted_before
+    await asyncio.to_thread(stack.start_service, service)
+    fault_ended = time.monotonic()
+
+    await running
+    result = await reconcile(stack.state_dir, load.accepted, fault_ended=fault_ended, within=RECOVERY_BOUND)
+    report(result.line(f"{service} killed (-9) for 5 s", load) + f"; accepted while down {accepted_during}")
+    if service == "gateway":
+        assert accepted_during == 0
+        assert sum(load.refused.values()) > 0, "submissions must have failed while the gateway was down"
+    else:
+        assert accepted_during > 0, f"the load must go on while {service} is down"
+    assert (result.lost, result.duplicated, result.stuck) == (0, 0, 0)

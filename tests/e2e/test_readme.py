@@ -36,6 +36,7 @@ def test_readme_examples_run_as_written(stack: Stack) -> None:
     assert re.search(r"^declaration [0-9A-Z]{26}$", output, flags=re.MULTILINE)
     assert '"path": "body.goods_items"' in output  # the 422 example names the bad field
     assert "certificate: HTTP 201" in output
+    assert "XML declaration: HTTP 201" in output
     assert "clearance: released" in output
     assert "ce_type:org.singlewindow.ClearanceDecided.v1" in output  # the console consumer printed an event
     assert '"ready": true' in output.replace('"ready":true', '"ready": true')

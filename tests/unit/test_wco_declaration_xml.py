@@ -24,7 +24,7 @@ from services.contract.declaration import (
     GoodsItem,
 )
 from services.gateway.adapters.wco_declaration_xml import DeclarationXmlError, parse_declaration_xml
-from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE
+from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE, EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = Path(os.environ.get("SW_SAMPLES", ROOT.parent / "shared" / "samples")) / "declarations"
@@ -38,78 +38,11 @@ def sample(name: str) -> bytes:
 
 
 # Our own cut-roses import, written for these tests: the JSON example's declaration as a WCO document.
-ROSES_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<md:MetaData xmlns:md="urn:wco:datamodel:WCO:DocumentMetaData-DMS:2" xmlns="urn:wco:datamodel:WCO:DEC-DMS:2">
-  <md:WCODataModelVersionCode>3.6</md:WCODataModelVersionCode>
-  <md:WCOTypeName>DEC</md:WCOTypeName>
-  <Declaration>
-    <!-- an original, standard pre-lodged import -->
-    <FunctionCode>9</FunctionCode>
-    <FunctionalReferenceID>LRN-2026-ROSES-0001</FunctionalReferenceID>
-    <TypeCode>IMD</TypeCode>
-    <GoodsItemQuantity>1</GoodsItemQuantity>
-    <TotalPackageQuantity>120</TotalPackageQuantity>
-    <AuthorisationHolder><ID>GB123456789000</ID><CategoryCode>AEOC</CategoryCode></AuthorisationHolder>
-    <BorderTransportMeans>
-      <RegistrationNationalityCode>NL</RegistrationNationalityCode><ModeCode>3</ModeCode>
-    </BorderTransportMeans>
-    <Declarant><ID>GB123456789000</ID></Declarant>
-    <Exporter>
-      <Name>Bloemen Export BV</Name>
-      <Address>
-        <CityName>Aalsmeer</CityName><CountryCode>NL</CountryCode>
-        <Line>Legmeerdijk 313</Line><PostcodeID>1431 GB</PostcodeID>
-      </Address>
-    </Exporter>
-    <GoodsShipment>
-      <Consignment>
-        <ContainerCode>0</ContainerCode>
-        <ArrivalTransportMeans><ID>AB12CDE</ID><IdentificationTypeCode>30</IdentificationTypeCode></ArrivalTransportMeans>
-        <GoodsLocation>
-          <Name>DVRDVRDVR</Name><TypeCode>A</TypeCode>
-          <Address><TypeCode>U</TypeCode><CountryCode>GB</CountryCode></Address>
-        </GoodsLocation>
-      </Consignment>
-      <Destination><CountryCode>GB</CountryCode></Destination>
-      <ExportCountry><ID>NL</ID></ExportCountry>
-      <GovernmentAgencyGoodsItem>
-        <SequenceNumeric>1</SequenceNumeric>
-        <AdditionalDocument>
-          <CategoryCode>N</CategoryCode><ID>NL-2026-000123</ID><TypeCode>851</TypeCode>
-          <LPCOExemptionCode>AE</LPCOExemptionCode>
-        </AdditionalDocument>
-        <Commodity>
-          <Description>Fresh cut
-            roses</Description>
-          <Classification><ID>06031100</ID><IdentificationTypeCode>TSP</IdentificationTypeCode></Classification>
-          <Classification><ID>00</ID><IdentificationTypeCode>TRC</IdentificationTypeCode></Classification>
-          <DutyTaxFee><DutyRegimeCode>100</DutyRegimeCode><Payment><MethodCode>E</MethodCode></Payment></DutyTaxFee>
-          <GoodsMeasure>
-            <GrossMassMeasure unitCode="KGM">1250</GrossMassMeasure>
-            <NetNetWeightMeasure unitCode="KGM">1200</NetNetWeightMeasure>
-          </GoodsMeasure>
-          <InvoiceLine><ItemChargeAmount currencyID="EUR">8400.00</ItemChargeAmount></InvoiceLine>
-        </Commodity>
-        <CustomsValuation><MethodCode>1</MethodCode></CustomsValuation>
-        <GovernmentProcedure><CurrentCode>40</CurrentCode><PreviousCode>00</PreviousCode></GovernmentProcedure>
-        <GovernmentProcedure><CurrentCode>000</CurrentCode></GovernmentProcedure>
-        <Origin><CountryCode>NL</CountryCode><TypeCode>1</TypeCode></Origin>
-        <Packaging>
-          <SequenceNumeric>1</SequenceNumeric><MarksNumbersID>ROSES 1-120</MarksNumbersID>
-          <QuantityQuantity>120</QuantityQuantity><TypeCode>BX</TypeCode>
-        </Packaging>
-      </GovernmentAgencyGoodsItem>
-      <Importer><ID>GB123456789000</ID></Importer>
-      <PreviousDocument><CategoryCode>Z</CategoryCode><ID>6GB123456789000-ROSES1</ID><TypeCode>DCR</TypeCode></PreviousDocument>
-      <TradeTerms><ConditionCode>DAP</ConditionCode><LocationID>GBDVR</LocationID></TradeTerms>
-    </GoodsShipment>
-  </Declaration>
-</md:MetaData>
-"""
+ROSES_XML = (EXAMPLES / "declaration.xml").read_text()  # the README lodges this file too
 
 # The same declaration as a trader sends it in JSON.
 ROSES_JSON: dict[str, Any] = {
-    "lrn": "LRN-2026-ROSES-0001",
+    "lrn": "LRN-2026-ROSES-0002",
     "type": "IM",
     "additional_type": "D",
     "function_code": "9",
@@ -474,7 +407,7 @@ class TestJsonAndXmlAgree:
 
 class TestBrokenDeclarations:
     def test_missing_lrn_names_the_functional_reference_path(self) -> None:
-        error = refused(roses("<FunctionalReferenceID>LRN-2026-ROSES-0001</FunctionalReferenceID>"))
+        error = refused(roses("<FunctionalReferenceID>LRN-2026-ROSES-0002</FunctionalReferenceID>"))
         assert error.path == "MetaData/Declaration/FunctionalReferenceID"
         assert "FunctionalReferenceID is missing" in str(error)
         assert not error.too_large
@@ -623,7 +556,7 @@ class TestHostileDocuments:
         assert not error.too_large
 
     def test_undeclared_entity_is_refused(self) -> None:
-        error = refused(roses("LRN-2026-ROSES-0001", "&secret;"))
+        error = refused(roses("LRN-2026-ROSES-0002", "&secret;"))
         assert "undefined entity" in str(error)
 
     def test_oversize_document_is_refused_before_parsing(self) -> None:

@@ -26,6 +26,11 @@ class Service:
     module: str
     env_prefix: str
     port: int
+    database: str = ""  # the database it shares with other instances; by default its own name
+
+    @property
+    def database_name(self) -> str:
+        return self.database or self.name
 
     @property
     def url(self) -> str:
@@ -58,6 +63,7 @@ class Stack:
     topic_prefix: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    extra_instances: list[Service] = field(default_factory=list)
 
     @property
     def services(self) -> list[Service]:
@@ -69,7 +75,7 @@ class Stack:
     def environment(self, service: Service) -> dict[str, str]:
         settings = {
             "HTTP_PORT": str(service.port),
-            "DATABASE_URL": f"sqlite+aiosqlite:///{self.state_dir / 'db' / service.name}.db",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{self.state_dir / 'db' / service.database_name}.db",
             "KAFKA_BOOTSTRAP": self.bootstrap,
             "TOPIC_PREFIX": self.topic_prefix,
         }
@@ -84,6 +90,15 @@ class Stack:
             self._spawn(service)
         self._wait_ready(self.services, timeout)
 
+    def start_instance(self, name: str, instance: str, port: int, timeout: float = 90) -> str:
+        """Start another instance of a service: same database and consumer group, its own port and log."""
+        base = self._service(name)
+        extra = Service(f"{name}-{instance}", base.module, base.env_prefix, port, database=base.database_name)
+        self.extra_instances.append(extra)
+        self._spawn(extra)
+        self._wait_ready([extra], timeout)
+        return extra.name
+
     def start_service(self, name: str, timeout: float = 90) -> None:
         """Start one service again (after `kill`), on its existing database, and wait until it is ready."""
         service = self._service(name)
@@ -97,7 +112,7 @@ class Stack:
         process.wait()
 
     def _service(self, name: str) -> Service:
-        return next(service for service in self.services if service.name == name)
+        return next(service for service in self.services + self.extra_instances if service.name == name)
 
     def _spawn(self, service: Service) -> None:
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy import Table, insert, select
 
@@ -56,6 +56,24 @@ class Inbox:
 Handler = Callable[[Envelope, ConsumerRecord], Awaitable[bool]]
 
 
+class _LoggedRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
+    """Logs the partitions this instance gives up and takes, so operators see a rebalance happen."""
+
+    def __init__(self, group_id: str) -> None:
+        self._group_id = group_id
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if revoked:
+            log.info("group %s: partitions revoked: %s", self._group_id, _names(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("group %s: partitions assigned: %s", self._group_id, _names(assigned))
+
+
+def _names(partitions: set[TopicPartition]) -> str:
+    return ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)) or "none"
+
+
 class EventConsumer:
     """Joins a group with auto-commit off and commits each partition's offset once its records are done."""
 
@@ -77,13 +95,13 @@ class EventConsumer:
         settings = self._settings
         await self._link.wait_connected()  # the topics exist
         consumer = AIOKafkaConsumer(
-            *self._topics,
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=self._group_id,
             client_id=f"{settings.service_name}-consumer",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        consumer.subscribe(self._topics, listener=_LoggedRebalance(self._group_id))
         while True:
             try:
                 await consumer.start()

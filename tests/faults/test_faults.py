@@ -13,6 +13,7 @@ import pytest
 
 from deploy.kafka.launch import LocalKafka
 from deploy.stack import Stack
+from tests.e2e.conftest import free_port_run
 from tests.faults.load import Load, query, reconcile, report, steady_load
 from tests.support import payloads
 from tests.support.in_process import NPPO_KEY
@@ -88,3 +89,32 @@ async def test_service_killed_mid_load_and_restarted(stack: Stack, service: str)
     else:
         assert accepted_during > 0, f"the load must go on while {service} is down"
     assert (result.lost, result.duplicated, result.stuck) == (0, 0, 0)
+
+
+async def test_one_of_two_customs_instances_killed_its_partitions_move_and_nothing_is_lost(stack: Stack) -> None:
+    second = await asyncio.to_thread(stack.start_instance, "customs", "b", free_port_run(1, start=33000))
+    load = Load(RATE)
+    running = asyncio.create_task(
+        steady_load(load, stack.services[0].url, seconds=18, certificate_number=await deliver_certificate(stack))
+    )
+    await eventually(lambda: accepted_at_least(load, 40), within=30, what="40 accepted submissions")
+    takeovers_before = assignments(stack, second)
+
+    stack.kill("customs")
+    killed_at = time.monotonic()
+    await eventually(
+        lambda: asyncio.to_thread(lambda: assignments(stack, second) > takeovers_before),
+        within=60,
+        what="the surviving customs instance to be assigned the partitions",
+    )
+    rebalance_seconds = time.monotonic() - killed_at
+
+    await running
+    result = await reconcile(stack.state_dir, load.accepted, fault_ended=killed_at, within=RECOVERY_BOUND)
+    report(result.line("one of two customs instances killed (-9)", load) + f"; rebalanced in {rebalance_seconds:.1f} s")
+    assert (result.lost, result.duplicated, result.stuck) == (0, 0, 0)
+
+
+def assignments(stack: Stack, instance: str) -> int:
+    """How many times this instance logged a partition assignment (each rebalance logs one)."""
+    return sum("partitions assigned:" in line for line in stack.log_file(instance).read_text().splitlines())

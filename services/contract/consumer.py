@@ -10,6 +10,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy import Table, insert, select
 
 from services.contract.cloudevents import Envelope, UndecodableEvent, decode
+from services.contract.database import is_unavailable
 from services.contract.kafka import KafkaLink
 from services.contract.logs import correlation_id
 from services.contract.metrics import DEAD_LETTERS, EVENTS_CONSUMED
@@ -152,14 +153,24 @@ class EventConsumer:
             correlation_id.reset(token)
 
     async def _handle_with_retries(self, envelope: Envelope, record: ConsumerRecord) -> None:
+        """Retry a failing event a bounded number of times, then dead-letter it.
+
+        An unavailable database is not the event's fault: the consumer waits for it, however long, and the
+        event keeps its place (nothing behind it on the partition is processed meanwhile).
+        """
         attempts = self._settings.consumer_max_retries + 1
-        for attempt in range(1, attempts + 1):
+        attempt = 1
+        while True:
             try:
                 processed = await self._handler(envelope, record)
             except PermanentEventError as exc:
                 await self._dead_letter(record, f"{envelope.type} {envelope.id}: {exc}")
                 return
             except Exception as exc:
+                if is_unavailable(exc):
+                    log.warning("database unavailable (%s); %s %s waits for it", exc, envelope.type, envelope.id)
+                    await asyncio.sleep(self._settings.startup_retry_seconds)
+                    continue
                 if attempt == attempts:
                     log.exception("giving up on %s %s after %d attempts", envelope.type, envelope.id, attempts)
                     await self._dead_letter(record, f"failed {attempts} times, last error: {type(exc).__name__}: {exc}")
@@ -174,6 +185,7 @@ class EventConsumer:
                     delay,
                 )
                 await asyncio.sleep(delay)
+                attempt += 1
                 continue
             EVENTS_CONSUMED.labels(record.topic, "processed" if processed else "duplicate").inc()
             if not processed:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from tests.support import payloads
@@ -62,9 +63,20 @@ async def steady_load(load: Load, gateway_url: str, *, seconds: float, certifica
     return load
 
 
-def query(database: Path, sql: str) -> list[tuple[object, ...]]:
+def _sqlite(database: Path, sql: str) -> list[tuple[object, ...]]:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as connection:
         return list(connection.execute(sql))
+
+
+async def query(database: Path | str, sql: str) -> list[tuple[object, ...]]:
+    """Rows from a service's database: an SQLite file, or a PostgreSQL URL (postgresql://...)."""
+    if isinstance(database, Path):
+        return await asyncio.to_thread(_sqlite, database, sql)
+    connection = await asyncpg.connect(database)
+    try:
+        return [tuple(row) for row in await connection.fetch(sql)]
+    finally:
+        await connection.close()
 
 
 @dataclass(frozen=True)
@@ -84,15 +96,16 @@ class Reconciliation:
         )
 
 
-async def reconcile(state_dir: Path, accepted: list[str], *, fault_ended: float, within: float) -> Reconciliation:
+async def reconcile(
+    state_dir: Path, accepted: list[str], *, fault_ended: float, within: float, gateway_database: str | None = None
+) -> Reconciliation:
     """Wait until every accepted declaration is released; then count what was lost or decided twice."""
     databases = state_dir / "db"
+    gateway: Path | str = gateway_database or databases / "gateway.db"
     wanted = set(accepted)
     deadline = time.monotonic() + within
     while True:
-        released = {
-            row[0] for row in query(databases / "gateway.db", "SELECT id FROM declarations WHERE status = 'released'")
-        }
+        released = {row[0] for row in await query(gateway, "SELECT id FROM declarations WHERE status = 'released'")}
         if wanted <= released or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.25)
@@ -100,12 +113,12 @@ async def reconcile(state_dir: Path, accepted: list[str], *, fault_ended: float,
     # A duplicate is two different decision ids for one declaration, version, agency and sequence, as the
     # gateway received them; customs (no inspections yet) must also decide once per declaration version.
     # Phyto may rightly decide twice (held while the certificate is awaited, then released).
-    gateway_duplicates = query(
-        databases / "gateway.db",
+    gateway_duplicates = await query(
+        gateway,
         "SELECT declaration_id FROM agency_decisions GROUP BY declaration_id, agency, declaration_version, sequence "
         "HAVING COUNT(DISTINCT event_id) > 1",
     )
-    customs = query(
+    customs = await query(
         databases / "customs.db",
         "SELECT declaration_id, COUNT(*) FROM customs_decisions GROUP BY declaration_id, declaration_version",
     )

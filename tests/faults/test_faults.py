@@ -7,7 +7,10 @@ and appended to test-artifacts/fault-report.txt.
 
 import asyncio
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -17,6 +20,7 @@ from tests.e2e.conftest import free_port_run
 from tests.faults.load import Load, query, reconcile, report, steady_load
 from tests.support import payloads
 from tests.support.in_process import NPPO_KEY
+from tests.support.postgres import PostgresServer, own_postgres
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.faults
@@ -36,10 +40,9 @@ async def accepted_at_least(load: Load, count: int) -> bool:
     return len(load.accepted) >= count
 
 
-def unpublished(stack: Stack) -> int:
-    return int(
-        str(query(stack.state_dir / "db" / "gateway.db", "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")[0][0])
-    )
+async def unpublished(stack: Stack) -> int:
+    rows = await query(stack.state_dir / "db" / "gateway.db", "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+    return int(str(rows[0][0]))
 
 
 async def test_single_broker_stopped_for_20_s_mid_load(stack: Stack, own_kafka: LocalKafka) -> None:
@@ -52,7 +55,7 @@ async def test_single_broker_stopped_for_20_s_mid_load(stack: Stack, own_kafka: 
     await asyncio.to_thread(own_kafka.stop)
     fault_started = time.monotonic()
     accepted_before = len(load.accepted)
-    backlog = await eventually(lambda: asyncio.to_thread(unpublished, stack), within=20, what="an outbox backlog")
+    backlog = await eventually(lambda: unpublished(stack), within=20, what="an outbox backlog")
     await asyncio.sleep(max(0.0, fault_started + 20 - time.monotonic()))  # the fault lasts 20 s
     accepted_during = len(load.accepted) - accepted_before
     await asyncio.to_thread(own_kafka.start, 120)
@@ -118,3 +121,55 @@ async def test_one_of_two_customs_instances_killed_its_partitions_move_and_nothi
 def assignments(stack: Stack, instance: str) -> int:
     """How many times this instance logged a partition assignment (each rebalance logs one)."""
     return sum("partitions assigned:" in line for line in stack.log_file(instance).read_text().splitlines())
+
+
+@pytest.fixture
+def gateway_postgres() -> Iterator[PostgresServer]:
+    try:
+        with own_postgres() as server:
+            yield server
+    except LookupError as exc:
+        pytest.skip(str(exc))
+
+
+async def test_the_gateways_postgresql_stopped_for_10_s(
+    own_kafka: LocalKafka, gateway_postgres: PostgresServer, tmp_path: Path
+) -> None:
+    admin = await asyncpg.connect(f"{gateway_postgres.admin_url}/postgres")
+    await admin.execute("CREATE DATABASE gateway")
+    await admin.close()
+    database = f"{gateway_postgres.admin_url}/gateway"
+    stack = Stack(
+        bootstrap=own_kafka.bootstrap,
+        state_dir=tmp_path,
+        base_port=free_port_run(3),
+        extra_env={"SW_GATEWAY_DATABASE_URL": database.replace("postgresql://", "postgresql+asyncpg://")},
+    )
+    await asyncio.to_thread(stack.start, 120)
+    try:
+        load = Load(RATE)
+        running = asyncio.create_task(
+            steady_load(load, stack.services[0].url, seconds=25, certificate_number=await deliver_certificate(stack))
+        )
+        await eventually(lambda: accepted_at_least(load, 40), within=30, what="40 accepted submissions")
+
+        await asyncio.to_thread(gateway_postgres.stop)
+        down_since = time.monotonic()
+        await eventually(lambda: refused_with(load, "503"), within=15, what="503 answers while the database is down")
+        await asyncio.sleep(max(0.0, down_since + 10 - time.monotonic()))  # the database is down 10 s
+        await asyncio.to_thread(gateway_postgres.start)
+        fault_ended = time.monotonic()
+
+        await running
+        result = await reconcile(
+            stack.state_dir, load.accepted, fault_ended=fault_ended, within=RECOVERY_BOUND, gateway_database=database
+        )
+    finally:
+        await asyncio.to_thread(stack.stop)
+    report(result.line("gateway PostgreSQL stopped 10 s", load))
+    assert set(load.refused) <= {"503"}, f"while the database was down, answers other than 503: {load.refused}"
+    assert (result.lost, result.duplicated, result.stuck) == (0, 0, 0)
+
+
+async def refused_with(load: Load, status: str) -> bool:
+    return load.refused.get(status, 0) > 0

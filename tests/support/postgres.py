@@ -25,6 +25,67 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command]
 
 
+class PostgresServer:
+    """A throw-away server in its own directory; it can be stopped and started again on the same data."""
+
+    def __init__(self, binaries: Path) -> None:
+        self._binaries = binaries
+        self.home = Path(tempfile.mkdtemp(prefix="sw-postgres-"))
+        if os.geteuid() == 0:
+            account = pwd.getpwnam("postgres")
+            os.chown(self.home, account.pw_uid, account.pw_gid)
+        self.port = free_port()
+        self._data = self.home / "data"
+        subprocess.run(
+            _as_server_user(
+                [str(binaries / "initdb"), "-D", str(self._data), "-U", "sw", "--auth=trust", "-E", "UTF8"]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://sw@127.0.0.1:{self.port}"
+
+    def _pg_ctl(self, *arguments: str) -> None:
+        subprocess.run(
+            _as_server_user([str(self._binaries / "pg_ctl"), "-D", str(self._data), *arguments]),
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._pg_ctl("-l", str(self.home / "server.log"), "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+@contextmanager
+def own_postgres() -> Iterator[PostgresServer]:
+    """A running server of the caller's own; raise LookupError when PostgreSQL is not installed."""
+    binaries = _binaries()
+    if binaries is None:
+        raise LookupError("no PostgreSQL: Debian's postgresql is not installed")
+    server = PostgresServer(binaries)
+    try:
+        server.start()
+        try:
+            yield server
+        finally:
+            subprocess.run(
+                _as_server_user([str(binaries / "pg_ctl"), "-D", str(server.home / "data"), "-m", "immediate", "stop"]),
+                capture_output=True,
+            )
+    finally:
+        server.remove()
+
+
 @contextmanager
 def test_postgres() -> Iterator[str]:
     """Yield an admin URL (`postgresql://user@host:port`); raise LookupError with the reason when there is none."""
@@ -32,33 +93,8 @@ def test_postgres() -> Iterator[str]:
     if given:
         yield given.rstrip("/")
         return
-    binaries = _binaries()
-    if binaries is None:
-        raise LookupError("no PostgreSQL: POSTGRES_URL is unset and Debian's postgresql is not installed")
-    home = Path(tempfile.mkdtemp(prefix="sw-postgres-"))
-    if os.geteuid() == 0:
-        account = pwd.getpwnam("postgres")
-        os.chown(home, account.pw_uid, account.pw_gid)
-    port = free_port()
-    data, log = home / "data", home / "server.log"
     try:
-        subprocess.run(
-            _as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "sw", "--auth=trust", "-E", "UTF8"]),
-            check=True,
-            capture_output=True,
-        )
-        options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        subprocess.run(
-            _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]),
-            check=True,
-            capture_output=True,
-        )
-        try:
-            yield f"postgresql://sw@127.0.0.1:{port}"
-        finally:
-            subprocess.run(
-                _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                capture_output=True,
-            )
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+        with own_postgres() as server:
+            yield server.admin_url
+    except LookupError as exc:
+        raise LookupError(f"{exc}, and POSTGRES_URL is unset") from exc

@@ -5,9 +5,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
+from services.contract.database import is_unavailable
 from services.contract.logs import correlation_id
 from services.gateway.adapters.wco_declaration_xml import DeclarationXmlError
 from services.gateway.domain.errors import (
@@ -43,11 +44,6 @@ def problem_response(
         errors=errors or [],
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_JSON)
-
-
-def is_connection_failure(exc: DBAPIError) -> bool:
-    """The database could not be reached or dropped the connection (as opposed to refusing a statement)."""
-    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
 
 
 def _unavailable(request: Request) -> JSONResponse:
@@ -93,7 +89,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        if not is_connection_failure(exc):
+        if not is_unavailable(exc):
             return await _unexpected(request, exc)
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
         return _unavailable(request)

@@ -481,11 +481,16 @@ class LocalKafka:
             return False
         return any(node_id == NODE_ID and port == self.port for node_id, _host, port in info["brokers"])
 
-    def start(self, timeout: float = 60) -> Self:
-        """Start the broker (or adopt the one already running from this home) and wait until ready."""
+    def start(self, timeout: float = 60, *, wait: bool = True) -> Self:
+        """Start the broker (or adopt the one already running from this home) and wait until ready.
+
+        ``wait=False`` only launches the JVM and returns (``timeout`` is then unused): a node of a
+        multi-node quorum cannot become ready before its peers run, so the caller waits for all.
+        """
         deadline = time.monotonic() + timeout
         if self.is_running():
-            self._wait_ready(deadline)
+            if wait:
+                self._wait_ready(deadline)
             return self
         self.pid_file.unlink(missing_ok=True)
         busy = [p for p in (self.port, self.controller_port) if not _port_free(p)]
@@ -526,6 +531,8 @@ class LocalKafka:
             )
         self._owned = True
         self.pid_file.write_text(f"{self._proc.pid}\n")
+        if not wait:
+            return self
         try:
             self._wait_ready(deadline)
         except BaseException:

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -56,6 +57,8 @@ certificates = Table(
     Column("hub_delivery_number", String(70), nullable=True),
     Column("correlation_id", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    # Claim check: the certificate's XML as the NPPO or the Hub delivered it (events carry parsed fields only).
+    Column("document", LargeBinary, nullable=True),
     UniqueConstraint("issuing_country", "number", name="uq_certificates_country_number"),
 )
 

@@ -8,13 +8,16 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from services.contract.certificate import Certificate
 from services.contract.declaration import Declaration
+from services.gateway.adapters.ephyto_xml import parse_certificate_xml
 from services.gateway.adapters.wco_declaration_xml import parse_declaration_xml
 from services.gateway.domain.errors import UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 JSON_TYPES = ("application/json",)
 XML_TYPES = ("application/xml", "text/xml")
+SOAP_TYPES = ("application/soap+xml",)
 
 
 def media_type(request: Request) -> str:
@@ -64,6 +67,20 @@ async def read_json(request: Request, model: type[M]) -> M:
     if extra:
         raise RequestValidationError(extra)
     return parsed
+
+
+async def read_certificate(request: Request) -> tuple[Certificate, bytes | None]:
+    """A certificate from JSON, or from UN/CEFACT SPS XML as the ePhyto Hub delivers it (bare, in its
+    envelopes, or in a SOAP body); with XML, also the certificate document to keep."""
+    kind = media_type(request)
+    if kind in JSON_TYPES:
+        return await read_json(request, Certificate), None
+    if kind in XML_TYPES + SOAP_TYPES:
+        parsed = parse_certificate_xml(await request.body(), max_bytes=int(request.app.state.max_body_bytes))
+        return parsed.certificate, parsed.document
+    raise UnsupportedMediaType(
+        f"send the certificate as {' or '.join(JSON_TYPES + XML_TYPES + SOAP_TYPES)}, not {kind!r}"
+    )
 
 
 async def read_declaration(request: Request) -> Declaration:

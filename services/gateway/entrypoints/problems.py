@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 
 from services.contract.database import is_unavailable
 from services.contract.logs import correlation_id
+from services.gateway.adapters.ephyto_xml import CertificateXmlError
 from services.gateway.adapters.wco_declaration_xml import DeclarationXmlError
 from services.gateway.domain.errors import (
     Conflict,
@@ -74,11 +75,14 @@ def install(app: FastAPI) -> None:
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
 
-    @app.exception_handler(DeclarationXmlError)
-    async def _declaration_xml(request: Request, exc: DeclarationXmlError) -> JSONResponse:
-        status, title = (413, "Request too large") if exc.too_large else (422, "Invalid declaration XML")
+    async def _xml(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DeclarationXmlError | CertificateXmlError)
+        status, title = (413, "Request too large") if exc.too_large else (422, "Invalid XML document")
         errors = [FieldProblem(path=f"body.{exc.path}", message=str(exc))] if exc.path else []
         return problem_response(request, status, title, str(exc), errors)
+
+    app.add_exception_handler(DeclarationXmlError, _xml)
+    app.add_exception_handler(CertificateXmlError, _xml)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

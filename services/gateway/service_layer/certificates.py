@@ -41,8 +41,12 @@ async def receive(
     correlation_id: str,
     now: datetime,
     source: str,
+    document: bytes | None = None,
 ) -> tuple[Row[Any], bool]:
-    """Store a certificate from its issuing NPPO with its CertificateReceived event; a redelivery changes nothing."""
+    """Store a certificate from its issuing NPPO with its CertificateReceived event; a redelivery changes nothing.
+
+    `document` is the SPSCertificate XML as delivered, kept for retrieval (the event carries parsed fields).
+    """
     connection = transaction.connection
     if caller.role is not Role.NPPO or certificate.issuing_country != caller.subject:
         raise Forbidden(
@@ -66,6 +70,7 @@ async def receive(
                     "hub_delivery_number": certificate.hub_delivery_number,
                     "correlation_id": correlation_id,
                     "received_at": now,
+                    "document": document,
                 },
             )
     except IntegrityError:

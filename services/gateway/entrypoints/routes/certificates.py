@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.contract.certificate import Certificate
 from services.contract.logs import correlation_id
 from services.gateway.domain.callers import Caller, Role
+from services.gateway.domain.errors import NotFound
+from services.gateway.entrypoints.bodies import read_certificate, request_body
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
 from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
@@ -24,6 +25,11 @@ router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
     status_code=201,
     dependencies=[Depends(outbox_has_room)],
     response_model=CertificateRead,
+    openapi_extra=request_body(
+        "Certificate",
+        {"cut_flowers": CERTIFICATE_EXAMPLE},
+        "UN/CEFACT SPS certificate XML: SPSCertificate, Hub Envelope or ePhytoEnvelope, optionally in a SOAP body",
+    ),
     responses={200: {"model": CertificateRead, "description": "A redelivery of a stored certificate"}, **PROBLEMS},
     summary="Deliver an ePhyto certificate",
 )
@@ -31,11 +37,13 @@ async def submit_certificate(
     context: GatewayDep,
     request: Request,
     who: Annotated[Caller, Depends(role(Role.NPPO))],
-    certificate: Annotated[Certificate, Body(openapi_examples={"cut_flowers": {"value": CERTIFICATE_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Only the issuing country's NPPO (or the Hub acting for it) may deliver. A redelivery (same Hub delivery
-    number, or same content) returns the stored certificate (200); another content under the same number is 409."""
+    number, or same content) returns the stored certificate (200); another content under the same number is 409.
+    The body is JSON, or UN/CEFACT SPS XML as the ePhyto Hub delivers it: a bare SPSCertificate, an Envelope
+    whose Content holds it, or an ePhytoEnvelope, optionally inside a SOAP body."""
+    certificate, document = await read_certificate(request)
     now = context.clock()
 
     async def receive() -> Answer:
@@ -46,6 +54,7 @@ async def submit_certificate(
             correlation_id=correlation_id.get() or "",
             now=now,
             source=context.source,
+            document=document,
         )
         return (201 if created else 200), certificate_view(row), f"/v1/certificates/{row.id}"
 
@@ -70,3 +79,25 @@ async def get_certificate(
     async with context.runtime.engine.connect() as connection:
         row = await certificates.get(connection, certificate_id=certificate_id, caller=who)
     return certificate_view(row)
+
+
+@router.get(
+    "/{certificate_id}/document",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/xml": {}}, "description": "The certificate XML as delivered"},
+        **PROBLEMS,
+    },
+    summary="Get a certificate's XML document",
+)
+async def get_certificate_document(
+    context: GatewayDep,
+    who: Annotated[Caller, Depends(caller)],
+    certificate_id: Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")],
+) -> Response:
+    """The SPSCertificate XML exactly as the NPPO or the Hub delivered it (404 for a certificate sent as JSON)."""
+    async with context.runtime.engine.connect() as connection:
+        row = await certificates.get(connection, certificate_id=certificate_id, caller=who)
+    if row.document is None:
+        raise NotFound(f"certificate {certificate_id} was delivered as JSON: there is no XML document")
+    return Response(row.document, media_type="application/xml")

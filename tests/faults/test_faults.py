@@ -14,11 +14,13 @@ import asyncpg
 import httpx
 import pytest
 
+from deploy.kafka.cluster import LocalKafkaCluster
 from deploy.kafka.launch import LocalKafka
 from deploy.stack import Stack
 from tests.e2e.conftest import free_port_run
 from tests.faults.load import Load, query, reconcile, report, steady_load
 from tests.support import payloads
+from tests.support.broker import REPO
 from tests.support.in_process import NPPO_KEY
 from tests.support.postgres import PostgresServer, own_postgres
 from tests.support.waiting import eventually
@@ -173,3 +175,39 @@ async def test_the_gateways_postgresql_stopped_for_10_s(
 
 async def refused_with(load: Load, status: str) -> bool:
     return load.refused.get(status, 0) > 0
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[LocalKafkaCluster]:
+    with LocalKafkaCluster(tmp_path / "cluster", lib_dir=REPO / ".local" / "kafka" / "lib") as running:
+        yield running
+
+
+async def test_one_broker_of_three_killed_mid_load(cluster: LocalKafkaCluster, tmp_path: Path) -> None:
+    replicated = {f"SW_{service}_TOPIC_REPLICATION": "3" for service in ("GATEWAY", "CUSTOMS", "PHYTO")}
+    stack = Stack(
+        bootstrap=cluster.bootstrap, state_dir=tmp_path / "stack", base_port=free_port_run(3), extra_env=replicated
+    )
+    await asyncio.to_thread(stack.start, 120)
+    try:
+        load = Load(RATE)
+        running = asyncio.create_task(
+            steady_load(load, stack.services[0].url, seconds=25, certificate_number=await deliver_certificate(stack))
+        )
+        await eventually(lambda: accepted_at_least(load, 40), within=30, what="40 accepted submissions")
+        declarations = await asyncio.to_thread(cluster.topic_state, "declarations")
+        assert declarations is not None
+        assert all(len(state.replicas) == 3 for state in declarations.values())
+        victim = cluster.node_index(declarations[0].leader)  # the leader of a partition the load writes to
+
+        cluster.kill(victim)
+        killed_at = time.monotonic()
+        await asyncio.to_thread(cluster.wait_for_brokers, None, 60)  # the survivors fenced it
+        fenced_seconds = time.monotonic() - killed_at
+
+        await running
+        result = await reconcile(stack.state_dir, load.accepted, fault_ended=killed_at, within=RECOVERY_BOUND)
+    finally:
+        await asyncio.to_thread(stack.stop)
+    report(result.line("one broker of three killed (-9)", load) + f"; fenced in {fenced_seconds:.1f} s")
+    assert (result.lost, result.duplicated, result.stuck) == (0, 0, 0)

@@ -74,11 +74,28 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+# SQLSTATE classes of an unreachable server: 08 connection exception; 57P01-57P03 the server is shutting
+# down, crashed or starting (PostgreSQL reports these at connect time, SQLAlchemy wraps them as DBAPIError).
+_UNAVAILABLE_SQLSTATES = ("08", "57P")
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """The database could not be reached or dropped the connection (as opposed to refusing a statement)."""
-    if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-    return isinstance(exc, OSError)
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    ):
+        return True
+    seen: BaseException | None = exc
+    for _ in range(6):  # the error, the driver's error under it, and their causes
+        if seen is None:
+            return False
+        if isinstance(seen, OSError):
+            return True
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
 
 
 async def ping(engine: AsyncEngine) -> bool:

@@ -136,7 +136,7 @@ async def api_key(connection: AsyncConnection, key_hash: str) -> Row[Any] | None
     return (await connection.execute(query)).first()
 
 
-async def upsert_api_key(connection: AsyncConnection, values: dict[str, Any]) -> None:
+async def insert_api_key_if_absent(connection: AsyncConnection, values: dict[str, Any]) -> None:
     existing = await connection.scalar(select(api_keys.c.key_hash).where(api_keys.c.key_hash == values["key_hash"]))
     if existing is None:
         await connection.execute(insert(api_keys).values(**values))

@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.certificate import Certificate
 from services.contract.declaration import Declaration
-from services.contract.events import AgencyStanding, ClearanceStatus, Reason
+from services.contract.events import ClearanceStatus, Reason
 from services.gateway.adapters import repository
-from services.gateway.domain.clearance import latest_decisions
+from services.gateway.domain.clearance import join, latest_decisions
 from services.gateway.entrypoints.schemas import (
     AgencyDecisionRead,
     CertificateRead,
@@ -21,15 +21,10 @@ from services.gateway.entrypoints.schemas import (
 
 async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> DeclarationRead:
     recorded = await repository.decisions_of(connection, row.id)
-    latest = latest_decisions((item.decision for item in recorded), row.version)
-    standings = [
-        AgencyStanding(
-            agency=agency,
-            outcome=latest[agency].outcome if agency in latest else None,
-            sequence=latest[agency].sequence if agency in latest else None,
-        )
-        for agency in row.required_agencies
-    ]
+    # Each agency's standing, from the same join that decided the stored status.
+    standings = join(
+        row.required_agencies, latest_decisions((item.decision for item in recorded), row.version)
+    ).agencies
     return DeclarationRead(
         id=row.id,
         lrn=row.lrn,
@@ -39,7 +34,7 @@ async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> Declar
         clearance=ClearanceRead(
             status=ClearanceStatus(row.status),
             reasons=[Reason.model_validate(reason) for reason in row.status_reasons],
-            agencies=standings,
+            agencies=list(standings),
         ),
         decisions=[
             AgencyDecisionRead(

@@ -43,7 +43,7 @@ def read_key_file(path: Path) -> list[KeyEntry]:
 async def seed(connection: AsyncConnection, entries: list[KeyEntry], now: datetime) -> None:
     """Store keys that are not stored yet (development seeding)."""
     for entry in entries:
-        await repository.upsert_api_key(
+        await repository.insert_api_key_if_absent(
             connection,
             {
                 "key_hash": hash_key(entry.key),

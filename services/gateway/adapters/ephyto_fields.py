@@ -7,7 +7,7 @@ element path (local names, XPath-like) and line.
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.contract.certificate import Certificate
+from services.gateway.adapters.safe_xml import Node, XmlRefused
 
 SPS = "urn:un:unece:uncefact:data:standard:SPSCertificate:17"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:21"
@@ -35,29 +36,13 @@ _ADDRESS_LINES = ("LineOne", "LineTwo", "LineThree", "LineFour", "LineFive")
 Loc = tuple[str | int, ...]
 
 
-class CertificateXmlError(Exception):
+class CertificateXmlError(XmlRefused):
     """An ePhyto document refused: the message says what is wrong, where and, if possible, what would be right."""
-
-    def __init__(self, message: str, *, path: str | None = None, too_large: bool = False) -> None:
-        super().__init__(message)
-        self.path = path
-        self.too_large = too_large
 
 
 @dataclass(slots=True, eq=False)
-class Element:
-    """One element of a parsed document: namespace URI, local name, where it is, its attributes, text and children."""
-
-    namespace: str
-    name: str
-    line: int
-    start: int  # byte offsets of its start tag and of the end of its end tag, to cut it out of the document
-    attributes: dict[str, str]
-    parent: "Element | None" = field(repr=False)
-    children: list["Element"] = field(default_factory=list, repr=False)
-    raw_text: str = ""
-    end: int = 0
-    declarations: list[tuple[str | None, str]] | None = None  # the xmlns declarations on its start tag
+class Element(Node["Element"]):
+    """An element of an ePhyto: lookups by local name in the SPS vocabulary's namespaces."""
 
     @property
     def text(self) -> str:

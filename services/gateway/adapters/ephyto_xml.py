@@ -7,12 +7,11 @@ parsing, only UTF-8 is read, and the certificate text inside an Envelope's Conte
 
 import re
 from dataclasses import dataclass
-from typing import NoReturn
-from xml.parsers import expat
 from xml.sax.saxutils import quoteattr
 
 from services.contract.certificate import Certificate
 from services.gateway.adapters.ephyto_fields import SPS, CertificateReader, CertificateXmlError, Element
+from services.gateway.adapters.safe_xml import UTF8_NAMES, XML_DECLARATION, UnsafeXml, parse
 
 __all__ = ["CertificateXmlError", "HubEnvelope", "ParsedCertificate", "parse_certificate_xml"]
 
@@ -25,20 +24,7 @@ SOAP_NAMESPACES = ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.o
 # ePhytoEnvelope, envelope, DeliverEnvelope/env and PULLSingleImportEnvelopeResponse/PULLSingleImportEnvelopeResult.
 _ENVELOPES = {"Envelope", "envelope", "env", "ePhytoEnvelope", "PULLSingleImportEnvelopeResult"}
 _WRAPPER_LEVELS = 3  # operation elements between a SOAP Body and the certificate: DeliverPhytoEnvelope...
-# The richest real line item seen has 131 elements, so 999 of them make some 131,000: this bounds the tree's memory
-# (about 300 bytes an element).
-MAX_ELEMENTS = 200_000
 _NAME_END = re.compile(rb"[\s/>]")
-_UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
-_DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*([\"'])([^\"']*)\1")
-_EXPLAINED = {
-    expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS]: "the document ends before its root element is closed "
-    "(empty or truncated?)",
-    expat.errors.codes[expat.errors.XML_ERROR_UNCLOSED_TOKEN]: "the document ends inside a tag (truncated?)",
-    expat.errors.codes[expat.errors.XML_ERROR_PARTIAL_CHAR]: "the document ends inside a character (truncated?)",
-    expat.errors.codes[expat.errors.XML_ERROR_SYNTAX]: "this is not XML",
-    expat.errors.codes[expat.errors.XML_ERROR_UNDEFINED_ENTITY]: "an entity that is not one of XML's five",
-}
 
 
 @dataclass(frozen=True)
@@ -60,107 +46,11 @@ class ParsedCertificate:
     document: bytes  # the SPSCertificate XML as received, for the gateway's claim check
 
 
-class _Refused(Exception):
-    """Raised inside the expat callbacks; turned into a CertificateXmlError with the line."""
-
-
-def _refuse_encoding(data: bytes) -> None:
-    """Only UTF-8 (or its ASCII subset) is read: what the Hub sends, and what the claim check stores."""
-    if data.startswith((b"\xfe\xff", b"\xff\xfe")) or b"\x00" in data[:4]:
-        raise CertificateXmlError("the document is UTF-16 or UTF-32; send it encoded in UTF-8")
-    declared = _DECLARATION.match(data[:500])
-    if declared and declared.group(2).decode("ascii", "replace").lower() not in _UTF8_NAMES:
-        name = declared.group(2).decode("ascii", "replace")
-        raise CertificateXmlError(f"line 1: the document declares encoding {name!r}; only UTF-8 is accepted")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1)
-        raise CertificateXmlError(
-            f"line {line}, column {column}: byte 0x{data[error.start]:02X} is not UTF-8; the document must be UTF-8 "
-            "text (without an encoding declaration, XML means UTF-8)"
-        ) from None
-
-
-def _unbound_prefix(data: bytes, index: int, in_scope: set[str]) -> str:
-    """The prefix a start tag uses without declaring it: expat says only that there is one."""
-    tag = data[index : data.find(b">", index) + 1].decode("utf-8", "replace")
-    declared = set(re.findall(r"\sxmlns:([\w.-]+)\s*=", tag)) | in_scope | {"xml"}
-    used = re.findall(r"^<([\w.-]+):|\s([\w.-]+):[\w.-]+\s*=", tag)
-    prefixes = [prefix for pair in used for prefix in pair if prefix and prefix != "xmlns"]
-    return next((prefix for prefix in prefixes if prefix not in declared), "")
-
-
 def _tree(data: bytes, *, max_bytes: int, max_depth: int) -> Element:
-    """The element tree of a document, refusing what could expand, reach out or exhaust memory."""
-    if len(data) > max_bytes:
-        raise CertificateXmlError(
-            f"the document is {len(data)} bytes; at most {max_bytes} are accepted", too_large=True
-        )
-    _refuse_encoding(data)
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.buffer_text = True
-    stack: list[Element] = []
-    roots: list[Element] = []
-    pending: list[tuple[str | None, str]] = []  # namespace declarations waiting for their element
-    count = 0
-
-    def refuse(what: str) -> NoReturn:
-        raise _Refused(f"{what} is refused: an ePhyto needs no DTD, entity or external reference")
-
-    def start(tag: str, attributes: dict[str, str]) -> None:
-        nonlocal count
-        count += 1
-        if len(stack) >= max_depth:
-            raise _Refused(f"elements are nested deeper than {max_depth} levels")
-        if count > MAX_ELEMENTS:
-            raise _Refused(f"the document has more than {MAX_ELEMENTS} elements")
-        namespace, _, name = tag.rpartition("}")
-        parent = stack[-1] if stack else None
-        element = Element(namespace, name, parser.CurrentLineNumber, parser.CurrentByteIndex, attributes, parent)
-        if pending:
-            element.declarations = pending.copy()
-            pending.clear()
-        (parent.children if parent else roots).append(element)
-        stack.append(element)
-
-    def end(_tag: str) -> None:
-        element = stack.pop()
-        index = parser.CurrentByteIndex  # at "</" of an end tag, after an empty element's tag
-        element.end = data.index(b">", index) + 1 if data.startswith(b"</", index) else index
-
-    def characters(text: str) -> None:
-        if stack:
-            stack[-1].raw_text += text
-
-    parser.StartDoctypeDeclHandler = lambda *_: refuse("a DOCTYPE")
-    parser.EntityDeclHandler = lambda *_: refuse("an entity declaration")
-    parser.UnparsedEntityDeclHandler = lambda *_: refuse("an unparsed entity declaration")
-    parser.NotationDeclHandler = lambda *_: refuse("a notation declaration")
-    parser.ExternalEntityRefHandler = lambda *_: refuse("an external entity reference")
-    parser.StartNamespaceDeclHandler = lambda prefix, uri: pending.append((prefix, uri))
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
     try:
-        parser.Parse(data, True)
-    except _Refused as refused:
-        raise CertificateXmlError(f"line {parser.CurrentLineNumber}: {refused}") from None
-    except expat.ExpatError as error:
-        message = expat.errors.messages[error.code]
-        if message == expat.errors.XML_ERROR_UNBOUND_PREFIX:
-            declared = [pair for element in stack for pair in element.declarations or ()] + pending
-            in_scope = {prefix for prefix, _ in declared if prefix}
-            prefix = _unbound_prefix(data, parser.ErrorByteIndex, in_scope)
-            message = f"unbound prefix {prefix!r}: it is used but no xmlns:{prefix} declares its namespace"
-        explained = _EXPLAINED.get(error.code)
-        raise CertificateXmlError(
-            f"line {error.lineno}, column {error.offset}: not well-formed XML: {message}"
-            + (f": {explained}" if explained else "")
-        ) from None
-    return roots[0]
+        return parse(data, node=Element, kind="an ePhyto", max_bytes=max_bytes, max_depth=max_depth)
+    except UnsafeXml as refused:
+        raise CertificateXmlError(str(refused), too_large=refused.too_large) from None
 
 
 def _is_certificate(element: Element) -> bool:
@@ -285,8 +175,8 @@ def _cut_out(data: bytes, element: Element) -> bytes:
 def _as_document(text: str) -> bytes:
     """The certificate text of a Content as UTF-8 bytes: a declared encoding (.NET writes utf-16) no longer holds."""
     data = text.strip().encode()
-    declared = _DECLARATION.match(data)
-    if declared and declared.group(2).decode("ascii", "replace").lower() not in _UTF8_NAMES:
+    declared = XML_DECLARATION.match(data)
+    if declared and declared.group(2).decode("ascii", "replace").lower() not in UTF8_NAMES:
         data = data[: declared.start(2)] + b"UTF-8" + data[declared.end(2) :]
     return data
 

@@ -1,15 +1,13 @@
 """Read a WCO Data Model declaration (XML, DEC-DMS as the UK CDS uses it) into the contract's Declaration.
 
-Pure and safe: the size is bounded before parsing, DOCTYPE, entity declarations and external references are
-refused before anything expands, nesting is bounded, and every error names the element path and line.
+Pure and safe (adapters/safe_xml.py): size, encoding, DTDs, entities, external references, depth and element
+count are checked before anything expands; every error names the element path and line.
 """
-
-from typing import NoReturn
-from xml.parsers import expat
 
 from pydantic import ValidationError
 
 from services.contract.declaration import Declaration
+from services.gateway.adapters.safe_xml import UnsafeXml, parse
 from services.gateway.adapters.wco_fields import DEC, DeclarationXmlError, Element, FieldReader, check_counts
 
 METADATA = "urn:wco:datamodel:WCO:DocumentMetaData-DMS:2"
@@ -17,51 +15,13 @@ METADATA = "urn:wco:datamodel:WCO:DocumentMetaData-DMS:2"
 __all__ = ["DeclarationXmlError", "parse_declaration_xml"]
 
 
-class _Refused(Exception):
-    """Raised from inside the expat callbacks; turned into a DeclarationXmlError with the position."""
-
-
-def _tree(data: bytes, max_depth: int) -> Element:
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.buffer_text = True
-    stack: list[Element] = []
-    roots: list[Element] = []
-
-    def refuse(what: str) -> NoReturn:
-        raise _Refused(f"{what} is refused: a declaration needs no DTD, entity or external reference")
-
-    def start(tag: str, attributes: dict[str, str]) -> None:
-        if len(stack) >= max_depth:
-            raise _Refused(f"elements are nested deeper than {max_depth} levels")
-        namespace, _, name = tag.rpartition("}")
-        element = Element(namespace, name, parser.CurrentLineNumber, attributes)
-        (stack[-1].children if stack else roots).append(element)
-        stack.append(element)
-
-    def end(_tag: str) -> None:
-        stack.pop()
-
-    def characters(text: str) -> None:
-        if stack:
-            stack[-1].parts.append(text)
-
-    parser.StartDoctypeDeclHandler = lambda *_: refuse("a DOCTYPE")
-    parser.EntityDeclHandler = lambda *_: refuse("an entity declaration")
-    parser.UnparsedEntityDeclHandler = lambda *_: refuse("an unparsed entity declaration")
-    parser.NotationDeclHandler = lambda *_: refuse("a notation declaration")
-    parser.ExternalEntityRefHandler = lambda *_: refuse("an external entity reference")
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
+def _tree(data: bytes, *, max_bytes: int, max_depth: int) -> Element:
     try:
-        parser.Parse(data, True)
-    except _Refused as refused:
-        raise DeclarationXmlError(f"line {parser.CurrentLineNumber}: {refused}") from None
-    except expat.ExpatError as error:
-        raise DeclarationXmlError(f"not well-formed XML: {error}") from None
-    _name_paths(roots[0])
-    return roots[0]
+        root = parse(data, node=Element, kind="a declaration", max_bytes=max_bytes, max_depth=max_depth)
+    except UnsafeXml as refused:
+        raise DeclarationXmlError(str(refused), too_large=refused.too_large) from None
+    _name_paths(root)
+    return root
 
 
 def _name_paths(root: Element) -> None:
@@ -119,11 +79,7 @@ def _invalid(reader: FieldReader, error: ValidationError) -> DeclarationXmlError
 
 def parse_declaration_xml(data: bytes, *, max_bytes: int = 5_000_000, max_depth: int = 64) -> Declaration:
     """The Declaration a WCO DM declaration document states; DeclarationXmlError says what is wrong and where."""
-    if len(data) > max_bytes:
-        raise DeclarationXmlError(
-            f"the document is {len(data)} bytes; at most {max_bytes} are accepted", too_large=True
-        )
-    root = _tree(data, max_depth)
+    root = _tree(data, max_bytes=max_bytes, max_depth=max_depth)
     element = _declaration_element(root)
     reader = FieldReader()
     fields = reader.declaration(element)

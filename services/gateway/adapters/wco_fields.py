@@ -6,10 +6,11 @@ remembers which element each field came from, so that a bad value is reported wh
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from services.contract.declaration import Declaration, DeclarationType
+from services.gateway.adapters.safe_xml import Node, XmlRefused
 
 DEC = "urn:wco:datamodel:WCO:DEC-DMS:2"
 DECLARATION_DS = "urn:wco:datamodel:WCO:Declaration_DS:DMS:2"
@@ -24,24 +25,15 @@ Loc = tuple[str | int, ...]
 Source = tuple[str, int]  # element path (or path/@attribute) and line
 
 
-class DeclarationXmlError(Exception):
+class DeclarationXmlError(XmlRefused):
     """The body is not a declaration this parser can read; the message names what is wrong and where."""
 
-    def __init__(self, message: str, *, path: str | None = None, too_large: bool = False) -> None:
-        super().__init__(message)
-        self.path = path
-        self.too_large = too_large
 
+@dataclass(slots=True, eq=False)
+class Element(Node["Element"]):
+    """An element of a declaration: lookups in the DEC-DMS namespace unless told another."""
 
-@dataclass
-class Element:
-    namespace: str
-    name: str
-    line: int
-    attributes: dict[str, str]
-    children: list["Element"] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)
-    path: str = ""
+    path: str = ""  # from the root, with positions of repeated siblings, as in XPath
 
     @property
     def where(self) -> str:
@@ -50,7 +42,7 @@ class Element:
     @property
     def text(self) -> str:
         # Annotated samples wrap values across lines ("v2.1\n\t"); spaces inside identifiers are kept.
-        return re.sub(r"\s*[\r\n\t]\s*", " ", "".join(self.parts)).strip()
+        return re.sub(r"\s*[\r\n\t]\s*", " ", self.raw_text).strip()
 
     def all(self, name: str, namespace: str = DEC) -> list["Element"]:
         return [child for child in self.children if child.name == name and child.namespace == namespace]

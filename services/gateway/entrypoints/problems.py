@@ -10,8 +10,7 @@ from starlette.exceptions import HTTPException
 
 from services.contract.database import is_unavailable
 from services.contract.logs import correlation_id
-from services.gateway.adapters.ephyto_xml import CertificateXmlError
-from services.gateway.adapters.wco_declaration_xml import DeclarationXmlError
+from services.gateway.adapters.safe_xml import XmlRefused
 from services.gateway.domain.errors import (
     Conflict,
     Forbidden,
@@ -75,14 +74,11 @@ def install(app: FastAPI) -> None:
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
 
-    async def _xml(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DeclarationXmlError | CertificateXmlError)
+    @app.exception_handler(XmlRefused)
+    async def _xml(request: Request, exc: XmlRefused) -> JSONResponse:
         status, title = (413, "Request too large") if exc.too_large else (422, "Invalid XML document")
         errors = [FieldProblem(path=f"body.{exc.path}", message=str(exc))] if exc.path else []
         return problem_response(request, status, title, str(exc), errors)
-
-    app.add_exception_handler(DeclarationXmlError, _xml)
-    app.add_exception_handler(CertificateXmlError, _xml)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

@@ -61,6 +61,7 @@ from deploy.kafka.launch import (
     _api_versions,
     _Reader,
     _roundtrip,
+    with_overrides,
 )
 
 if TYPE_CHECKING:
@@ -224,15 +225,7 @@ class _ClusterNode(LocalKafka):
             controller_port=self.controller_port,
             log_dir=self.data_dir,
         )
-        pending = dict(self.extra_properties)
-        out = []
-        for line in text.splitlines():
-            key = line.split("=", 1)[0].strip()
-            if "=" in line and not line.lstrip().startswith("#") and key in pending:
-                line = f"{key}={pending.pop(key)}"
-            out.append(line)
-        out += [f"{key}={value}" for key, value in pending.items()]
-        return "\n".join(out) + "\n"
+        return with_overrides(text, self.extra_properties)
 
     def _java_base(self) -> list[str]:
         java, *rest = super()._java_base()

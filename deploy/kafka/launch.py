@@ -63,6 +63,21 @@ __all__ = [
 ]
 
 
+def with_overrides(text: str, overrides: dict[str, str]) -> str:
+    """Properties text with each overridden key's value replaced where it stands and new keys appended."""
+    if not overrides:
+        return text
+    pending = dict(overrides)
+    out = []
+    for line in text.splitlines():
+        key = line.split("=", 1)[0].strip()
+        if "=" in line and not line.lstrip().startswith("#") and key in pending:
+            line = f"{key}={pending.pop(key)}"
+        out.append(line)
+    out += [f"{key}={value}" for key, value in pending.items()]
+    return "\n".join(out) + "\n"
+
+
 class LocalKafkaError(RuntimeError):
     """The local broker could not be provisioned, started or stopped."""
 
@@ -409,17 +424,7 @@ class LocalKafka:
         text = string.Template(PROPERTIES_TEMPLATE.read_text()).substitute(
             port=self.port, controller_port=self.controller_port, log_dir=self.data_dir
         )
-        if not self.extra_properties:
-            return text
-        pending = dict(self.extra_properties)
-        out = []
-        for line in text.splitlines():
-            key = line.split("=", 1)[0].strip()
-            if "=" in line and not line.lstrip().startswith("#") and key in pending:
-                line = f"{key}={pending.pop(key)}"
-            out.append(line)
-        out += [f"{key}={value}" for key, value in pending.items()]
-        return "\n".join(out) + "\n"
+        return with_overrides(text, self.extra_properties)
 
     def write_properties(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)

@@ -150,7 +150,7 @@ class SpsTransportEquipment(ContractModel):
 class CertificateLineItem(ContractModel):
     sequence: int = Field(ge=0, le=9999)
     scientific_name: ShortText = Field(description="Botanical name of the plant or plant product")
-    description: ShortText | None = None
+    description: NoteText | None = Field(default=None, description="What the goods are; often HS headings joined")
     commodity_code: CommodityCode | None = Field(default=None, description="HS classification, when given")
     origin_countries: list[CountryCode] = Field(min_length=1, max_length=20)
     net_quantity: Quantity | None = None

@@ -171,3 +171,11 @@ class TestModelsAreValues:
     def test_equal_content_makes_equal_values(self):
         assert declaration() == declaration()
         assert GoodsItem.model_validate(goods_item().model_dump()) == goods_item()
+
+
+def test_a_long_line_item_description_is_kept() -> None:
+    # Real certificates join several HS headings into one description: longer than a short text.
+    headings = "Live plants (including their roots), cuttings and slips; mushroom spawn; " * 20
+    line = {**CERTIFICATE_EXAMPLE["line_items"][0], "description": headings.strip()}
+    certificate = Certificate.model_validate({**CERTIFICATE_EXAMPLE, "line_items": [line]})
+    assert certificate.line_items[0].description == headings.strip()

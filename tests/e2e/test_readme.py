@@ -38,6 +38,7 @@ def test_readme_examples_run_as_written(stack: Stack) -> None:
     assert "certificate: HTTP 201" in output
     assert "XML declaration: HTTP 201" in output
     assert "clearance: released" in output
+    assert re.search(r"^[1-9][0-9]* released; next page: ", output, flags=re.MULTILINE)
     assert "ce_type:org.singlewindow.ClearanceDecided.v1" in output  # the console consumer printed an event
     assert '"ready": true' in output.replace('"ready":true', '"ready": true')
     assert "sw_events_published_total" in output

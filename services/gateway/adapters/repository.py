@@ -23,6 +23,34 @@ async def declaration_by_id(connection: AsyncConnection, declaration_id: str) ->
     return (await connection.execute(select(declarations).where(declarations.c.id == declaration_id))).first()
 
 
+async def list_declarations(
+    connection: AsyncConnection,
+    *,
+    visible_to: str | None,
+    status: str | None,
+    lrn: str | None,
+    submitted_from: datetime | None,
+    submitted_to: datetime | None,
+    before_id: str | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Newest first (ULIDs sort by time); `visible_to` keeps a trader's own (declarant or importer)."""
+    query = select(declarations).order_by(declarations.c.id.desc()).limit(limit)
+    if visible_to is not None:
+        query = query.where(or_(declarations.c.declarant_id == visible_to, declarations.c.importer_id == visible_to))
+    if status is not None:
+        query = query.where(declarations.c.status == status)
+    if lrn is not None:
+        query = query.where(declarations.c.lrn == lrn)
+    if submitted_from is not None:
+        query = query.where(declarations.c.submitted_at >= submitted_from)
+    if submitted_to is not None:
+        query = query.where(declarations.c.submitted_at < submitted_to)
+    if before_id is not None:
+        query = query.where(declarations.c.id < before_id)
+    return list(await connection.execute(query))
+
+
 async def declaration_by_lrn(connection: AsyncConnection, declarant_id: str, lrn: str) -> Row[Any] | None:
     query = select(declarations).where(declarations.c.declarant_id == declarant_id, declarations.c.lrn == lrn)
     return (await connection.execute(query)).first()

@@ -49,6 +49,21 @@ class DeclarationRead(BaseModel):
     declaration: Declaration
 
 
+class DeclarationSummary(BaseModel):
+    id: str
+    lrn: str
+    version: int
+    status: ClearanceStatus
+    required_agencies: list[str]
+    submitted_at: datetime
+    updated_at: datetime
+
+
+class DeclarationPage(BaseModel):
+    items: list[DeclarationSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
 class CertificateRead(BaseModel):
     id: str
     issuing_country: str

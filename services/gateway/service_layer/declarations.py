@@ -109,6 +109,33 @@ def can_read(caller: Caller, row: Row[Any]) -> bool:
     return caller.role is Role.OFFICER
 
 
+async def list_visible(
+    connection: AsyncConnection,
+    *,
+    caller: Caller,
+    status: str | None,
+    lrn: str | None,
+    submitted_from: datetime | None,
+    submitted_to: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Row[Any]], str | None]:
+    """One page of the declarations the caller may see, and the cursor of the next page (None at the end)."""
+    if caller.role not in (Role.TRADER, Role.OFFICER):
+        raise Forbidden(f"a {caller.role} key does not list declarations")
+    rows = await repository.list_declarations(
+        connection,
+        visible_to=caller.subject if caller.role is Role.TRADER else None,
+        status=status,
+        lrn=lrn,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+        before_id=cursor,
+        limit=limit + 1,  # one more tells whether a next page exists
+    )
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
 async def get(connection: AsyncConnection, *, declaration_id: str, caller: Caller) -> Row[Any]:
     row = await repository.declaration_by_id(connection, declaration_id)
     if row is None or not can_read(caller, row):

@@ -2,16 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
+from services.contract.events import ClearanceStatus
 from services.contract.logs import correlation_id
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.bodies import read_declaration, request_body
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
 from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
-from services.gateway.entrypoints.schemas import DeclarationRead, Problem
+from services.gateway.entrypoints.schemas import DeclarationPage, DeclarationRead, DeclarationSummary, Problem
 from services.gateway.entrypoints.views import declaration_view
 from services.gateway.service_layer import declarations
 
@@ -81,3 +83,44 @@ async def get_declaration(
     async with context.runtime.engine.connect() as connection:
         row = await declarations.get(connection, declaration_id=declaration_id, caller=who)
         return await declaration_view(connection, row)
+
+
+@router.get("", response_model=DeclarationPage, responses=PROBLEMS, summary="List declarations")
+async def list_declarations(
+    context: GatewayDep,
+    who: Annotated[Caller, Depends(caller)],
+    status: Annotated[ClearanceStatus | None, Query(description="Only declarations with this clearance")] = None,
+    lrn: Annotated[str | None, Query(max_length=70, description="Only the declaration with this LRN")] = None,
+    submitted_from: Annotated[AwareDatetime | None, Query(description="Lodged at or after (RFC 3339)")] = None,
+    submitted_to: Annotated[AwareDatetime | None, Query(description="Lodged before (RFC 3339)")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="From next_cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
+) -> DeclarationPage:
+    """The declarations this key may see (a trader's own, as declarant or importer), newest first, a page at a
+    time: follow `next_cursor` until it is null."""
+    async with context.runtime.engine.connect() as connection:
+        rows, next_cursor = await declarations.list_visible(
+            connection,
+            caller=who,
+            status=status.value if status else None,
+            lrn=lrn,
+            submitted_from=submitted_from,
+            submitted_to=submitted_to,
+            cursor=cursor,
+            limit=limit,
+        )
+    return DeclarationPage(
+        items=[
+            DeclarationSummary(
+                id=row.id,
+                lrn=row.lrn,
+                version=row.version,
+                status=ClearanceStatus(row.status),
+                required_agencies=row.required_agencies,
+                submitted_at=row.submitted_at,
+                updated_at=row.updated_at,
+            )
+            for row in rows
+        ],
+        next_cursor=next_cursor,
+    )

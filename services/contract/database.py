@@ -3,7 +3,7 @@
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from alembic import command, context
 from alembic.autogenerate.api import AutogenContext
@@ -145,7 +145,13 @@ def run_migrations(metadata: MetaData) -> None:
         context.run_migrations()
 
 
-def messaging_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
+class MessagingTables(NamedTuple):
+    outbox: Table
+    inbox: Table
+    leases: Table
+
+
+def messaging_tables(metadata: MetaData) -> MessagingTables:
     """The outbox (events waiting to be published), the inbox (event ids already processed), and the leases
     (which instance publishes the outbox)."""
     outbox = Table(
@@ -176,4 +182,4 @@ def messaging_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         Column("holder", String(255), nullable=False),
         Column("expires_at", UtcDateTime, nullable=False),
     )
-    return outbox, inbox, leases
+    return MessagingTables(outbox, inbox, leases)

@@ -6,12 +6,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contract.consumer import EventConsumer, Handler, Inbox
-from services.contract.database import ping, upgrade
+from services.contract.database import MessagingTables, create_engine, ping, upgrade
 from services.contract.kafka import KafkaLink
 from services.contract.lease import Lease
 from services.contract.outbox import OutboxRelay, Transactions
@@ -27,15 +25,13 @@ class Runtime:
         self,
         *,
         settings: ServiceSettings,
-        engine: AsyncEngine,
         migrations: Path,
-        outbox: Table,
-        inbox: Table,
-        leases: Table,
+        tables: MessagingTables,
         ready_without_kafka: bool = False,
     ) -> None:
         self.settings = settings
-        self.engine = engine
+        self.engine = engine = create_engine(settings.database_url)
+        outbox, inbox, leases = tables
         self.link = KafkaLink(settings)
         self.relay = OutboxRelay(
             engine=engine,

@@ -8,7 +8,6 @@ from aiokafka import ConsumerRecord
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.database import create_engine
 from services.contract.events import DeclarationSubmitted, Topic
 from services.contract.outbox import Transaction
 from services.contract.rules_file import load_rules
@@ -44,11 +43,8 @@ class Customs:
 def bootstrap(settings: CustomsSettings, clock: Clock = utc_now) -> Customs:
     runtime = Runtime(
         settings=settings,
-        engine=create_engine(settings.database_url),
         migrations=MIGRATIONS,
-        outbox=orm.outbox,
-        inbox=orm.inbox,
-        leases=orm.leases,
+        tables=orm.messaging,
     )
     customs = Customs(settings, runtime, load_rules(settings.risk_profile, RiskProfile), clock)
     runtime.consume([settings.topic(Topic.DECLARATIONS)], f"{settings.topic_prefix}customs", customs.on_declaration)

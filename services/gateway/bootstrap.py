@@ -8,7 +8,6 @@ from aiokafka import ConsumerRecord
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.database import create_engine
 from services.contract.events import AgencyDecisionMade, Topic
 from services.contract.outbox import Transaction
 from services.contract.rules_file import load_rules
@@ -52,11 +51,8 @@ class Gateway:
 def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
     runtime = Runtime(
         settings=settings,
-        engine=create_engine(settings.database_url),
         migrations=MIGRATIONS,
-        outbox=orm.outbox,
-        inbox=orm.inbox,
-        leases=orm.leases,
+        tables=orm.messaging,
         ready_without_kafka=True,  # the outbox keeps what is accepted until Kafka is back
     )
     gateway = Gateway(

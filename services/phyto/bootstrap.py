@@ -8,7 +8,6 @@ from aiokafka import ConsumerRecord
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.database import create_engine
 from services.contract.events import CertificateReceived, DeclarationSubmitted, Topic
 from services.contract.outbox import Transaction
 from services.contract.rules_file import load_rules
@@ -48,11 +47,8 @@ class Phyto:
 def bootstrap(settings: PhytoSettings, clock: Clock = utc_now) -> Phyto:
     runtime = Runtime(
         settings=settings,
-        engine=create_engine(settings.database_url),
         migrations=MIGRATIONS,
-        outbox=orm.outbox,
-        inbox=orm.inbox,
-        leases=orm.leases,
+        tables=orm.messaging,
     )
     phyto = Phyto(settings, runtime, load_rules(settings.import_requirements, ImportRequirements), clock)
     topics = [settings.topic(Topic.DECLARATIONS), settings.topic(Topic.CERTIFICATES)]

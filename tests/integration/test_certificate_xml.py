@@ -1,12 +1,9 @@
 """ePhyto certificates delivered as the Hub delivers them: real sample XML, envelopes, redelivery, attacks."""
 
-from datetime import UTC, datetime
-
 import pytest
 
 from services.gateway.domain.callers import Role
-from services.gateway.service_layer.api_keys import KeyEntry, seed
-from tests.support.in_process import TRADER_KEY, System
+from tests.support.in_process import TRADER_KEY, System, seeded_key
 from tests.unit.ephyto_attacks import billion_laughs
 from tests.unit.test_ephyto_xml import SAMPLES, content_envelope, sample
 
@@ -15,10 +12,7 @@ XML = {"content-type": "application/xml"}
 
 
 async def nppo_key(system: System, country: str) -> dict[str, str]:
-    key = f"test-nppo-{country}-0000000001"
-    async with system.gateway.runtime.engine.begin() as connection:
-        await seed(connection, [KeyEntry(key=key, role=Role.NPPO, subject=country)], datetime.now(UTC))
-    return {"X-API-Key": key}
+    return await seeded_key(system, Role.NPPO, country)
 
 
 def needs_samples() -> None:

@@ -1,14 +1,12 @@
 """Declarations lodged as WCO Data Model XML (the real HMRC samples) and JSON bodies refused for unknown fields."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from services.gateway.domain.callers import Role
-from services.gateway.service_layer.api_keys import KeyEntry, seed
 from tests.support import payloads
-from tests.support.in_process import TRADER_KEY, System
+from tests.support.in_process import TRADER_KEY, System, seeded_key
 
 pytestmark = pytest.mark.integration
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "declarations"
@@ -16,10 +14,7 @@ XML = {"content-type": "application/xml"}
 
 
 async def key_for(system: System, trader: str) -> dict[str, str]:
-    key = f"test-trader-{trader}"
-    async with system.gateway.runtime.engine.begin() as connection:
-        await seed(connection, [KeyEntry(key=key, role=Role.TRADER, subject=trader)], datetime.now(UTC))
-    return {"X-API-Key": key}
+    return await seeded_key(system, Role.TRADER, trader)
 
 
 @pytest.mark.parametrize(

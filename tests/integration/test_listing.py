@@ -5,9 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.gateway.domain.callers import Role
-from services.gateway.service_layer.api_keys import KeyEntry, seed
 from tests.support import payloads
-from tests.support.in_process import OTHER_TRADER_KEY, TRADER_KEY, System
+from tests.support.in_process import OTHER_TRADER_KEY, TRADER_KEY, System, seeded_key
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -67,8 +66,5 @@ async def test_a_page_size_out_of_bounds_is_refused(system: System, limit: int) 
 
 
 async def test_a_carrier_key_does_not_list_declarations(system: System) -> None:
-    carrier = KeyEntry(key="test-carrier-0000000001", role=Role.CARRIER, subject="")
-    async with system.gateway.runtime.engine.begin() as connection:
-        await seed(connection, [carrier], datetime.now(UTC))
-    response = await system.client.get("/v1/declarations", headers={"X-API-Key": carrier.key})
+    response = await system.client.get("/v1/declarations", headers=await seeded_key(system, Role.CARRIER, ""))
     assert response.status_code == 403

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.contract.certificate import Certificate
 from services.contract.cloudevents import Envelope
-from services.contract.database import create_engine, upgrade
+from services.contract.database import upgrade
 from services.contract.declaration import Declaration
 from services.contract.events import CertificateReceived, DeclarationSubmitted
 from services.contract.outbox import Transaction
@@ -32,14 +32,7 @@ PAIRS = 25
 def instance(url: str) -> Runtime:
     """One phyto instance's database side: its own engine (connection pool) on the shared database."""
     settings = PhytoSettings(database_url=url, kafka_bootstrap="127.0.0.1:9")
-    return Runtime(
-        settings=settings,
-        engine=create_engine(url),
-        migrations=MIGRATIONS,
-        outbox=orm.outbox,
-        inbox=orm.inbox,
-        leases=orm.leases,
-    )
+    return Runtime(settings=settings, migrations=MIGRATIONS, tables=orm.messaging)
 
 
 def pair(n: int) -> tuple[Envelope, Envelope]:

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from services.customs.entrypoints.http import create_app as customs_app
 from services.customs.settings import CustomsSettings
 from services.gateway.bootstrap import Gateway
 from services.gateway.bootstrap import bootstrap as bootstrap_gateway
+from services.gateway.domain.callers import Role
 from services.gateway.entrypoints.http import create_app as gateway_app
+from services.gateway.service_layer.api_keys import KeyEntry, seed
 from services.gateway.settings import GatewaySettings
 from services.phyto.bootstrap import Phyto
 from services.phyto.bootstrap import bootstrap as bootstrap_phyto
@@ -80,3 +83,11 @@ async def running_system(bootstrap: str, topic_prefix: str, databases: Databases
 
         await eventually(connected, within=60, what="every service to connect to Kafka")
         yield System(client, gateway, customs, phyto, bootstrap, topic_prefix)
+
+
+async def seeded_key(system: System, role: Role, subject: str) -> dict[str, str]:
+    """An API key for `role` acting for `subject`, stored in the gateway's database: the header to send."""
+    key = f"test-{role.value}-{subject or 'any'}-0000000001"
+    async with system.gateway.runtime.engine.begin() as connection:
+        await seed(connection, [KeyEntry(key=key, role=role, subject=subject)], datetime.now(UTC))
+    return {"X-API-Key": key}

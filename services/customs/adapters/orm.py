@@ -21,4 +21,5 @@ decisions = Table(
     UniqueConstraint("declaration_id", "sequence", name="uq_customs_decisions_sequence"),
 )
 
-outbox, inbox, leases = messaging_tables(metadata)
+messaging = messaging_tables(metadata)
+outbox, inbox, leases = messaging

@@ -111,4 +111,5 @@ idempotency_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
-outbox, inbox, leases = messaging_tables(metadata)
+messaging = messaging_tables(metadata)
+outbox, inbox, leases = messaging

@@ -9,6 +9,8 @@ from services.contract.certificate import Certificate
 from services.contract.declaration import Declaration
 from services.contract.events import AgencyStanding, ClearanceStatus, Outcome, Reason
 
+ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # the ids the gateway issues
+
 
 class AgencyDecisionRead(BaseModel):
     event_id: str

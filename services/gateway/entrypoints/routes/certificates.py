@@ -13,11 +13,12 @@ from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_roo
 from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.routes.declarations import PROBLEMS
-from services.gateway.entrypoints.schemas import CertificateRead
+from services.gateway.entrypoints.schemas import ULID_PATTERN, CertificateRead
 from services.gateway.entrypoints.views import certificate_view
 from services.gateway.service_layer import certificates
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+CERTIFICATE_ID = Path(pattern=ULID_PATTERN, description="Certificate id (ULID)")
 
 
 @router.post(
@@ -74,7 +75,7 @@ async def submit_certificate(
 async def get_certificate(
     context: GatewayDep,
     who: Annotated[Caller, Depends(caller)],
-    certificate_id: Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")],
+    certificate_id: Annotated[str, CERTIFICATE_ID],
 ) -> CertificateRead:
     async with context.runtime.engine.connect() as connection:
         row = await certificates.get(connection, certificate_id=certificate_id, caller=who)
@@ -93,7 +94,7 @@ async def get_certificate(
 async def get_certificate_document(
     context: GatewayDep,
     who: Annotated[Caller, Depends(caller)],
-    certificate_id: Annotated[str, Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")],
+    certificate_id: Annotated[str, CERTIFICATE_ID],
 ) -> Response:
     """The SPSCertificate XML exactly as the NPPO or the Hub delivered it (404 for a certificate sent as JSON)."""
     async with context.runtime.engine.connect() as connection:

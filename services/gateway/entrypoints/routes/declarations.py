@@ -13,12 +13,18 @@ from services.gateway.entrypoints.bodies import read_declaration, request_body
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
 from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
-from services.gateway.entrypoints.schemas import DeclarationPage, DeclarationRead, DeclarationSummary, Problem
+from services.gateway.entrypoints.schemas import (
+    ULID_PATTERN,
+    DeclarationPage,
+    DeclarationRead,
+    DeclarationSummary,
+    Problem,
+)
 from services.gateway.entrypoints.views import declaration_view
 from services.gateway.service_layer import declarations
 
 router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
-ULID_PATH = Path(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="Declaration id (ULID)")
+ULID_PATH = Path(pattern=ULID_PATTERN, description="Declaration id (ULID)")
 PROBLEMS: dict[int | str, dict[str, object]] = {
     status: {"model": Problem, "content": {"application/problem+json": {}}}
     for status in (401, 403, 404, 409, 413, 422, 503)
@@ -93,7 +99,7 @@ async def list_declarations(
     lrn: Annotated[str | None, Query(max_length=70, description="Only the declaration with this LRN")] = None,
     submitted_from: Annotated[AwareDatetime | None, Query(description="Lodged at or after (RFC 3339)")] = None,
     submitted_to: Annotated[AwareDatetime | None, Query(description="Lodged before (RFC 3339)")] = None,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="From next_cursor")] = None,
+    cursor: Annotated[str | None, Query(pattern=ULID_PATTERN, description="From next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
 ) -> DeclarationPage:
     """The declarations this key may see (a trader's own, as declarant or importer), newest first, a page at a

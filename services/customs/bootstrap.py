@@ -10,10 +10,9 @@ from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
 from services.contract.events import DeclarationSubmitted, Topic
 from services.contract.outbox import Transaction
-from services.contract.rules_file import load_rules
 from services.contract.runtime import Runtime
 from services.customs.adapters import orm
-from services.customs.domain.risk import RiskProfile
+from services.customs.adapters.rulebook_files import RulebookHolder
 from services.customs.service_layer import declarations
 from services.customs.settings import CustomsSettings
 
@@ -24,7 +23,7 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 class Customs:
     settings: CustomsSettings
     runtime: Runtime
-    profile: RiskProfile
+    rules: RulebookHolder
     clock: Clock
 
     async def on_declaration(self, envelope: Envelope, record: ConsumerRecord) -> bool:
@@ -35,7 +34,7 @@ class Customs:
             return False
 
         async def effect(transaction: Transaction, event: Envelope) -> None:
-            await declarations.decide(transaction, event, profile=self.profile, now=self.clock())
+            await declarations.decide(transaction, event, rulebook=self.rules.current, now=self.clock())
 
         return await self.runtime.inbox.process(envelope, record, effect)
 
@@ -46,6 +45,6 @@ def bootstrap(settings: CustomsSettings, clock: Clock = utc_now) -> Customs:
         migrations=MIGRATIONS,
         tables=orm.messaging,
     )
-    customs = Customs(settings, runtime, load_rules(settings.risk_profile, RiskProfile), clock)
+    customs = Customs(settings, runtime, RulebookHolder(settings), clock)
     runtime.consume([settings.topic(Topic.DECLARATIONS)], f"{settings.topic_prefix}customs", customs.on_declaration)
     return customs

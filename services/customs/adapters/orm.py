@@ -1,10 +1,19 @@
-"""Customs tables: the decisions it made, and the outbox and inbox."""
+"""Customs tables: the declarations it assessed, the decisions it made, and the outbox and inbox."""
 
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, UniqueConstraint
 
 from services.contract.database import UtcDateTime, messaging_tables
 
 metadata = MetaData()
+
+declarations = Table(
+    "customs_declarations",
+    metadata,
+    Column("declaration_id", String(26), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("declaration", JSON, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+)
 
 decisions = Table(
     "customs_decisions",
@@ -13,9 +22,10 @@ decisions = Table(
     Column("declaration_id", String(26), nullable=False),
     Column("declaration_version", Integer, nullable=False),
     Column("sequence", Integer, nullable=False),
-    Column("lane", String(16), nullable=False),
+    Column("lane", String(16), nullable=True),
     Column("outcome", String(16), nullable=False),
     Column("hits", JSON, nullable=False),
+    Column("details", JSON, nullable=True),
     Column("profile_version", String(64), nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
     UniqueConstraint("declaration_id", "sequence", name="uq_customs_decisions_sequence"),

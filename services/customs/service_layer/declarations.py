@@ -1,68 +1,92 @@
-"""Deciding on a submitted declaration: risk assessment, lane, and the customs decision event."""
+"""Deciding on a submitted declaration: duties, risk lane, security, and the customs decision event."""
 
 import logging
-from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import func, insert, select
 
 from services.contract.cloudevents import Envelope, output_event_id
-from services.contract.events import AgencyDecisionMade, DeclarationSubmitted, Reason
+from services.contract.events import AgencyDecisionMade, DeclarationSubmitted
 from services.contract.outbox import Transaction
-from services.customs.adapters.orm import decisions
-from services.customs.domain.lanes import Lane
-from services.customs.domain.risk import RiskProfile, assess
+from services.customs.adapters.orm import decisions, declarations
+from services.customs.domain.rulebook import CustomsDecision, Rulebook
 
 AGENCY = "customs"
 log = logging.getLogger(__name__)
 
 
-async def decide(transaction: Transaction, envelope: Envelope, *, profile: RiskProfile, now: datetime) -> None:
+async def decide(transaction: Transaction, envelope: Envelope, *, rulebook: Rulebook, now: datetime) -> None:
     submitted = envelope.data
     assert isinstance(submitted, DeclarationSubmitted)
-    assessment = assess(profile, submitted.declaration)
+    await transaction.connection.execute(
+        insert(declarations).values(
+            declaration_id=submitted.declaration_id,
+            version=submitted.version,
+            declaration=submitted.declaration.model_dump(mode="json"),
+            submitted_at=submitted.submitted_at,
+        )
+    )
+    decision = rulebook.decide(submitted.declaration_id, submitted.declaration, on=submitted.submitted_at.date())
+    await publish_decision(
+        transaction,
+        envelope,
+        declaration_id=submitted.declaration_id,
+        declaration_version=submitted.version,
+        decision=decision,
+        rules_version=rulebook.profile.version,
+        now=now,
+    )
+
+
+async def publish_decision(
+    transaction: Transaction,
+    cause: Envelope,
+    *,
+    declaration_id: str,
+    declaration_version: int,
+    decision: CustomsDecision,
+    rules_version: str,
+    now: datetime,
+) -> None:
+    """Record the decision with the next sequence for the declaration and put it in the outbox."""
     connection = transaction.connection
     last = await connection.scalar(
-        select(func.max(decisions.c.sequence)).where(decisions.c.declaration_id == submitted.declaration_id)
+        select(func.max(decisions.c.sequence)).where(decisions.c.declaration_id == declaration_id)
     )
     sequence = (last or 0) + 1
-    event_id = output_event_id(envelope.id, AGENCY)
-    reasons = [
-        Reason(code=f"LANE_{hit.lane.value.upper()}", text=f"{hit.rule_id} (item {hit.goods_item}): {hit.reason}")
-        for hit in assessment.hits
-        if hit.lane is not Lane.GREEN
-    ]
+    event_id = output_event_id(cause.id, AGENCY)
     await connection.execute(
         insert(decisions).values(
             event_id=event_id,
-            declaration_id=submitted.declaration_id,
-            declaration_version=submitted.version,
+            declaration_id=declaration_id,
+            declaration_version=declaration_version,
             sequence=sequence,
-            lane=assessment.lane.value,
-            outcome=assessment.lane.outcome.value,
-            hits=[{**asdict(hit), "lane": hit.lane.value} for hit in assessment.hits],
-            profile_version=profile.version,
+            lane=decision.lane.value if decision.lane else None,
+            outcome=decision.outcome.value,
+            hits=decision.details.get("hits", []),
+            details=decision.details,
+            profile_version=rules_version,
             decided_at=now,
         )
     )
-    decision = AgencyDecisionMade(
+    event = AgencyDecisionMade(
         agency=AGENCY,
-        declaration_id=submitted.declaration_id,
-        declaration_version=submitted.version,
+        declaration_id=declaration_id,
+        declaration_version=declaration_version,
         sequence=sequence,
-        outcome=assessment.lane.outcome,
-        reasons=reasons,
-        details={"lane": assessment.lane.value, "rules_hit": [hit.rule_id for hit in assessment.hits]},
-        rules_version=profile.version,
+        outcome=decision.outcome,
+        reasons=decision.reasons,
+        details=decision.details,
+        rules_version=rules_version,
         decided_at=now,
     )
     log.info(
-        "declaration %s: %s lane, %s (profile %s)",
-        submitted.declaration_id,
-        assessment.lane.value,
+        "declaration %s: %s lane, %s (%s)",
+        declaration_id,
+        decision.lane.value if decision.lane else "no",
         decision.outcome.value,
-        profile.version,
+        ", ".join(f"{name} {version}" for name, version in decision.details["versions"].items()),
     )
     await transaction.publish(
-        Envelope(data=decision, source=AGENCY, correlation_id=envelope.correlation_id, id=event_id, time=now)
+        Envelope(data=event, source=AGENCY, correlation_id=cause.correlation_id, id=event_id, time=now)
     )

@@ -21,6 +21,7 @@ DECLARATION_EXAMPLE: dict[str, Any] = {
         "name": "Bloemen Export BV",
         "address": {"line": "Legmeerdijk 313", "city": "Aalsmeer", "postcode": "1431 GB", "country_code": "NL"},
     },
+    "authorisations": [{"holder_id": "GB123456789000", "category_code": "DPO"}],
     "export_country": "NL",
     "point_of_entry": "GBDVR",
     "goods_items": [

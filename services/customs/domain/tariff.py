@@ -1,0 +1,73 @@
+"""The tariff (data): duty rates per commodity code, preferential rates by origin, and VAT rates."""
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import Field, model_validator
+
+from services.contract.codes import CountryCode, CurrencyCode
+from services.customs.domain.reference import ReferenceData, ReferenceModel, Validity
+
+Percent = Decimal
+
+
+class UnknownCommodityCode(Exception):
+    """No measure of the tariff in force covers a declared commodity code."""
+
+    def __init__(self, goods_item: int, commodity_code: str, on: date) -> None:
+        self.goods_item = goods_item
+        self.commodity_code = commodity_code
+        super().__init__(
+            f"goods item {goods_item}: commodity code {commodity_code} is not in the tariff in force on {on}"
+        )
+
+
+class Measure(Validity):
+    """Duty for every commodity code starting with `code`; the longest matching code wins."""
+
+    code: str = Field(pattern=r"^[0-9]{2,10}$")
+    description: str = Field(min_length=1)
+    third_country_duty: Percent = Field(ge=0, le=1000, description="Ad valorem duty, percent of the customs value")
+    preferences: dict[CountryCode, Percent] = Field(
+        default_factory=dict, description="Preferential duty by country of preferential origin"
+    )
+
+
+class VatRates(ReferenceModel):
+    standard: Percent = Field(ge=0, le=100)
+    by_additional_code: dict[str, Percent] = Field(
+        default_factory=dict, description="National additional codes that set another rate, e.g. VATZ zero rate"
+    )
+
+    def rate(self, national_additional_codes: list[str]) -> Percent:
+        for code in national_additional_codes:
+            if code in self.by_additional_code:
+                return self.by_additional_code[code]
+        return self.standard
+
+
+class Tariff(ReferenceData):
+    currency: CurrencyCode = Field(description="The national currency duties are assessed in")
+    vat: VatRates
+    measures: tuple[Measure, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _no_overlapping_measures(self) -> "Tariff":
+        by_code: dict[str, list[Measure]] = {}
+        for measure in self.measures:
+            for other in by_code.setdefault(measure.code, []):
+                if _overlap(measure, other):
+                    raise ValueError(f"two measures for code {measure.code} apply on the same day")
+            by_code[measure.code].append(measure)
+        return self
+
+    def measure(self, commodity_code: str, on: date) -> Measure | None:
+        """The measure of the longest code that starts the commodity code and applies on that day."""
+        found = [m for m in self.measures if commodity_code.startswith(m.code) and m.applies_on(on)]
+        return max(found, key=lambda m: len(m.code)) if found else None
+
+
+def _overlap(a: Validity, b: Validity) -> bool:
+    a_end = a.valid_to or date.max
+    b_end = b.valid_to or date.max
+    return a.valid_from <= b_end and b.valid_from <= a_end

@@ -1,0 +1,42 @@
+"""Watch lists (data): parties a risk rule can single out, by identifier or by name."""
+
+from typing import Any
+
+from pydantic import Field, PrivateAttr
+
+from services.contract.codes import ShortText, TraderId
+from services.customs.domain.reference import ReferenceData, ReferenceModel
+
+
+class WatchList(ReferenceModel):
+    """Parties to look at closer: by identifier, or by name where a party has none (foreign exporters)."""
+
+    name: str = Field(pattern=r"^[a-z0-9-]{2,40}$")
+    reason: ShortText
+    trader_ids: tuple[TraderId, ...] = ()
+    names: tuple[ShortText, ...] = ()
+
+
+class WatchLists(ReferenceData):
+    lists: tuple[WatchList, ...] = ()
+    _entries: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        entries: dict[str, set[str]] = {}
+        for watch_list in self.lists:
+            for key in (*watch_list.trader_ids, *(f"name:{normalised_name(name)}" for name in watch_list.names)):
+                entries.setdefault(key, set()).add(watch_list.name)
+        self._entries = {key: frozenset(names) for key, names in entries.items()}
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(watch_list.name for watch_list in self.lists)
+
+    def listing(self, ids: set[str], names: set[str]) -> frozenset[str]:
+        """Names of the lists on which any of these party identifiers or names (compared normalised) appear."""
+        keys = [*ids, *(f"name:{normalised_name(name)}" for name in names)]
+        return frozenset().union(*(self._entries.get(key, frozenset()) for key in keys))
+
+
+def normalised_name(name: str) -> str:
+    return " ".join(name.casefold().split())

@@ -81,6 +81,8 @@ class Stack:
         }
         if service.name == "gateway":
             settings |= {"ENVIRONMENT": "development", "DEV_KEYS_FILE": str(DEV_KEYS)}
+        if service.module == "services.customs":
+            settings |= {"SELECTIVITY_KEY_FILE": str(self.state_dir / "customs-selectivity.key")}
         env = {**os.environ, **{service.env_prefix + name: value for name, value in settings.items()}}
         env["PYTHONPATH"] = str(REPO)
         return env | self.extra_env

@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 from pydantic import AwareDatetime, Field
 
 from services.contract.certificate import Certificate
-from services.contract.codes import AgencyCode, ShortText
-from services.contract.declaration import ContractModel, Declaration
+from services.contract.codes import AgencyCode, Reference, ShortText
+from services.contract.declaration import Amount, ContractModel, Declaration
 
 
 class Topic(StrEnum):
@@ -67,6 +67,46 @@ class CertificateReceived(Event):
 
     def key(self) -> str:
         return f"{self.certificate.issuing_country}:{self.certificate.number}"
+
+
+class PaymentRecorded(Event):
+    """A trader paid an amount due on a declaration; the reference is the payment provider's."""
+
+    topic: ClassVar[Topic] = Topic.DECLARATIONS
+    declaration_id: str
+    payment_id: str = Field(description="ULID issued by the gateway")
+    amount: Amount
+    reference: Reference = Field(description="The bank's or payment provider's reference of the payment")
+    recorded_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
+class InspectionResult(StrEnum):
+    """What an officer found: release the goods, seize them (refused), or refer them to another agency."""
+
+    RELEASE = "release"
+    SEIZE = "seize"
+    REFER = "refer"
+
+
+class InspectionRecorded(Event):
+    """An officer of an agency recorded the result of a documentary check or physical inspection."""
+
+    topic: ClassVar[Topic] = Topic.INSPECTIONS
+    inspection_id: str = Field(description="ULID issued by the gateway")
+    agency: AgencyCode = Field(description="The officer's agency: only that agency acts on it")
+    declaration_id: str
+    declaration_version: int = Field(ge=1)
+    result: InspectionResult
+    findings: ShortText | None = None
+    referred_to: AgencyCode | None = Field(default=None, description="With result `refer`: the agency to act next")
+    officer: ShortText = Field(description="Who recorded it: the officer key's label or identifier")
+    recorded_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
 
 
 class Outcome(StrEnum):
@@ -132,5 +172,13 @@ class ClearanceDecided(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.type_name(): cls for cls in (DeclarationSubmitted, CertificateReceived, AgencyDecisionMade, ClearanceDecided)
+    cls.type_name(): cls
+    for cls in (
+        DeclarationSubmitted,
+        PaymentRecorded,
+        CertificateReceived,
+        InspectionRecorded,
+        AgencyDecisionMade,
+        ClearanceDecided,
+    )
 }

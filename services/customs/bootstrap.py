@@ -1,5 +1,6 @@
 """The customs composition root: settings, engine, risk profile, Kafka link and consumer."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,12 +9,12 @@ from aiokafka import ConsumerRecord
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.events import DeclarationSubmitted, Topic
+from services.contract.events import DeclarationSubmitted, InspectionRecorded, PaymentRecorded, Topic
 from services.contract.outbox import Transaction
 from services.contract.runtime import Runtime
 from services.customs.adapters import orm
 from services.customs.adapters.rulebook_files import RulebookHolder
-from services.customs.service_layer import declarations
+from services.customs.service_layer import controls, declarations
 from services.customs.settings import CustomsSettings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -26,17 +27,37 @@ class Customs:
     rules: RulebookHolder
     clock: Clock
 
-    async def on_declaration(self, envelope: Envelope, record: ConsumerRecord) -> bool:
-        submitted = envelope.data
-        if not isinstance(submitted, DeclarationSubmitted):
-            raise PermanentEventError(f"customs does not handle {envelope.type} yet")
-        if declarations.AGENCY not in submitted.required_agencies:
-            return False
+    async def on_event(self, envelope: Envelope, record: ConsumerRecord) -> bool:
+        """Declarations routed to customs, payments, and inspection results of customs officers."""
+        data = envelope.data
+        rulebook = self.rules.current
+        handle: Callable[[Transaction, Envelope], Awaitable[None]]
+        if isinstance(data, DeclarationSubmitted):
+            if declarations.AGENCY not in data.required_agencies:
+                return False
 
-        async def effect(transaction: Transaction, event: Envelope) -> None:
-            await declarations.decide(transaction, event, rulebook=self.rules.current, now=self.clock())
+            async def handle(transaction: Transaction, event: Envelope) -> None:
+                await declarations.decide(transaction, event, rulebook=rulebook, now=self.clock())
 
-        return await self.runtime.inbox.process(envelope, record, effect)
+        elif isinstance(data, PaymentRecorded):
+
+            async def handle(transaction: Transaction, event: Envelope) -> None:
+                await controls.record_payment(transaction, event, rulebook=rulebook, now=self.clock())
+
+        elif isinstance(data, InspectionRecorded):
+            if data.agency != declarations.AGENCY:
+                return False
+
+            async def handle(transaction: Transaction, event: Envelope) -> None:
+                await controls.record_inspection(transaction, event, now=self.clock())
+
+        else:
+            raise PermanentEventError(f"customs does not handle {envelope.type}")
+        return await self.runtime.inbox.process(envelope, record, handle)
+
+    def reload_rules(self) -> bool:
+        """Load the rule files again; invalid files leave the rules in force (see the log)."""
+        return self.rules.reload()
 
 
 def bootstrap(settings: CustomsSettings, clock: Clock = utc_now) -> Customs:
@@ -46,5 +67,6 @@ def bootstrap(settings: CustomsSettings, clock: Clock = utc_now) -> Customs:
         tables=orm.messaging,
     )
     customs = Customs(settings, runtime, RulebookHolder(settings), clock)
-    runtime.consume([settings.topic(Topic.DECLARATIONS)], f"{settings.topic_prefix}customs", customs.on_declaration)
+    topics = [settings.topic(Topic.DECLARATIONS), settings.topic(Topic.INSPECTIONS)]
+    runtime.consume(topics, f"{settings.topic_prefix}customs", customs.on_event)
     return customs

@@ -8,7 +8,7 @@ from aiokafka import ConsumerRecord
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.events import CertificateReceived, DeclarationSubmitted, Topic
+from services.contract.events import CertificateReceived, DeclarationSubmitted, PaymentRecorded, Topic
 from services.contract.outbox import Transaction
 from services.contract.rules_file import load_rules
 from services.contract.runtime import Runtime
@@ -35,6 +35,8 @@ class Phyto:
             handle = consignments.on_declaration
         elif isinstance(data, CertificateReceived):
             handle = consignments.on_certificate
+        elif isinstance(data, PaymentRecorded):
+            return False  # duties are customs' business
         else:
             raise PermanentEventError(f"phyto does not handle {envelope.type} yet")
 

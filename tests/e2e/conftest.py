@@ -8,6 +8,7 @@ import pytest
 
 from deploy.stack import Stack
 from tests.e2e.api_client import GatewayClient
+from tests.support.profiles import customs_environment
 
 
 def free_port_run(length: int, start: int = 21000) -> int:
@@ -31,7 +32,12 @@ def free_port_run(length: int, start: int = 21000) -> int:
 @pytest.fixture(scope="session")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Gateway, customs and phyto as `python -m` processes; topics without prefix, as in production."""
-    running = Stack(bootstrap=kafka_bootstrap, state_dir=tmp_path_factory.mktemp("stack"), base_port=free_port_run(3))
+    running = Stack(
+        bootstrap=kafka_bootstrap,
+        state_dir=tmp_path_factory.mktemp("stack"),
+        base_port=free_port_run(3),
+        extra_env=customs_environment(),
+    )
     running.start(timeout=120)
     yield running
     running.stop()

@@ -10,6 +10,7 @@ from deploy.kafka.launch import LocalKafka
 from deploy.stack import Stack
 from tests.e2e.conftest import free_port_run
 from tests.support.broker import REPO
+from tests.support.profiles import customs_environment
 
 
 @pytest.fixture
@@ -28,7 +29,9 @@ def own_kafka() -> Iterator[LocalKafka]:
 
 @pytest.fixture
 def stack(own_kafka: LocalKafka, tmp_path: Path) -> Iterator[Stack]:
-    running = Stack(bootstrap=own_kafka.bootstrap, state_dir=tmp_path, base_port=free_port_run(3))
+    running = Stack(
+        bootstrap=own_kafka.bootstrap, state_dir=tmp_path, base_port=free_port_run(3), extra_env=customs_environment()
+    )
     running.start(timeout=120)
     yield running
     running.stop()

@@ -23,6 +23,7 @@ from tests.support import payloads
 from tests.support.broker import REPO
 from tests.support.in_process import NPPO_KEY
 from tests.support.postgres import PostgresServer, own_postgres
+from tests.support.profiles import customs_environment
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.faults
@@ -145,7 +146,10 @@ async def test_the_gateways_postgresql_stopped_for_10_s(
         bootstrap=own_kafka.bootstrap,
         state_dir=tmp_path,
         base_port=free_port_run(3),
-        extra_env={"SW_GATEWAY_DATABASE_URL": database.replace("postgresql://", "postgresql+asyncpg://")},
+        extra_env={
+            "SW_GATEWAY_DATABASE_URL": database.replace("postgresql://", "postgresql+asyncpg://"),
+            **customs_environment(),
+        },
     )
     await asyncio.to_thread(stack.start, 120)
     try:
@@ -186,7 +190,10 @@ def cluster(tmp_path: Path) -> Iterator[LocalKafkaCluster]:
 async def test_one_broker_of_three_killed_mid_load(cluster: LocalKafkaCluster, tmp_path: Path) -> None:
     replicated = {f"SW_{service}_TOPIC_REPLICATION": "3" for service in ("GATEWAY", "CUSTOMS", "PHYTO")}
     stack = Stack(
-        bootstrap=cluster.bootstrap, state_dir=tmp_path / "stack", base_port=free_port_run(3), extra_env=replicated
+        bootstrap=cluster.bootstrap,
+        state_dir=tmp_path / "stack",
+        base_port=free_port_run(3),
+        extra_env=replicated | customs_environment(),
     )
     await asyncio.to_thread(stack.start, 120)
     try:

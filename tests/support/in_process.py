@@ -24,6 +24,7 @@ from services.phyto.bootstrap import bootstrap as bootstrap_phyto
 from services.phyto.entrypoints.http import create_app as phyto_app
 from services.phyto.settings import PhytoSettings
 from tests.support.databases import Databases
+from tests.support.profiles import SELECTIVITY_KEY, risk_profile_without_random_selection
 from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,6 +32,8 @@ DEV_KEYS = REPO / "deploy" / "dev-keys.yaml"
 TRADER_KEY = {"X-API-Key": "dev-trader-GB123456789000"}
 OTHER_TRADER_KEY = {"X-API-Key": "dev-trader-GB987654321000"}
 NPPO_KEY = {"X-API-Key": "dev-nppo-NL-0000000001"}
+CUSTOMS_OFFICER_KEY = {"X-API-Key": "dev-officer-customs-0001"}
+PHYTO_OFFICER_KEY = {"X-API-Key": "dev-officer-phyto-00001"}
 
 
 @dataclass
@@ -67,7 +70,14 @@ async def running_system(bootstrap: str, topic_prefix: str, databases: Databases
             database_url=await databases.url("gateway"), environment="development", dev_keys_file=DEV_KEYS, **common
         )
     )
-    customs = bootstrap_customs(CustomsSettings(database_url=await databases.url("customs"), **common))
+    customs = bootstrap_customs(
+        CustomsSettings(
+            database_url=await databases.url("customs"),
+            risk_profile=risk_profile_without_random_selection(),
+            selectivity_key=SELECTIVITY_KEY,
+            **common,
+        )
+    )
     phyto = bootstrap_phyto(PhytoSettings(database_url=await databases.url("phyto"), **common))
     apps = [gateway_app(gateway), customs_app(customs), phyto_app(phyto)]
     async with AsyncExitStack() as stack:

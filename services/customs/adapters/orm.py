@@ -1,4 +1,4 @@
-"""Customs tables: the declarations it assessed, the decisions it made, and the outbox and inbox."""
+"""Customs tables: the declarations it assessed, the decisions it made, payments, and the outbox and inbox."""
 
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, UniqueConstraint
 
@@ -25,10 +25,23 @@ decisions = Table(
     Column("lane", String(16), nullable=True),
     Column("outcome", String(16), nullable=False),
     Column("hits", JSON, nullable=False),
+    Column("reasons", JSON, nullable=True),
     Column("details", JSON, nullable=True),
     Column("profile_version", String(64), nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
     UniqueConstraint("declaration_id", "sequence", name="uq_customs_decisions_sequence"),
+)
+
+payments = Table(
+    "customs_payments",
+    metadata,
+    Column("payment_id", String(26), primary_key=True),
+    Column("declaration_id", String(26), nullable=False, index=True),
+    Column("amount", String(24), nullable=False),  # decimal text: exact on every database
+    Column("currency", String(3), nullable=False),
+    Column("national_amount", String(24), nullable=False),
+    Column("reference", String(70), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
 )
 
 messaging = messaging_tables(metadata)

@@ -17,6 +17,8 @@ from services.customs.domain.tariff import Tariff, UnknownCommodityCode
 PREFERENCE_REGIME = "300"
 DEFERMENT_AUTHORISATION = "DPO"
 GUARANTEE_AUTHORISATION = "CGU"
+GUARANTEE_WAIVER = "0"
+"""Guarantee type (D.E. 8/2) stating that no guarantee is given, e.g. the samples' "Guaranteenotrequired"."""
 ZERO = Decimal("0.00")
 
 
@@ -122,7 +124,7 @@ def security(declaration: Declaration, duties: DutyAssessment, paid: Decimal = Z
     """What secures the amount due, or None when release must wait for a payment.
 
     A deferment (DPO) or comprehensive guarantee (CGU) authorisation counts when the declarant or importer holds
-    it; a guarantee reference on the declaration counts too.
+    it; a guarantee reference on the declaration counts too, unless its type is a waiver (no guarantee given).
     """
     if duties.total == ZERO:
         return Security.NOTHING_DUE
@@ -132,7 +134,8 @@ def security(declaration: Declaration, duties: DutyAssessment, paid: Decimal = Z
     held = {a.category_code for a in declaration.authorisations if a.holder_id in holders}
     if DEFERMENT_AUTHORISATION in held:
         return Security.DEFERMENT
-    if GUARANTEE_AUTHORISATION in held or declaration.guarantees:
+    guaranteed = any(g.reference and g.type_code != GUARANTEE_WAIVER for g in declaration.guarantees)
+    if GUARANTEE_AUTHORISATION in held or guaranteed:
         return Security.GUARANTEE
     return None
 

@@ -64,6 +64,7 @@ async def publish_decision(
             lane=decision.lane.value if decision.lane else None,
             outcome=decision.outcome.value,
             hits=decision.details.get("hits", []),
+            reasons=[reason.model_dump(mode="json") for reason in decision.reasons],
             details=decision.details,
             profile_version=rules_version,
             decided_at=now,

@@ -89,6 +89,33 @@ timeline = Table(
     Column("detail", JSON, nullable=False),
 )
 
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("declaration_id", String(26), nullable=False),
+    Column("amount", String(24), nullable=False),  # decimal text: exact on every database
+    Column("currency", String(3), nullable=False),
+    Column("reference", String(70), nullable=False),
+    Column("recorded_by", String(17), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    UniqueConstraint("declaration_id", "reference", name="uq_payments_declaration_reference"),
+)
+
+inspections = Table(
+    "inspections",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("declaration_id", String(26), nullable=False, index=True),
+    Column("agency", String(32), nullable=False),
+    Column("declaration_version", Integer, nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("findings", Text, nullable=True),
+    Column("referred_to", String(32), nullable=True),
+    Column("officer", String(255), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,

@@ -16,3 +16,5 @@ class Role(StrEnum):
 class Caller:
     role: Role
     subject: str = ""
+    label: str = ""
+    """Who holds the key, as the operator named it (an officer's name, a company)."""

@@ -3,11 +3,12 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.contract.certificate import Certificate
-from services.contract.declaration import Declaration
-from services.contract.events import AgencyStanding, ClearanceStatus, Outcome, Reason
+from services.contract.codes import AgencyCode, Reference, ShortText
+from services.contract.declaration import Amount, Declaration
+from services.contract.events import AgencyStanding, ClearanceStatus, InspectionResult, Outcome, Reason
 
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # the ids the gateway issues
 
@@ -26,7 +27,7 @@ class AgencyDecisionRead(BaseModel):
 
 class TimelineEntry(BaseModel):
     at: datetime
-    kind: str = Field(description="submitted, agency_decision or clearance")
+    kind: str = Field(description="submitted, agency_decision, clearance, payment_recorded or inspection_recorded")
     agency: str | None
     detail: dict[str, Any]
 
@@ -89,3 +90,44 @@ class Problem(BaseModel):
     instance: str | None = None
     correlation_id: str | None = None
     errors: list[FieldProblem] = Field(default_factory=list)
+
+
+class PaymentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount = Field(description="The amount paid, usually the `total` of customs' duties in its currency")
+    reference: Reference = Field(description="The bank's or payment provider's reference of the payment")
+
+
+class PaymentRead(BaseModel):
+    id: str
+    declaration_id: str
+    amount: Amount
+    reference: str
+    recorded_at: datetime
+
+
+class InspectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    result: InspectionResult
+    findings: ShortText | None = Field(default=None, description="What the officer found")
+    referred_to: AgencyCode | None = Field(default=None, description="With result `refer`: the agency to act next")
+
+    @model_validator(mode="after")
+    def _referral(self) -> "InspectionCreate":
+        if (self.result is InspectionResult.REFER) != (self.referred_to is not None):
+            raise ValueError("referred_to is required with result `refer`, and only then")
+        return self
+
+
+class InspectionRead(BaseModel):
+    id: str
+    declaration_id: str
+    agency: str
+    declaration_version: int
+    result: InspectionResult
+    findings: str | None
+    referred_to: str | None
+    officer: str
+    recorded_at: datetime

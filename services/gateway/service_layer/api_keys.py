@@ -33,7 +33,7 @@ def hash_key(key: str) -> str:
 
 async def authenticate(connection: AsyncConnection, key: str) -> Caller | None:
     row = await repository.api_key(connection, hash_key(key))
-    return None if row is None else Caller(Role(row.role), row.subject)
+    return None if row is None else Caller(Role(row.role), row.subject, row.label)
 
 
 def read_key_file(path: Path) -> list[KeyEntry]:

@@ -1,11 +1,13 @@
 """/v1/declarations: traders lodge declarations and follow their single-window decision."""
 
+from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
+from services.contract.declaration import Amount
 from services.contract.events import ClearanceStatus
 from services.contract.logs import correlation_id
 from services.gateway.domain.callers import Caller, Role
@@ -18,10 +20,14 @@ from services.gateway.entrypoints.schemas import (
     DeclarationPage,
     DeclarationRead,
     DeclarationSummary,
+    InspectionCreate,
+    InspectionRead,
+    PaymentCreate,
+    PaymentRead,
     Problem,
 )
 from services.gateway.entrypoints.views import declaration_view
-from services.gateway.service_layer import declarations
+from services.gateway.service_layer import controls, declarations
 
 router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
 ULID_PATH = Path(pattern=ULID_PATTERN, description="Declaration id (ULID)")
@@ -130,3 +136,108 @@ async def list_declarations(
         ],
         next_cursor=next_cursor,
     )
+
+
+PAYMENT_EXAMPLE = {"amount": {"value": "1467.24", "currency": "GBP"}, "reference": "BANK-2026-000042"}
+INSPECTION_EXAMPLE = {"result": "release", "findings": "Documents checked: consistent with the goods"}
+
+
+@router.post(
+    "/{declaration_id}/payments",
+    status_code=201,
+    dependencies=[Depends(outbox_has_room)],
+    response_model=PaymentRead,
+    responses={200: {"model": PaymentRead, "description": "This payment was recorded before"}, **PROBLEMS},
+    summary="Record a payment of the duties",
+)
+async def record_payment(
+    context: GatewayDep,
+    request: Request,
+    who: Annotated[Caller, Depends(role(Role.TRADER))],
+    declaration_id: Annotated[str, ULID_PATH],
+    payment: Annotated[PaymentCreate, Body(openapi_examples={"duties": {"value": PAYMENT_EXAMPLE}})],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Record that you paid what customs assessed (`decisions[].details.duties.total`): customs releases goods
+    held only for want of payment (reason `DUTY_UNSECURED`) once the payments cover the amount. The same
+    reference with the same amount returns the first record (200); with another amount, 409."""
+    now = context.clock()
+
+    async def record() -> Answer:
+        row, created = await controls.record_payment(
+            transaction,
+            declaration_id=declaration_id,
+            caller=who,
+            amount=payment.amount,
+            reference=payment.reference,
+            correlation_id=correlation_id.get() or "",
+            now=now,
+            source=context.source,
+        )
+        view = PaymentRead(
+            id=row.id,
+            declaration_id=row.declaration_id,
+            amount=Amount(value=Decimal(row.amount), currency=row.currency),
+            reference=row.reference,
+            recorded_at=row.recorded_at,
+        )
+        return (201 if created else 200), view, f"/v1/declarations/{declaration_id}/payments/{row.id}"
+
+    async with context.runtime.transactions.begin() as transaction:
+        return await answer_once(
+            transaction,
+            caller=who,
+            key=idempotency_key,
+            request_path=request.url.path,
+            canonical_body=payment.model_dump_json(),
+            now=now,
+            answer=record,
+        )
+
+
+@router.post(
+    "/{declaration_id}/inspections",
+    status_code=201,
+    dependencies=[Depends(outbox_has_room)],
+    response_model=InspectionRead,
+    responses=PROBLEMS,
+    summary="Record an inspection result",
+)
+async def record_inspection(
+    context: GatewayDep,
+    request: Request,
+    who: Annotated[Caller, Depends(role(Role.OFFICER))],
+    declaration_id: Annotated[str, ULID_PATH],
+    inspection: Annotated[InspectionCreate, Body(openapi_examples={"release": {"value": INSPECTION_EXAMPLE}})],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """An officer records the result of a check for its own agency, on goods that agency holds: `release`,
+    `seize` (the agency refuses the goods) or `refer` (to the agency in `referred_to`). The agency publishes
+    a new decision; the single-window decision follows."""
+    now = context.clock()
+
+    async def record() -> Answer:
+        row = await controls.record_inspection(
+            transaction,
+            declaration_id=declaration_id,
+            caller=who,
+            result=inspection.result,
+            findings=inspection.findings,
+            referred_to=inspection.referred_to,
+            correlation_id=correlation_id.get() or "",
+            now=now,
+            source=context.source,
+        )
+        view = InspectionRead.model_validate(row, from_attributes=True)
+        return 201, view, f"/v1/declarations/{declaration_id}/inspections/{row.id}"
+
+    async with context.runtime.transactions.begin() as transaction:
+        return await answer_once(
+            transaction,
+            caller=who,
+            key=idempotency_key,
+            request_path=request.url.path,
+            canonical_body=inspection.model_dump_json(),
+            now=now,
+            answer=record,
+        )

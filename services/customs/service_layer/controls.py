@@ -1,0 +1,95 @@
+"""Moving a customs decision on: payments recorded by traders, inspection results recorded by officers."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contract.cloudevents import Envelope
+from services.contract.consumer import PermanentEventError
+from services.contract.events import InspectionRecorded, Outcome, PaymentRecorded, Reason
+from services.contract.outbox import Transaction
+from services.customs.adapters.orm import decisions, payments
+from services.customs.domain.control import Inspection, after_inspection, after_payment
+from services.customs.domain.exchange_rates import MissingExchangeRate
+from services.customs.domain.lanes import Lane
+from services.customs.domain.rulebook import CustomsDecision, Rulebook
+from services.customs.service_layer.declarations import publish_decision
+
+
+async def record_payment(transaction: Transaction, envelope: Envelope, *, rulebook: Rulebook, now: datetime) -> None:
+    payment = envelope.data
+    assert isinstance(payment, PaymentRecorded)
+    try:
+        national = rulebook.exchange_rates.to_national(
+            payment.amount.value, payment.amount.currency, payment.recorded_at.date()
+        )
+    except MissingExchangeRate as exc:
+        raise PermanentEventError(f"payment {payment.payment_id}: {exc}") from exc
+    connection = transaction.connection
+    await connection.execute(
+        insert(payments).values(
+            payment_id=payment.payment_id,
+            declaration_id=payment.declaration_id,
+            amount=str(payment.amount.value),
+            currency=payment.amount.currency,
+            national_amount=str(national),
+            reference=payment.reference,
+            recorded_at=payment.recorded_at,
+        )
+    )
+    latest = await _latest(connection, payment.declaration_id)
+    if latest is None:
+        return  # recorded; the assessment, when it comes, has nothing to wait for
+    amounts = await connection.scalars(
+        select(payments.c.national_amount).where(payments.c.declaration_id == payment.declaration_id)
+    )
+    paid = sum((Decimal(amount) for amount in amounts), Decimal("0.00"))
+    decision = after_payment(_decision_of(latest), paid)
+    if decision is not None:
+        await _publish(transaction, envelope, latest, decision, now)
+
+
+async def record_inspection(transaction: Transaction, envelope: Envelope, *, now: datetime) -> None:
+    recorded = envelope.data
+    assert isinstance(recorded, InspectionRecorded)
+    latest = await _latest(transaction.connection, recorded.declaration_id)
+    if latest is None:
+        raise PermanentEventError(f"inspection {recorded.inspection_id}: customs has no decision on the declaration")
+    inspection = Inspection(recorded.result, recorded.findings, recorded.referred_to, recorded.officer)
+    await _publish(transaction, envelope, latest, after_inspection(_decision_of(latest), inspection), now)
+
+
+async def _latest(connection: AsyncConnection, declaration_id: str) -> Row[Any] | None:
+    result = await connection.execute(
+        select(decisions)
+        .where(decisions.c.declaration_id == declaration_id)
+        .order_by(decisions.c.sequence.desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+def _decision_of(row: Row[Any]) -> CustomsDecision:
+    return CustomsDecision(
+        outcome=Outcome(row.outcome),
+        reasons=[Reason.model_validate(reason) for reason in row.reasons or []],
+        details=dict(row.details or {}),
+        lane=Lane(row.lane) if row.lane else None,
+    )
+
+
+async def _publish(
+    transaction: Transaction, cause: Envelope, latest: Row[Any], decision: CustomsDecision, now: datetime
+) -> None:
+    await publish_decision(
+        transaction,
+        cause,
+        declaration_id=latest.declaration_id,
+        declaration_version=latest.declaration_version,
+        decision=decision,
+        rules_version=latest.profile_version,
+        now=now,
+    )

@@ -1,0 +1,157 @@
+"""What moves a held declaration on: a trader's payment of the duties, an officer's inspection result."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from ulid import ULID
+
+from services.contract.cloudevents import Envelope
+from services.contract.declaration import Amount
+from services.contract.events import (
+    ClearanceStatus,
+    InspectionRecorded,
+    InspectionResult,
+    Outcome,
+    PaymentRecorded,
+)
+from services.contract.outbox import Transaction
+from services.gateway.adapters import repository
+from services.gateway.adapters.orm import inspections, payments
+from services.gateway.domain.callers import Caller, Role
+from services.gateway.domain.clearance import latest_decisions
+from services.gateway.domain.errors import Conflict, Forbidden
+from services.gateway.service_layer import declarations
+
+_CLOSED = {ClearanceStatus.RELEASED.value, ClearanceStatus.REFUSED.value}
+
+
+async def record_payment(
+    transaction: Transaction,
+    *,
+    declaration_id: str,
+    caller: Caller,
+    amount: Amount,
+    reference: str,
+    correlation_id: str,
+    now: datetime,
+    source: str,
+) -> tuple[Row[Any], bool]:
+    """Store a payment and its PaymentRecorded event; the same reference and amount again returns the first."""
+    connection = transaction.connection
+    if caller.role is not Role.TRADER:
+        raise Forbidden("only the trader of a declaration records its payments")
+    declaration = await declarations.get(connection, declaration_id=declaration_id, caller=caller)
+    existing = await _payment(connection, declaration_id, reference)
+    if existing is not None:
+        return _same_payment(existing, amount), False
+    if declaration.status in _CLOSED:
+        raise Conflict(f"declaration {declaration_id} is {declaration.status}: no payment is due through it")
+    payment_id = str(ULID())
+    try:
+        async with connection.begin_nested():
+            await connection.execute(
+                insert(payments).values(
+                    id=payment_id,
+                    declaration_id=declaration_id,
+                    amount=str(amount.value),
+                    currency=amount.currency,
+                    reference=reference,
+                    recorded_by=caller.subject,
+                    recorded_at=now,
+                )
+            )
+    except IntegrityError:
+        # The same reference was committed by a concurrent request since we looked.
+        existing = await _payment(connection, declaration_id, reference)
+        if existing is None:
+            raise
+        return _same_payment(existing, amount), False
+    detail = {"payment_id": payment_id, "amount": str(amount.value), "currency": amount.currency}
+    await repository.add_to_timeline(
+        connection, declaration_id, now, "payment_recorded", detail | {"reference": reference}
+    )
+    event = PaymentRecorded(
+        declaration_id=declaration_id, payment_id=payment_id, amount=amount, reference=reference, recorded_at=now
+    )
+    await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
+    stored = await _payment(connection, declaration_id, reference)
+    assert stored is not None
+    return stored, True
+
+
+async def record_inspection(
+    transaction: Transaction,
+    *,
+    declaration_id: str,
+    caller: Caller,
+    result: InspectionResult,
+    findings: str | None,
+    referred_to: str | None,
+    correlation_id: str,
+    now: datetime,
+    source: str,
+) -> Row[Any]:
+    """An officer's result for its own agency, on goods that agency holds."""
+    connection = transaction.connection
+    if caller.role is not Role.OFFICER:
+        raise Forbidden("only officers record inspection results")
+    agency = caller.subject
+    declaration = await declarations.get(connection, declaration_id=declaration_id, caller=caller)
+    if agency not in declaration.required_agencies:
+        raise Conflict(f"{agency} is not required to act on declaration {declaration_id}")
+    recorded = await repository.decisions_of(connection, declaration_id)
+    latest = latest_decisions((r.decision for r in recorded), declaration.version).get(agency)
+    if latest is None:
+        raise Conflict(f"{agency} has not decided on declaration {declaration_id} yet: there is nothing to inspect")
+    if latest.outcome is not Outcome.HELD:
+        raise Conflict(f"{agency}'s latest decision is {latest.outcome}: only goods it holds are inspected")
+    inspection_id = str(ULID())
+    officer = caller.label or f"{agency} officer"
+    await connection.execute(
+        insert(inspections).values(
+            id=inspection_id,
+            declaration_id=declaration_id,
+            agency=agency,
+            declaration_version=declaration.version,
+            result=result.value,
+            findings=findings,
+            referred_to=referred_to,
+            officer=officer,
+            recorded_at=now,
+        )
+    )
+    detail = {"inspection_id": inspection_id, "result": result.value, "findings": findings, "referred_to": referred_to}
+    await repository.add_to_timeline(connection, declaration_id, now, "inspection_recorded", detail, agency=agency)
+    event = InspectionRecorded(
+        inspection_id=inspection_id,
+        agency=agency,
+        declaration_id=declaration_id,
+        declaration_version=declaration.version,
+        result=result,
+        findings=findings,
+        referred_to=referred_to,
+        officer=officer,
+        recorded_at=now,
+    )
+    await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
+    row = (await connection.execute(select(inspections).where(inspections.c.id == inspection_id))).first()
+    assert row is not None
+    return row
+
+
+async def _payment(connection: AsyncConnection, declaration_id: str, reference: str) -> Row[Any] | None:
+    query = select(payments).where(payments.c.declaration_id == declaration_id, payments.c.reference == reference)
+    return (await connection.execute(query)).first()
+
+
+def _same_payment(existing: Row[Any], amount: Amount) -> Row[Any]:
+    if (Decimal(existing.amount), existing.currency) != (amount.value, amount.currency):
+        raise Conflict(
+            f"payment reference {existing.reference!r} was already recorded for {existing.amount} {existing.currency}",
+            field="reference",
+        )
+    return existing

@@ -1,0 +1,117 @@
+"""Customs over the real broker: duties held until paid, officers' inspection results, unknown codes refused."""
+
+from typing import Any
+
+import pytest
+
+from tests.integration.test_flow import clearance_of, submit_declaration, wait_for_status
+from tests.support import payloads
+from tests.support.in_process import CUSTOMS_OFFICER_KEY, PHYTO_OFFICER_KEY, TRADER_KEY, System
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def customs_only(commodity_code: str, origin: str, *, deferment: bool = True, **item: Any) -> dict[str, Any]:
+    """A declaration of goods only customs controls; without deferment the duties must be paid."""
+    body = payloads.declaration(None)
+    body["goods_items"][0] |= {"commodity_code": commodity_code, "origin_country": origin, **item}
+    if not deferment:
+        body["authorisations"] = []
+    return body
+
+
+async def customs_decision(system: System, declaration_id: str, sequence: int) -> dict[str, Any]:
+    async def decided() -> dict[str, Any] | None:
+        body = await clearance_of(system, declaration_id)
+        found = [d for d in body["decisions"] if d["agency"] == "customs" and d["sequence"] == sequence]
+        return found[0] if found else None
+
+    return await eventually(decided, within=30, what=f"customs decision {sequence} on {declaration_id}")
+
+
+async def pay(system: System, declaration_id: str, amount: str, reference: str) -> Any:
+    body = {"amount": {"value": amount, "currency": "GBP"}, "reference": reference}
+    return await system.client.post(f"/v1/declarations/{declaration_id}/payments", json=body, headers=TRADER_KEY)
+
+
+async def inspect(system: System, declaration_id: str, headers: dict[str, str] | None = None, **result: Any) -> Any:
+    return await system.client.post(
+        f"/v1/declarations/{declaration_id}/inspections", json=result, headers=headers or CUSTOMS_OFFICER_KEY
+    )
+
+
+async def test_unpaid_vat_holds_the_goods_until_payments_cover_it(system: System) -> None:
+    # Laptops: 0% duty; 8400.00 EUR / 1.1450 = 7336.24 GBP; VAT 20% = 1467.24 GBP, no deferment declared.
+    declaration_id = await submit_declaration(system, customs_only("84713000", "CN", deferment=False))
+    held = await customs_decision(system, declaration_id, 1)
+    assert held["outcome"] == "held"
+    assert [r["code"] for r in held["reasons"]] == ["DUTY_UNSECURED"]
+    assert held["details"]["duties"]["total"] == "1467.24"
+
+    first = await pay(system, declaration_id, "1000.00", "BANK-1")
+    assert first.status_code == 201, first.text
+    again = await pay(system, declaration_id, "1000.00", "BANK-1")
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+    assert (await pay(system, declaration_id, "999.00", "BANK-1")).status_code == 409
+
+    assert (await pay(system, declaration_id, "467.24", "BANK-2")).status_code == 201
+    released = await wait_for_status(system, declaration_id, "released")
+    customs = [d for d in released["decisions"] if d["agency"] == "customs"]
+    assert [(d["sequence"], d["outcome"]) for d in customs] == [(1, "held"), (2, "released")]
+    assert customs[-1]["details"]["security"] == "paid"
+    assert customs[-1]["details"]["paid"] == "1467.24"
+    kinds = [entry["kind"] for entry in released["timeline"]]
+    assert kinds.count("payment_recorded") == 2
+
+
+async def test_officer_releases_goods_held_for_a_documentary_check(system: System) -> None:
+    declaration_id = await submit_declaration(system, customs_only("61091000", "CN", net_mass_kg="500"))
+    held = await customs_decision(system, declaration_id, 1)
+    assert (held["outcome"], held["details"]["lane"]) == ("held", "yellow")
+    assert "R-TEXTILES-ORIGIN" in held["details"]["rules_hit"]
+
+    response = await inspect(system, declaration_id, result="release", findings="origin documents in order")
+    assert response.status_code == 201, response.text
+    assert response.json()["agency"] == "customs"
+
+    released = await wait_for_status(system, declaration_id, "released")
+    latest = next(d for d in released["decisions"] if d["agency"] == "customs" and d["sequence"] == 2)
+    assert [r["code"] for r in latest["reasons"]] == ["INSPECTION_RELEASED"]
+    assert latest["details"]["inspection"]["findings"] == "origin documents in order"
+
+
+async def test_officer_seizure_refuses_the_consignment(system: System) -> None:
+    declaration_id = await submit_declaration(system, customs_only("61091000", "CN", net_mass_kg="500"))
+    await customs_decision(system, declaration_id, 1)
+    response = await inspect(system, declaration_id, result="seize", findings="counterfeit labels")
+    assert response.status_code == 201, response.text
+    refused = await wait_for_status(system, declaration_id, "refused")
+    assert "counterfeit labels" in refused["clearance"]["reasons"][0]["text"]
+
+
+async def test_inspections_are_only_for_the_officers_agency_and_held_goods(system: System) -> None:
+    declaration_id = await submit_declaration(system, customs_only("61091000", "CN", net_mass_kg="500"))
+    await customs_decision(system, declaration_id, 1)
+
+    not_required = await inspect(system, declaration_id, PHYTO_OFFICER_KEY, result="release")
+    assert not_required.status_code == 409
+    assert "phyto is not required" in not_required.json()["detail"]
+    assert (await inspect(system, declaration_id, TRADER_KEY, result="release")).status_code == 403
+    referral = await inspect(system, declaration_id, result="refer")
+    assert referral.status_code == 422
+    assert "referred_to" in referral.text
+
+    assert (await inspect(system, declaration_id, result="release")).status_code == 201
+    await wait_for_status(system, declaration_id, "released")
+    after = await inspect(system, declaration_id, result="seize")
+    assert after.status_code == 409
+    assert "only goods it holds" in after.json()["detail"]
+
+
+async def test_unknown_commodity_code_is_refused_with_the_reason(system: System) -> None:
+    declaration_id = await submit_declaration(system, customs_only("99999999", "CN"))
+    refused = await wait_for_status(system, declaration_id, "refused")
+    [reason] = refused["clearance"]["reasons"]
+    assert reason["code"] == "UNKNOWN_COMMODITY_CODE"
+    assert "99999999" in reason["text"]

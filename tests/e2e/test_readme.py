@@ -38,6 +38,11 @@ def test_readme_examples_run_as_written(stack: Stack) -> None:
     assert "certificate: HTTP 201" in output
     assert "XML declaration: HTTP 201" in output
     assert "clearance: released" in output
+    assert re.search(r"^payment of [0-9]+\.[0-9]{2} GBP: HTTP 201$", output, flags=re.MULTILINE)
+    assert "laptops: released" in output
+    assert "shirts: held yellow" in output
+    assert "inspection: HTTP 201" in output
+    assert "shirts: released" in output
     assert re.search(r"^[1-9][0-9]* released; next page: ", output, flags=re.MULTILINE)
     assert "ce_type:org.singlewindow.ClearanceDecided.v1" in output  # the console consumer printed an event
     assert '"ready": true' in output.replace('"ready":true', '"ready": true')

@@ -33,6 +33,18 @@ class ExchangeRates(ReferenceData):
     currency: CurrencyCode = Field(description="The national currency")
     periods: tuple[RatePeriod, ...] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _one_rate_a_day(self) -> "ExchangeRates":
+        for index, period in enumerate(self.periods):
+            for other in self.periods[index + 1 :]:
+                shared = sorted(set(period.rates) & set(other.rates))
+                if shared and period.overlaps(other):
+                    raise ValueError(
+                        f"periods from {period.valid_from} and from {other.valid_from} both give a rate for "
+                        f"{', '.join(shared)} on the same days"
+                    )
+        return self
+
     def to_national(self, amount: Decimal, currency: str, on: date) -> Decimal:
         """The amount in national currency, rounded half up to the penny (the customs value is in pennies)."""
         if currency == self.currency:

@@ -28,5 +28,8 @@ class Validity(ReferenceModel):
             raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
         return self
 
+    def overlaps(self, other: "Validity") -> bool:
+        return self.valid_from <= (other.valid_to or date.max) and other.valid_from <= (self.valid_to or date.max)
+
     def applies_on(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)

@@ -56,7 +56,7 @@ class Tariff(ReferenceData):
         by_code: dict[str, list[Measure]] = {}
         for measure in self.measures:
             for other in by_code.setdefault(measure.code, []):
-                if _overlap(measure, other):
+                if measure.overlaps(other):
                     raise ValueError(f"two measures for code {measure.code} apply on the same day")
             by_code[measure.code].append(measure)
         return self
@@ -65,9 +65,3 @@ class Tariff(ReferenceData):
         """The measure of the longest code that starts the commodity code and applies on that day."""
         found = [m for m in self.measures if commodity_code.startswith(m.code) and m.applies_on(on)]
         return max(found, key=lambda m: len(m.code)) if found else None
-
-
-def _overlap(a: Validity, b: Validity) -> bool:
-    a_end = a.valid_to or date.max
-    b_end = b.valid_to or date.max
-    return a.valid_from <= b_end and b.valid_from <= a_end

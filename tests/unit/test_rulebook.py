@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from services.contract.events import Outcome
-from services.customs.adapters.rulebook_files import RulebookHolder, load_rulebook, selectivity_key
+from services.customs.adapters.rulebook_files import (
+    MissingSelectivityKey,
+    RulebookHolder,
+    load_rulebook,
+    selectivity_key,
+)
 from services.customs.domain.lanes import Lane
 from services.customs.domain.risk import RandomSelection, RiskProfile
 from services.customs.domain.risk_engine import RandomDraw
@@ -264,6 +269,13 @@ class TestSelectivityKey:
         int(first, 16)  # hex of 32 random bytes
         assert selectivity_key(settings) == first
         assert key_file.read_bytes().strip() == first
+
+    def test_tools_that_recompute_selections_never_invent_a_key(self, tmp_path: Path) -> None:
+        key_file = tmp_path / "customs.key"
+        settings = CustomsSettings(selectivity_key=None, selectivity_key_file=key_file)
+        with pytest.raises(MissingSelectivityKey, match="SW_CUSTOMS_SELECTIVITY_KEY"):
+            selectivity_key(settings, create=False)
+        assert not key_file.exists()
 
     def test_holder_without_a_configured_key_creates_the_file(self, tmp_path: Path) -> None:
         key_file = tmp_path / "customs.key"

@@ -35,11 +35,23 @@ def load_profile(path: Path, rulebook: Rulebook) -> Rulebook:
     return rulebook.with_profile(load_rules(path, RiskProfile))
 
 
-def selectivity_key(settings: CustomsSettings) -> bytes:
-    """The configured key, else the key file's, else a new random key written to that file (mode 0600)."""
+class MissingSelectivityKey(Exception):
+    """Neither a key nor a key file is there, and the caller may not create one."""
+
+
+def selectivity_key(settings: CustomsSettings, *, create: bool = True) -> bytes:
+    """The configured key, else the key file's, else (if `create`) a new random key written to that file (0600).
+
+    Tools that recompute selections (what-if, audit) pass create=False: a new key would draw other numbers.
+    """
     if settings.selectivity_key is not None:
         return settings.selectivity_key.get_secret_value().encode()
     path = settings.selectivity_key_file
+    if not path.exists() and not create:
+        raise MissingSelectivityKey(
+            f"no random selection key: set SW_CUSTOMS_SELECTIVITY_KEY or SW_CUSTOMS_SELECTIVITY_KEY_FILE "
+            f"({path} does not exist) to the key the customs service uses"
+        )
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

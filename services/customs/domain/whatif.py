@@ -159,10 +159,7 @@ class Comparison:
             current={placement: self._current_mix[placement] for placement in Placement},
             candidate={placement: self._candidate_mix[placement] for placement in Placement},
             moves={
-                (old, new): self._moves[old, new]
-                for old in Placement
-                for new in Placement
-                if self._moves[old, new] > 0
+                (old, new): self._moves[old, new] for old in Placement for new in Placement if self._moves[old, new] > 0
             },
             changed=self._moves.total(),
             changed_ids=tuple(self._changed_ids),

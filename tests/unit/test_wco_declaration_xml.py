@@ -50,7 +50,10 @@ ROSES_JSON: dict[str, Any] = {
     "declarant": {"id": "GB123456789000"},
     "importer": {"id": "GB123456789000"},
     "exporter": DECLARATION_EXAMPLE["exporter"],
-    "authorisations": [{"holder_id": "GB123456789000", "category_code": "AEOC"}],
+    "authorisations": [
+        {"holder_id": "GB123456789000", "category_code": "AEOC"},
+        {"holder_id": "GB123456789000", "category_code": "DPO"},
+    ],
     "export_country": "NL",
     "destination_country": "GB",
     "goods_location": {"name": "DVRDVRDVR", "type_code": "A", "qualifier": "U", "country_code": "GB"},

@@ -69,12 +69,13 @@ def assess_naively(profile: RiskProfile, draw: RandomDraw, facts: DeclarationFac
     """Every rule against every item, in profile order: the reference the compiled engine must agree with."""
 
     def find(declaration: DeclarationFacts, benefits: frozenset[Benefit]) -> list[Hit]:
-        return [
-            _hit(rule, item, profile.band_for(item), benefits)
-            for item in declaration.items
-            for rule in profile.rules
-            if rule.matches(item, declaration, profile.band_for(item))
-        ]
+        hits = []
+        for item in declaration.items:
+            band = profile.band_for(item)  # once per item: it scans every band of the profile
+            hits += [
+                _hit(rule, item, band, benefits) for rule in profile.rules if rule.matches(item, declaration, band)
+            ]
+        return hits
 
     return _assess(profile, draw, facts, find)
 
@@ -94,25 +95,29 @@ class RiskEngine:
         by_net_mass: list[tuple[Decimal, _Compiled]] = []
         by_gross_mass: list[tuple[Decimal, _Compiled]] = []
         self._always: list[_Compiled] = []
+        self._outside_band: list[_Compiled] = []
         for position, rule in enumerate(profile.rules):
-            compiled = _Compiled(position, rule, _checks(rule, self._bands))
-            if rule.commodity_prefixes:
+            indexed = _indexed_condition(rule)
+            compiled = _Compiled(position, rule, _checks(rule, self._bands, indexed))
+            if indexed == "commodity":
                 for prefix in _shortest_prefixes(rule.commodity_prefixes):
                     self._by_prefix.setdefault(prefix, []).append(compiled)
-            elif rule.origin_countries:
+            elif indexed == "origin":
                 for origin in set(rule.origin_countries):
                     self._by_origin.setdefault(origin, []).append(compiled)
-            elif rule.traders:
+            elif indexed == "trader":
                 for trader in set(rule.traders):
                     self._by_party.setdefault(trader, []).append(compiled)
-            elif rule.watch_list is not None:
+            elif indexed == "watch_list" and rule.watch_list is not None:
                 self._by_watch_list.setdefault(rule.watch_list, []).append(compiled)
-            elif rule.min_item_value is not None:
+            elif indexed == "value" and rule.min_item_value is not None:
                 by_value.append((rule.min_item_value, compiled))
-            elif rule.min_net_mass_kg is not None:
+            elif indexed == "net_mass" and rule.min_net_mass_kg is not None:
                 by_net_mass.append((rule.min_net_mass_kg, compiled))
-            elif rule.min_gross_mass_kg is not None:
+            elif indexed == "gross_mass" and rule.min_gross_mass_kg is not None:
                 by_gross_mass.append((rule.min_gross_mass_kg, compiled))
+            elif indexed == "valuation":
+                self._outside_band.append(compiled)
             else:
                 self._always.append(compiled)
         self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
@@ -132,16 +137,24 @@ class RiskEngine:
         hits = []
         for item in declaration.items:
             code = item.commodity_code
+            band = self._bands.get(item)
             candidates = [c for length in self._prefix_lengths for c in self._by_prefix.get(code[:length], ())]
             candidates += self._by_origin.get(item.origin, ())
             candidates += for_declaration
             candidates += self._by_value.below(item.value)
             candidates += self._by_net_mass.below(item.net_mass_kg)
             candidates += self._by_gross_mass.below(item.gross_mass_kg)
-            matched = {c.position: c for c in candidates if all(check(item, declaration) for check in c.checks)}
-            hits += [
-                _hit(matched[position].rule, item, self._bands.get(item), benefits) for position in sorted(matched)
-            ]
+            if self._outside_band and _outside(band, item):
+                candidates += self._outside_band
+            matched = {}
+            for compiled in candidates:
+                for check in compiled.checks:
+                    if not check(item, declaration):
+                        break
+                else:
+                    matched[compiled.position] = compiled
+            if matched:
+                hits += [_hit(matched[position].rule, item, band, benefits) for position in sorted(matched)]
         return hits
 
 
@@ -194,7 +207,8 @@ class _BandIndex:
                 self._bands[band.hs6, origin] = band
 
     def get(self, item: ItemFacts) -> ValuationBand | None:
-        return self._bands.get((item.hs6, item.origin)) or self._bands.get((item.hs6, ""))
+        hs6 = item.commodity_code[:6]
+        return self._bands.get((hs6, item.origin)) or self._bands.get((hs6, ""))
 
 
 class _Thresholds:
@@ -221,35 +235,54 @@ def _shortest_prefixes(prefixes: Iterable[str]) -> set[str]:
     return set(kept)
 
 
-def _checks(rule: RiskRule, bands: _BandIndex) -> tuple[Check, ...]:
-    """One predicate per stated condition, on sets and plain values prepared once."""
+def _indexed_condition(rule: RiskRule) -> str:
+    """The condition a rule is indexed under: the first it states of commodity, origin, trader, watch list, value,
+    net mass, gross mass and valuation band, else "always" (a rule on documents alone)."""
+    stated = (
+        ("commodity", bool(rule.commodity_prefixes)),
+        ("origin", bool(rule.origin_countries)),
+        ("trader", bool(rule.traders)),
+        ("watch_list", rule.watch_list is not None),
+        ("value", rule.min_item_value is not None),
+        ("net_mass", rule.min_net_mass_kg is not None),
+        ("gross_mass", rule.min_gross_mass_kg is not None),
+        ("valuation", rule.outside_valuation_band),
+    )
+    return next((condition for condition, present in stated if present), "always")
+
+
+def _outside(band: ValuationBand | None, item: ItemFacts) -> bool:
+    unit_value = item.unit_value
+    return band is not None and unit_value is not None and band.outside(unit_value)
+
+
+def _checks(rule: RiskRule, bands: _BandIndex, indexed: str) -> tuple[Check, ...]:
+    """One predicate per stated condition, on sets and plain values prepared once.
+
+    The condition the rule is indexed under has no predicate: the index only offers the rule to goods items that
+    meet it (a code starting with its prefix, a value above its minimum...).
+    """
     checks: list[Check] = []
-    if rule.commodity_prefixes:
+    if rule.commodity_prefixes and indexed != "commodity":
         prefixes = tuple(rule.commodity_prefixes)
         checks.append(lambda item, _: item.commodity_code.startswith(prefixes))
-    if rule.origin_countries:
+    if rule.origin_countries and indexed != "origin":
         origins = frozenset(rule.origin_countries)
         checks.append(lambda item, _: item.origin in origins)
-    if rule.traders:
+    if rule.traders and indexed != "trader":
         traders = frozenset(rule.traders)
         checks.append(lambda _, declaration: not traders.isdisjoint(declaration.parties))
-    if (value := rule.min_item_value) is not None:
+    if (value := rule.min_item_value) is not None and indexed != "value":
         checks.append(lambda item, _: item.value > value)
-    if (net := rule.min_net_mass_kg) is not None:
+    if (net := rule.min_net_mass_kg) is not None and indexed != "net_mass":
         checks.append(lambda item, _: item.net_mass_kg is not None and item.net_mass_kg > net)
-    if (gross := rule.min_gross_mass_kg) is not None:
+    if (gross := rule.min_gross_mass_kg) is not None and indexed != "gross_mass":
         checks.append(lambda item, _: item.gross_mass_kg is not None and item.gross_mass_kg > gross)
-    if (name := rule.watch_list) is not None:
+    if (name := rule.watch_list) is not None and indexed != "watch_list":
         checks.append(lambda _, declaration: name in declaration.watch_lists)
     if rule.without_documents:
         required = frozenset(rule.without_documents)
         checks.append(lambda item, _: required.isdisjoint(item.documents))
-    if rule.outside_valuation_band:
-
-        def outside(item: ItemFacts, _: DeclarationFacts) -> bool:
-            band = bands.get(item)
-            unit_value = item.unit_value
-            return band is not None and unit_value is not None and band.outside(unit_value)
-
-        checks.append(outside)
+    if rule.outside_valuation_band and indexed != "valuation":
+        checks.append(lambda item, _: _outside(bands.get(item), item))
     return tuple(checks)

@@ -2,8 +2,9 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from services.contract.codes import CountryCode, CurrencyCode
 from services.customs.domain.reference import ReferenceData, ReferenceModel, Validity
@@ -50,6 +51,11 @@ class Tariff(ReferenceData):
     currency: CurrencyCode = Field(description="The national currency duties are assessed in")
     vat: VatRates
     measures: tuple[Measure, ...] = Field(min_length=1)
+    _by_code: dict[str, list[Measure]] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        for measure in self.measures:
+            self._by_code.setdefault(measure.code, []).append(measure)
 
     @model_validator(mode="after")
     def _no_overlapping_measures(self) -> "Tariff":
@@ -62,6 +68,12 @@ class Tariff(ReferenceData):
         return self
 
     def measure(self, commodity_code: str, on: date) -> Measure | None:
-        """The measure of the longest code that starts the commodity code and applies on that day."""
-        found = [m for m in self.measures if commodity_code.startswith(m.code) and m.applies_on(on)]
-        return max(found, key=lambda m: len(m.code)) if found else None
+        """The measure of the longest code that starts the commodity code and applies on that day.
+
+        Looks up each prefix of the code (at most 9) rather than scanning a tariff of thousands of measures.
+        """
+        for length in range(len(commodity_code), 1, -1):
+            for measure in self._by_code.get(commodity_code[:length], ()):
+                if measure.applies_on(on):
+                    return measure
+        return None

@@ -78,6 +78,8 @@ class RiskRule(ReferenceModel):
     def _conditions(self) -> "RiskRule":
         if not self.kinds:
             raise ValueError(f"rule {self.id} states no condition: it would match every goods item")
+        if self.refuse and self.lane is not Lane.RED:
+            raise ValueError(f"rule {self.id} refuses goods: its lane is red (the goods stay under control)")
         if self.refuse and self.aeo_relief:
             raise ValueError(f"rule {self.id} refuses goods: set aeo_relief: false, no status relieves a refusal")
         return self
@@ -129,9 +131,9 @@ class RandomSelection(ReferenceModel):
 
     def lane_for(self, draw: float, factor: Decimal) -> Lane | None:
         """The lane a uniform draw in [0, 1) selects, the rates scaled by factor; most severe lanes first."""
-        bound = 0.0
+        bound = Decimal(0)  # in Decimal, so that the stated rates are the exact bounds
         for lane, rate in ((Lane.RED, self.red), (Lane.YELLOW, self.yellow), (Lane.BLUE, self.blue)):
-            bound += float(rate * factor)
+            bound += rate * factor
             if draw < bound:
                 return lane
         return None

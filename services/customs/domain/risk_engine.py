@@ -59,7 +59,7 @@ class RandomDraw:
     def __call__(self, profile_version: str, declaration_id: str) -> float:
         message = f"{profile_version}\x1f{declaration_id}".encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64
+        return (int.from_bytes(digest[:8], "big") >> 11) / 2**53  # 53 bits: exact in a float, always below 1
 
 
 Finder = Callable[[DeclarationFacts, frozenset[Benefit]], list[Hit]]

@@ -8,7 +8,7 @@ from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.contract.outbox import Transaction
+from services.contract.outbox import Transaction, Transactions
 from services.gateway.domain.callers import Caller
 from services.gateway.service_layer import idempotency
 from services.gateway.service_layer.idempotency import StoredAnswer
@@ -27,23 +27,25 @@ Answer = tuple[int, BaseModel, str]  # status, body, Location
 
 
 async def answer_once(
-    transaction: Transaction,
+    transactions: Transactions,
     *,
     caller: Caller,
     key: str | None,
     request_path: str,
     canonical_body: str,
     now: datetime,
-    answer: Callable[[], Awaitable[Answer]],
+    answer: Callable[[Transaction], Awaitable[Answer]],
 ) -> JSONResponse:
-    """The stored answer when this key was seen with this request; else `answer()`, kept under the key."""
+    """In one transaction: the stored answer when this key was seen with this request; else `answer`'s, kept
+    under the key."""
     hashed = idempotency.request_hash(request_path, canonical_body)
-    if key is not None:
-        stored = await idempotency.stored_answer(transaction.connection, caller, key, hashed)
-        if stored is not None:
-            return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
-    status, body, location = await answer()
-    content = body.model_dump(mode="json")
-    if key is not None:
-        await idempotency.remember(transaction.connection, caller, key, hashed, StoredAnswer(status, content), now)
+    async with transactions.begin() as transaction:
+        if key is not None:
+            stored = await idempotency.stored_answer(transaction.connection, caller, key, hashed)
+            if stored is not None:
+                return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
+        status, body, location = await answer(transaction)
+        content = body.model_dump(mode="json")
+        if key is not None:
+            await idempotency.remember(transaction.connection, caller, key, hashed, StoredAnswer(status, content), now)
     return JSONResponse(content, status_code=status, headers={"Location": location})

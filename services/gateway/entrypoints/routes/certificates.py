@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.contract.logs import correlation_id
+from services.contract.outbox import Transaction
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.domain.errors import NotFound
 from services.gateway.entrypoints.bodies import read_certificate, request_body
@@ -47,7 +48,7 @@ async def submit_certificate(
     certificate, document = await read_certificate(request)
     now = context.clock()
 
-    async def receive() -> Answer:
+    async def receive(transaction: Transaction) -> Answer:
         row, created = await certificates.receive(
             transaction,
             certificate=certificate,
@@ -59,16 +60,15 @@ async def submit_certificate(
         )
         return (201 if created else 200), certificate_view(row), f"/v1/certificates/{row.id}"
 
-    async with context.runtime.transactions.begin() as transaction:
-        return await answer_once(
-            transaction,
-            caller=who,
-            key=idempotency_key,
-            request_path=request.url.path,
-            canonical_body=certificate.model_dump_json(),
-            now=now,
-            answer=receive,
-        )
+    return await answer_once(
+        context.runtime.transactions,
+        caller=who,
+        key=idempotency_key,
+        request_path=request.url.path,
+        canonical_body=certificate.model_dump_json(),
+        now=now,
+        answer=receive,
+    )
 
 
 @router.get("/{certificate_id}", response_model=CertificateRead, responses=PROBLEMS, summary="Get a certificate")

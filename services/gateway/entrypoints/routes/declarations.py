@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 from services.contract.declaration import Amount
 from services.contract.events import ClearanceStatus
 from services.contract.logs import correlation_id
+from services.contract.outbox import Transaction
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.bodies import read_declaration, request_body
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
@@ -62,7 +63,7 @@ async def submit_declaration(
     declaration = await read_declaration(request)
     now = context.clock()
 
-    async def lodge() -> Answer:
+    async def lodge(transaction: Transaction) -> Answer:
         row, created = await declarations.submit(
             transaction,
             declaration=declaration,
@@ -75,16 +76,15 @@ async def submit_declaration(
         view = await declaration_view(transaction.connection, row)
         return (201 if created else 200), view, f"/v1/declarations/{row.id}"
 
-    async with context.runtime.transactions.begin() as transaction:
-        return await answer_once(
-            transaction,
-            caller=who,
-            key=idempotency_key,
-            request_path=request.url.path,
-            canonical_body=declaration.model_dump_json(),
-            now=now,
-            answer=lodge,
-        )
+    return await answer_once(
+        context.runtime.transactions,
+        caller=who,
+        key=idempotency_key,
+        request_path=request.url.path,
+        canonical_body=declaration.model_dump_json(),
+        now=now,
+        answer=lodge,
+    )
 
 
 @router.get("/{declaration_id}", response_model=DeclarationRead, responses=PROBLEMS, summary="Get a declaration")
@@ -163,7 +163,7 @@ async def record_payment(
     reference with the same amount returns the first record (200); with another amount, 409."""
     now = context.clock()
 
-    async def record() -> Answer:
+    async def record(transaction: Transaction) -> Answer:
         row, created = await controls.record_payment(
             transaction,
             declaration_id=declaration_id,
@@ -183,16 +183,15 @@ async def record_payment(
         )
         return (201 if created else 200), view, f"/v1/declarations/{declaration_id}/payments/{row.id}"
 
-    async with context.runtime.transactions.begin() as transaction:
-        return await answer_once(
-            transaction,
-            caller=who,
-            key=idempotency_key,
-            request_path=request.url.path,
-            canonical_body=payment.model_dump_json(),
-            now=now,
-            answer=record,
-        )
+    return await answer_once(
+        context.runtime.transactions,
+        caller=who,
+        key=idempotency_key,
+        request_path=request.url.path,
+        canonical_body=payment.model_dump_json(),
+        now=now,
+        answer=record,
+    )
 
 
 @router.post(
@@ -216,7 +215,7 @@ async def record_inspection(
     a new decision; the single-window decision follows."""
     now = context.clock()
 
-    async def record() -> Answer:
+    async def record(transaction: Transaction) -> Answer:
         row = await controls.record_inspection(
             transaction,
             declaration_id=declaration_id,
@@ -231,13 +230,12 @@ async def record_inspection(
         view = InspectionRead.model_validate(row, from_attributes=True)
         return 201, view, f"/v1/declarations/{declaration_id}/inspections/{row.id}"
 
-    async with context.runtime.transactions.begin() as transaction:
-        return await answer_once(
-            transaction,
-            caller=who,
-            key=idempotency_key,
-            request_path=request.url.path,
-            canonical_body=inspection.model_dump_json(),
-            now=now,
-            answer=record,
-        )
+    return await answer_once(
+        context.runtime.transactions,
+        caller=who,
+        key=idempotency_key,
+        request_path=request.url.path,
+        canonical_body=inspection.model_dump_json(),
+        now=now,
+        answer=record,
+    )

@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.in_process import NPPO_KEY, TRADER_KEY
+from tests.support.in_process import CUSTOMS_OFFICER_KEY, NPPO_KEY, TRADER_KEY
 from tests.support.waiting import eventually
 
 
@@ -38,3 +38,18 @@ class GatewayClient:
             return body if body["clearance"]["status"] == status else None
 
         return await eventually(reached, within=within, what=f"{declaration_id} to be {status}")
+
+    async def pay(self, declaration_id: str, amount: str, reference: str) -> dict[str, Any]:
+        body = {"amount": {"value": amount, "currency": "GBP"}, "reference": reference}
+        response = await self._http.post(f"/v1/declarations/{declaration_id}/payments", json=body, headers=TRADER_KEY)
+        assert response.status_code == 201, response.text
+        payment: dict[str, Any] = response.json()
+        return payment
+
+    async def inspect(self, declaration_id: str, **result: Any) -> dict[str, Any]:
+        response = await self._http.post(
+            f"/v1/declarations/{declaration_id}/inspections", json=result, headers=CUSTOMS_OFFICER_KEY
+        )
+        assert response.status_code == 201, response.text
+        inspection: dict[str, Any] = response.json()
+        return inspection

@@ -56,10 +56,9 @@ def after_payment(previous: CustomsDecision, paid: Decimal) -> CustomsDecision |
     if duties is None or not any(reason.code == UNSECURED for reason in previous.reasons):
         return None
     due = Decimal(duties["total"])
-    details: dict[str, Any] = {**previous.details, "paid": str(paid)}
     if paid < due:
         return None
-    details["security"] = Security.PAID.value
+    details: dict[str, Any] = {**previous.details, "paid": str(paid), "security": Security.PAID.value}
     reasons = [reason for reason in previous.reasons if reason.code != UNSECURED]
     reasons.append(Reason(code="DUTY_PAID", text=f"{paid} {duties['currency']} paid against {due} due"))
     return CustomsDecision(_control_outcome(previous), reasons, details, previous.lane)

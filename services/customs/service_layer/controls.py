@@ -1,7 +1,6 @@
 """Moving a customs decision on: payments recorded by traders, inspection results recorded by officers."""
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, insert, select
@@ -16,7 +15,7 @@ from services.customs.domain.control import Inspection, after_inspection, after_
 from services.customs.domain.exchange_rates import MissingExchangeRate
 from services.customs.domain.lanes import Lane
 from services.customs.domain.rulebook import CustomsDecision, Rulebook
-from services.customs.service_layer.declarations import publish_decision
+from services.customs.service_layer.declarations import paid_towards, publish_decision
 
 
 async def record_payment(transaction: Transaction, envelope: Envelope, *, rulebook: Rulebook, now: datetime) -> None:
@@ -42,12 +41,8 @@ async def record_payment(transaction: Transaction, envelope: Envelope, *, rulebo
     )
     latest = await _latest(connection, payment.declaration_id)
     if latest is None:
-        return  # recorded; the assessment, when it comes, has nothing to wait for
-    amounts = await connection.scalars(
-        select(payments.c.national_amount).where(payments.c.declaration_id == payment.declaration_id)
-    )
-    paid = sum((Decimal(amount) for amount in amounts), Decimal("0.00"))
-    decision = after_payment(_decision_of(latest), paid)
+        return  # recorded: the assessment, when it comes, counts it (declarations.decide)
+    decision = after_payment(_decision_of(latest), await paid_towards(connection, payment.declaration_id))
     if decision is not None:
         await _publish(transaction, envelope, latest, decision, now)
 

@@ -2,13 +2,16 @@
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.events import AgencyDecisionMade, DeclarationSubmitted
 from services.contract.outbox import Transaction
-from services.customs.adapters.orm import decisions, declarations
+from services.customs.adapters.orm import decisions, declarations, payments
+from services.customs.domain.duties import ZERO
 from services.customs.domain.rulebook import CustomsDecision, Rulebook
 
 AGENCY = "customs"
@@ -26,7 +29,12 @@ async def decide(transaction: Transaction, envelope: Envelope, *, rulebook: Rule
             submitted_at=submitted.submitted_at,
         )
     )
-    decision = rulebook.decide(submitted.declaration_id, submitted.declaration, on=submitted.submitted_at.date())
+    decision = rulebook.decide(
+        submitted.declaration_id,
+        submitted.declaration,
+        on=submitted.submitted_at.date(),
+        paid=await paid_towards(transaction.connection, submitted.declaration_id),
+    )
     await publish_decision(
         transaction,
         envelope,
@@ -36,6 +44,14 @@ async def decide(transaction: Transaction, envelope: Envelope, *, rulebook: Rule
         rules_version=rulebook.profile.version,
         now=now,
     )
+
+
+async def paid_towards(connection: AsyncConnection, declaration_id: str) -> Decimal:
+    """What the payments recorded for the declaration add up to, in national currency."""
+    amounts = await connection.scalars(
+        select(payments.c.national_amount).where(payments.c.declaration_id == declaration_id)
+    )
+    return sum((Decimal(amount) for amount in amounts), ZERO)
 
 
 async def publish_decision(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from services.contract.declaration import Declaration, DeclarationType, GoodsItem
 from services.customs.domain.exchange_rates import PENNY, ExchangeRates
@@ -39,18 +40,20 @@ class ItemDuties:
 
 @dataclass(frozen=True)
 class DutyAssessment:
+    """Totals are summed once, on first use."""
+
     currency: str
     items: tuple[ItemDuties, ...]
 
-    @property
+    @cached_property
     def duty(self) -> Decimal:
         return sum((item.duty for item in self.items), ZERO)
 
-    @property
+    @cached_property
     def vat(self) -> Decimal:
         return sum((item.vat for item in self.items), ZERO)
 
-    @property
+    @cached_property
     def total(self) -> Decimal:
         return self.duty + self.vat
 

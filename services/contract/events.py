@@ -1,12 +1,13 @@
 """Event data carried on Kafka: the one source of the JSON Schemas and of schemas/asyncapi.yaml."""
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, Field
 
 from services.contract.certificate import Certificate
-from services.contract.codes import AgencyCode, Reference, ShortText
+from services.contract.codes import AgencyCode, CurrencyCode, Reference, ShortText
 from services.contract.declaration import Amount, ContractModel, Declaration
 
 
@@ -52,6 +53,55 @@ class DeclarationSubmitted(Event):
     required_agencies: list[AgencyCode] = Field(min_length=1)
     routing_version: str
     submitted_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
+class DeclarationAmended(Event):
+    """Before release, the trader lodged a new version of a declaration: every required agency decides afresh on
+    it, and decisions on earlier versions no longer count. An agency no longer required drops the declaration."""
+
+    topic: ClassVar[Topic] = Topic.DECLARATIONS
+    declaration_id: str
+    version: int = Field(ge=2, description="The new version; the one before is `version - 1`")
+    declaration: Declaration
+    changed: list[str] = Field(description="Dotted paths of the fields that differ from the version before")
+    required_agencies: list[AgencyCode] = Field(min_length=1)
+    routing_version: str
+    submitted_at: AwareDatetime = Field(description="When the first version was lodged (acceptance)")
+    amended_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
+class DeclarationCancelled(Event):
+    """Before release, the trader withdrew the declaration: agencies stop acting on it and decide no more."""
+
+    topic: ClassVar[Topic] = Topic.DECLARATIONS
+    declaration_id: str
+    version: int = Field(ge=1, description="The version that was current when it was cancelled")
+    reason: ShortText
+    cancelled_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
+class DeclarationCorrected(Event):
+    """After release, the trader corrected the declaration (post-clearance): the release stands; customs
+    assesses what the correction changes in the duties owed."""
+
+    topic: ClassVar[Topic] = Topic.DECLARATIONS
+    declaration_id: str
+    correction_id: str = Field(description="ULID issued by the gateway")
+    number: int = Field(ge=1, description="1 for the declaration's first correction, then 2...")
+    released_version: int = Field(ge=1, description="The version that was released, which the correction corrects")
+    declaration: Declaration = Field(description="The declaration as corrected, whole")
+    changed: list[str] = Field(description="Dotted paths of the fields that differ from the released version")
+    reason: ShortText
+    corrected_at: AwareDatetime
 
     def key(self) -> str:
         return self.declaration_id
@@ -142,12 +192,42 @@ class AgencyDecisionMade(Event):
         return self.declaration_id
 
 
+class DutyTotals(ContractModel):
+    currency: CurrencyCode
+    duty: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+class CorrectionAssessed(Event):
+    """Customs' answer to a post-clearance correction: the duties before and after it, and the difference."""
+
+    topic: ClassVar[Topic] = Topic.DECISIONS
+    agency: AgencyCode
+    declaration_id: str
+    correction_id: str
+    accepted: bool = Field(description="False when customs cannot assess the corrected declaration (see reasons)")
+    reasons: list[Reason] = Field(default_factory=list)
+    before: DutyTotals | None = Field(default=None, description="Duties owed on the released version")
+    after: DutyTotals | None = Field(default=None, description="Duties owed on the corrected declaration")
+    difference: Decimal | None = Field(
+        default=None, description="after.total - before.total: above zero more is due, below zero it is repaid"
+    )
+    details: dict[str, Any] = Field(default_factory=dict, description="Per-item duties and the data versions used")
+    rules_version: str
+    assessed_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
 class ClearanceStatus(StrEnum):
     SUBMITTED = "submitted"
     UNDER_CONTROL = "under_control"
     HELD = "held"
     REFUSED = "refused"
     RELEASED = "released"
+    CANCELLED = "cancelled"
 
 
 class AgencyStanding(ContractModel):
@@ -175,10 +255,14 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name(): cls
     for cls in (
         DeclarationSubmitted,
+        DeclarationAmended,
+        DeclarationCancelled,
+        DeclarationCorrected,
         PaymentRecorded,
         CertificateReceived,
         InspectionRecorded,
         AgencyDecisionMade,
+        CorrectionAssessed,
         ClearanceDecided,
     )
 }

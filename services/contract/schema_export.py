@@ -20,7 +20,11 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 CHANNEL_ROLES: dict[Topic, tuple[str, str, str]] = {
     Topic.DECLARATIONS: ("gateway", "customs, phyto and any agency", "Declarations lodged by traders"),
     Topic.CERTIFICATES: ("gateway", "phyto", "Phytosanitary certificates delivered by NPPOs"),
-    Topic.DECISIONS: ("every agency", "gateway", "Each agency's decision on a declaration version"),
+    Topic.DECISIONS: (
+        "every agency",
+        "gateway",
+        "Agencies' decisions on declaration versions; customs' assessments of corrections",
+    ),
     Topic.CLEARANCE: ("gateway", "traders' systems, carriers, terminals", "The single-window decision"),
     Topic.INSPECTIONS: ("gateway", "customs, phyto", "Inspection results recorded by officers"),
     Topic.ALERTS: ("phyto", "operators", "Alerts raised by agencies"),

@@ -9,12 +9,20 @@ from aiokafka import ConsumerRecord
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.events import DeclarationSubmitted, InspectionRecorded, PaymentRecorded, Topic
+from services.contract.events import (
+    DeclarationAmended,
+    DeclarationCancelled,
+    DeclarationCorrected,
+    DeclarationSubmitted,
+    InspectionRecorded,
+    PaymentRecorded,
+    Topic,
+)
 from services.contract.outbox import Transaction
 from services.contract.runtime import Runtime
 from services.customs.adapters import orm
 from services.customs.adapters.rulebook_files import RulebookHolder
-from services.customs.service_layer import controls, declarations
+from services.customs.service_layer import controls, corrections, declarations
 from services.customs.settings import CustomsSettings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -28,16 +36,27 @@ class Customs:
     clock: Clock
 
     async def on_event(self, envelope: Envelope, record: ConsumerRecord) -> bool:
-        """Declarations routed to customs, payments, and inspection results of customs officers."""
+        """Declarations routed to customs (lodged, amended, cancelled, corrected), payments, and inspection
+        results of customs officers."""
         data = envelope.data
         rulebook = self.rules.current
         handle: Callable[[Transaction, Envelope], Awaitable[None]]
-        if isinstance(data, DeclarationSubmitted):
+        if isinstance(data, DeclarationSubmitted | DeclarationAmended):
             if declarations.AGENCY not in data.required_agencies:
                 return False
 
             async def handle(transaction: Transaction, event: Envelope) -> None:
                 await declarations.decide(transaction, event, rulebook=rulebook, now=self.clock())
+
+        elif isinstance(data, DeclarationCancelled):
+
+            async def handle(transaction: Transaction, event: Envelope) -> None:
+                await declarations.cancel(transaction, event)
+
+        elif isinstance(data, DeclarationCorrected):
+
+            async def handle(transaction: Transaction, event: Envelope) -> None:
+                await corrections.assess(transaction, event, rulebook=rulebook, now=self.clock())
 
         elif isinstance(data, PaymentRecorded):
 

@@ -8,13 +8,13 @@ from aiokafka import ConsumerRecord
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.events import AgencyDecisionMade, Topic
+from services.contract.events import AgencyDecisionMade, CorrectionAssessed, Topic
 from services.contract.outbox import Transaction
 from services.contract.rules_file import load_rules
 from services.contract.runtime import Runtime
 from services.gateway.adapters import orm
 from services.gateway.domain.routing import RoutingTable
-from services.gateway.service_layer import api_keys, decisions
+from services.gateway.service_layer import amendments, api_keys, decisions
 from services.gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -39,11 +39,19 @@ class Gateway:
                 await api_keys.seed(connection, entries, self.clock())
 
     async def on_decision(self, envelope: Envelope, record: ConsumerRecord) -> bool:
-        if not isinstance(envelope.data, AgencyDecisionMade):
-            raise PermanentEventError(f"{envelope.type} does not belong on the decisions topic")
+        """Agencies' decisions, joined into the single-window decision; customs' assessments of corrections."""
+        if isinstance(envelope.data, AgencyDecisionMade):
 
-        async def effect(transaction: Transaction, event: Envelope) -> None:
-            await decisions.record(transaction, event, now=self.clock(), source=self.source)
+            async def effect(transaction: Transaction, event: Envelope) -> None:
+                await decisions.record(transaction, event, now=self.clock(), source=self.source)
+
+        elif isinstance(envelope.data, CorrectionAssessed):
+
+            async def effect(transaction: Transaction, event: Envelope) -> None:
+                await amendments.record_assessment(transaction, event, now=self.clock())
+
+        else:
+            raise PermanentEventError(f"{envelope.type} does not belong on the decisions topic")
 
         return await self.runtime.inbox.process(envelope, record, effect)
 

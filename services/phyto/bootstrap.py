@@ -8,7 +8,15 @@ from aiokafka import ConsumerRecord
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.events import CertificateReceived, DeclarationSubmitted, PaymentRecorded, Topic
+from services.contract.events import (
+    CertificateReceived,
+    DeclarationAmended,
+    DeclarationCancelled,
+    DeclarationCorrected,
+    DeclarationSubmitted,
+    PaymentRecorded,
+    Topic,
+)
 from services.contract.outbox import Transaction
 from services.contract.rules_file import load_rules
 from services.contract.runtime import Runtime
@@ -33,10 +41,18 @@ class Phyto:
             if consignments.AGENCY not in data.required_agencies:
                 return False
             handle = consignments.on_declaration
+        elif isinstance(data, DeclarationAmended):
+            handle = consignments.on_declaration  # also when no longer routed here: phyto drops it
         elif isinstance(data, CertificateReceived):
             handle = consignments.on_certificate
-        elif isinstance(data, PaymentRecorded):
-            return False  # duties are customs' business
+        elif isinstance(data, DeclarationCancelled):
+
+            async def cancel(transaction: Transaction, event: Envelope) -> None:
+                await consignments.on_cancelled(transaction, event)
+
+            return await self.runtime.inbox.process(envelope, record, cancel)
+        elif isinstance(data, PaymentRecorded | DeclarationCorrected):
+            return False  # duties, and corrections after release, are customs' business
         else:
             raise PermanentEventError(f"phyto does not handle {envelope.type} yet")
 

@@ -41,15 +41,24 @@ class GatewayClient:
 
     async def pay(self, declaration_id: str, amount: str, reference: str) -> dict[str, Any]:
         body = {"amount": {"value": amount, "currency": "GBP"}, "reference": reference}
-        response = await self._http.post(f"/v1/declarations/{declaration_id}/payments", json=body, headers=TRADER_KEY)
-        assert response.status_code == 201, response.text
-        payment: dict[str, Any] = response.json()
-        return payment
+        return await self._post(f"/v1/declarations/{declaration_id}/payments", body, TRADER_KEY, 201)
 
     async def inspect(self, declaration_id: str, **result: Any) -> dict[str, Any]:
-        response = await self._http.post(
-            f"/v1/declarations/{declaration_id}/inspections", json=result, headers=CUSTOMS_OFFICER_KEY
-        )
-        assert response.status_code == 201, response.text
-        inspection: dict[str, Any] = response.json()
-        return inspection
+        return await self._post(f"/v1/declarations/{declaration_id}/inspections", result, CUSTOMS_OFFICER_KEY, 201)
+
+    async def amend(self, declaration_id: str, declaration: dict[str, Any]) -> dict[str, Any]:
+        body = declaration | {"function_code": "4"}
+        return await self._post(f"/v1/declarations/{declaration_id}/amendments", body, TRADER_KEY, 201)
+
+    async def cancel(self, declaration_id: str, reason: str) -> dict[str, Any]:
+        return await self._post(f"/v1/declarations/{declaration_id}/cancellation", {"reason": reason}, TRADER_KEY, 200)
+
+    async def correct(self, declaration_id: str, declaration: dict[str, Any], reason: str) -> dict[str, Any]:
+        body = {"reason": reason, "declaration": declaration | {"function_code": "4"}}
+        return await self._post(f"/v1/declarations/{declaration_id}/corrections", body, TRADER_KEY, 201)
+
+    async def _post(self, path: str, body: dict[str, Any], headers: dict[str, str], expected: int) -> dict[str, Any]:
+        response = await self._http.post(path, json=body, headers=headers)
+        assert response.status_code == expected, response.text
+        answer: dict[str, Any] = response.json()
+        return answer

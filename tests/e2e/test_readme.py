@@ -43,6 +43,13 @@ def test_readme_examples_run_as_written(stack: Stack) -> None:
     assert "shirts: held yellow" in output
     assert "inspection: HTTP 201" in output
     assert "shirts: released" in output
+    assert "roses with a typo: held" in output
+    assert "amended: version 2 changed ['goods_items.0.documents.0.id']" in output
+    assert "roses amended: released" in output
+    assert "cancellation: cancelled" in output
+    assert "amending released laptops: HTTP 409" in output
+    assert "correction: HTTP 201" in output
+    assert "payment of 174.68 GBP after the correction: HTTP 201" in output
     assert re.search(r"^[1-9][0-9]* released; next page: ", output, flags=re.MULTILINE)
     assert "ce_type:org.singlewindow.ClearanceDecided.v1" in output  # the console consumer printed an event
     assert '"ready": true' in output.replace('"ready":true', '"ready": true')

@@ -14,6 +14,7 @@ from services.contract.schema_export import CLOUDEVENT_HEADERS, ROOT
 from tests.e2e.api_client import GatewayClient
 from tests.support import payloads
 from tests.support.independent_kafka import Record, read_until
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -97,12 +98,34 @@ async def test_every_event_on_every_topic_matches_its_published_schema(stack: St
     await gateway.pay(laptops_id, customs["details"]["duties"]["total"], f"BANK-{laptops_id}")
     await gateway.wait_for_status(shirts_id, "released")
     await gateway.wait_for_status(laptops_id, "released")
-    last_on_topic = {  # read each topic until the last of our events on it has come
-        "declarations": (laptops_id, "PaymentRecorded"),
-        "certificates": (f"NL:{number}", "CertificateReceived"),
-        "inspections": (shirts_id, "InspectionRecorded"),
-        "decisions": (laptops_id, "AgencyDecisionMade"),
-        "clearance": (laptops_id, "ClearanceDecided"),
+    # After release the laptops' value is corrected: customs assesses the VAT still due.
+    corrected = laptops | {
+        "goods_items": [laptops["goods_items"][0] | {"value": {"value": "9400.00", "currency": "EUR"}}]
+    }
+    await gateway.correct(laptops_id, corrected, "the invoice was 9,400 EUR")
+    await eventually(
+        lambda: _assessed(gateway, laptops_id), within=60, what=f"customs to assess the correction of {laptops_id}"
+    )
+    # Roses citing the wrong certificate are amended to cite the right one; others are cancelled.
+    wrong = payloads.declaration(payloads.certificate_number())
+    amended_id = await gateway.lodge(wrong)
+    await gateway.wait_for_status(amended_id, "held")
+    await gateway.amend(amended_id, payloads.declaration(number, lrn=wrong["lrn"]))
+    await gateway.wait_for_status(amended_id, "released")
+    cancelled_id = await gateway.lodge(payloads.declaration(payloads.certificate_number()))
+    await gateway.wait_for_status(cancelled_id, "held")
+    await gateway.cancel(cancelled_id, "the goods were not shipped")
+    wanted_on_topic = {  # read each topic until all of these have come
+        "declarations": {
+            (laptops_id, "PaymentRecorded"),
+            (laptops_id, "DeclarationCorrected"),
+            (amended_id, "DeclarationAmended"),
+            (cancelled_id, "DeclarationCancelled"),
+        },
+        "certificates": {(f"NL:{number}", "CertificateReceived")},
+        "inspections": {(shirts_id, "InspectionRecorded")},
+        "decisions": {(amended_id, "AgencyDecisionMade"), (laptops_id, "CorrectionAssessed")},
+        "clearance": {(cancelled_id, "ClearanceDecided")},
     }
 
     schemas = {}
@@ -111,10 +134,10 @@ async def test_every_event_on_every_topic_matches_its_published_schema(stack: St
         schemas[schema["$id"]] = Draft202012Validator(schema)
     headers_validator = Draft202012Validator(CLOUDEVENT_HEADERS)
     seen: dict[str, int] = {}
-    for topic, (key, event_type) in last_on_topic.items():
-        wanted = (key, f"org.singlewindow.{event_type}.v1")
+    for topic, pairs in wanted_on_topic.items():
+        wanted = {(key, f"org.singlewindow.{event_type}.v1") for key, event_type in pairs}
         records = await read(
-            stack, topic, lambda records, wanted=wanted: any((r.key, r.headers["ce_type"]) == wanted for r in records)
+            stack, topic, lambda records, wanted=wanted: wanted <= {(r.key, r.headers["ce_type"]) for r in records}
         )
         assert records, f"nothing on {topic}"
         for record in records:
@@ -125,9 +148,19 @@ async def test_every_event_on_every_topic_matches_its_published_schema(stack: St
             seen[record.headers["ce_type"]] = seen.get(record.headers["ce_type"], 0) + 1
     assert set(seen) == {
         "org.singlewindow.DeclarationSubmitted.v1",
+        "org.singlewindow.DeclarationAmended.v1",
+        "org.singlewindow.DeclarationCancelled.v1",
+        "org.singlewindow.DeclarationCorrected.v1",
+        "org.singlewindow.CorrectionAssessed.v1",
         "org.singlewindow.PaymentRecorded.v1",
         "org.singlewindow.CertificateReceived.v1",
         "org.singlewindow.InspectionRecorded.v1",
         "org.singlewindow.AgencyDecisionMade.v1",
         "org.singlewindow.ClearanceDecided.v1",
     }
+
+
+async def _assessed(gateway: GatewayClient, declaration_id: str) -> dict[str, Any] | None:
+    body = await gateway.declaration(declaration_id)
+    assessment: dict[str, Any] | None = body["corrections"][0]["assessment"] if body["corrections"] else None
+    return assessment

@@ -1,6 +1,6 @@
-"""Customs tables: the declarations it assessed, the decisions it made, payments, and the outbox and inbox."""
+"""Customs tables: declarations it assessed, its decisions, payments, corrections, and the outbox and inbox."""
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, UniqueConstraint
 
 from services.contract.database import UtcDateTime, messaging_tables
 
@@ -13,6 +13,7 @@ declarations = Table(
     Column("version", Integer, nullable=False),
     Column("declaration", JSON, nullable=False),
     Column("submitted_at", UtcDateTime, nullable=False),
+    Column("cancelled_at", UtcDateTime, nullable=True),
 )
 
 decisions = Table(
@@ -42,6 +43,20 @@ payments = Table(
     Column("national_amount", String(24), nullable=False),
     Column("reference", String(70), nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+corrections = Table(
+    "customs_corrections",
+    metadata,
+    Column("correction_id", String(26), primary_key=True),
+    Column("declaration_id", String(26), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("released_version", Integer, nullable=False),
+    Column("declaration", JSON, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("difference", String(24), nullable=True),  # decimal text, national currency
+    Column("details", JSON, nullable=False),
+    Column("assessed_at", UtcDateTime, nullable=False),
 )
 
 messaging = messaging_tables(metadata)

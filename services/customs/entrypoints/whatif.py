@@ -119,7 +119,11 @@ async def _stored_declarations(
     """Pages of (declaration id, declaration, day submitted) in id order, each read in its own short transaction:
     on SQLite every transaction takes the write lock (see create_engine), and the service must not wait for us."""
     table = orm.declarations
-    query = select(table.c.declaration_id, table.c.declaration, table.c.submitted_at)
+    # Cancelled declarations brought no goods: they are left out of the lane mix. Amended ones count once, as
+    # their latest version.
+    query = select(table.c.declaration_id, table.c.declaration, table.c.submitted_at).where(
+        table.c.cancelled_at.is_(None)
+    )
     if since is not None:
         query = query.where(table.c.submitted_at >= datetime.combine(since, time.min, UTC))
     after = ""

@@ -1,5 +1,6 @@
 """Moving a customs decision on: payments recorded by traders, inspection results recorded by officers."""
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,9 @@ from services.customs.domain.control import Inspection, after_inspection, after_
 from services.customs.domain.exchange_rates import MissingExchangeRate
 from services.customs.domain.lanes import Lane
 from services.customs.domain.rulebook import CustomsDecision, Rulebook
-from services.customs.service_layer.declarations import paid_towards, publish_decision
+from services.customs.service_layer.declarations import paid_towards, publish_decision, stored_declaration
+
+log = logging.getLogger(__name__)
 
 
 async def record_payment(transaction: Transaction, envelope: Envelope, *, rulebook: Rulebook, now: datetime) -> None:
@@ -42,6 +45,9 @@ async def record_payment(transaction: Transaction, envelope: Envelope, *, rulebo
     latest = await _latest(connection, payment.declaration_id)
     if latest is None:
         return  # recorded: the assessment, when it comes, counts it (declarations.decide)
+    if await _cancelled(connection, payment.declaration_id):
+        log.warning("payment %s on cancelled declaration %s: recorded", payment.payment_id, payment.declaration_id)
+        return
     decision = after_payment(_decision_of(latest), await paid_towards(connection, payment.declaration_id))
     if decision is not None:
         await _publish(transaction, envelope, latest, decision, now)
@@ -53,8 +59,26 @@ async def record_inspection(transaction: Transaction, envelope: Envelope, *, now
     latest = await _latest(transaction.connection, recorded.declaration_id)
     if latest is None:
         raise PermanentEventError(f"inspection {recorded.inspection_id}: customs has no decision on the declaration")
+    if latest.declaration_version != recorded.declaration_version or await _cancelled(
+        transaction.connection, recorded.declaration_id
+    ):
+        log.warning(
+            "inspection %s of version %d not acted on: declaration %s is %s",
+            recorded.inspection_id,
+            recorded.declaration_version,
+            recorded.declaration_id,
+            f"at version {latest.declaration_version}"
+            if latest.declaration_version != recorded.declaration_version
+            else "cancelled",
+        )
+        return
     inspection = Inspection(recorded.result, recorded.findings, recorded.referred_to, recorded.officer)
     await _publish(transaction, envelope, latest, after_inspection(_decision_of(latest), inspection), now)
+
+
+async def _cancelled(connection: AsyncConnection, declaration_id: str) -> bool:
+    stored = await stored_declaration(connection, declaration_id)
+    return stored is not None and stored.cancelled_at is not None
 
 
 async def _latest(connection: AsyncConnection, declaration_id: str) -> Row[Any] | None:

@@ -3,12 +3,13 @@
 import logging
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.cloudevents import Envelope, output_event_id
-from services.contract.events import AgencyDecisionMade, DeclarationSubmitted
+from services.contract.events import AgencyDecisionMade, DeclarationAmended, DeclarationCancelled, DeclarationSubmitted
 from services.contract.outbox import Transaction
 from services.customs.adapters.orm import decisions, declarations, payments
 from services.customs.domain.duties import ZERO
@@ -19,31 +20,71 @@ log = logging.getLogger(__name__)
 
 
 async def decide(transaction: Transaction, envelope: Envelope, *, rulebook: Rulebook, now: datetime) -> None:
-    submitted = envelope.data
-    assert isinstance(submitted, DeclarationSubmitted)
-    await transaction.connection.execute(
-        insert(declarations).values(
-            declaration_id=submitted.declaration_id,
-            version=submitted.version,
-            declaration=submitted.declaration.model_dump(mode="json"),
-            submitted_at=submitted.submitted_at,
+    """Assess a declaration as lodged or amended; a version customs has already seen, or a cancelled
+    declaration, changes nothing."""
+    lodged = envelope.data
+    assert isinstance(lodged, DeclarationSubmitted | DeclarationAmended)
+    connection = transaction.connection
+    stored = await stored_declaration(connection, lodged.declaration_id)
+    body = lodged.declaration.model_dump(mode="json")
+    if stored is None:
+        await connection.execute(
+            insert(declarations).values(
+                declaration_id=lodged.declaration_id,
+                version=lodged.version,
+                declaration=body,
+                submitted_at=lodged.submitted_at,
+            )
         )
-    )
+    elif stored.cancelled_at is not None or stored.version >= lodged.version:
+        log.warning(
+            "declaration %s version %d: not assessed, customs holds version %d%s",
+            lodged.declaration_id,
+            lodged.version,
+            stored.version,
+            " (cancelled)" if stored.cancelled_at else "",
+        )
+        return
+    else:
+        await connection.execute(
+            update(declarations)
+            .where(declarations.c.declaration_id == lodged.declaration_id)
+            .values(version=lodged.version, declaration=body)
+        )
+    # Duties and rates are those of the day the declaration was first accepted, whatever amendments followed.
     decision = rulebook.decide(
-        submitted.declaration_id,
-        submitted.declaration,
-        on=submitted.submitted_at.date(),
-        paid=await paid_towards(transaction.connection, submitted.declaration_id),
+        lodged.declaration_id,
+        lodged.declaration,
+        on=lodged.submitted_at.date(),
+        paid=await paid_towards(connection, lodged.declaration_id),
     )
     await publish_decision(
         transaction,
         envelope,
-        declaration_id=submitted.declaration_id,
-        declaration_version=submitted.version,
+        declaration_id=lodged.declaration_id,
+        declaration_version=lodged.version,
         decision=decision,
         rules_version=rulebook.profile.version,
         now=now,
     )
+
+
+async def cancel(transaction: Transaction, envelope: Envelope) -> None:
+    """Mark the declaration cancelled: later inspection results and versions are not acted on."""
+    cancelled = envelope.data
+    assert isinstance(cancelled, DeclarationCancelled)
+    result = await transaction.connection.execute(
+        update(declarations)
+        .where(declarations.c.declaration_id == cancelled.declaration_id, declarations.c.cancelled_at.is_(None))
+        .values(cancelled_at=cancelled.cancelled_at)
+    )
+    if result.rowcount == 0:
+        log.warning("cancellation of declaration %s, which customs holds no open record of", cancelled.declaration_id)
+
+
+async def stored_declaration(connection: AsyncConnection, declaration_id: str) -> Row[Any] | None:
+    query = select(declarations).where(declarations.c.declaration_id == declaration_id)
+    return (await connection.execute(query)).first()
 
 
 async def paid_towards(connection: AsyncConnection, declaration_id: str) -> Decimal:

@@ -1,4 +1,4 @@
-"""Gateway tables: submissions, agency decisions, the timeline, API keys, and the outbox and inbox."""
+"""Gateway tables: declarations and their versions, corrections, decisions, the timeline, keys, outbox and inbox."""
 
 from sqlalchemy import (
     JSON,
@@ -36,6 +36,34 @@ declarations = Table(
     Column("submitted_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("declarant_id", "lrn", name="uq_declarations_declarant_lrn"),
+)
+
+declaration_versions = Table(
+    "declaration_versions",
+    metadata,
+    Column("declaration_id", String(26), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("changed", JSON, nullable=False),  # dotted paths that differ from the version before
+    Column("lodged_at", UtcDateTime, nullable=False),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("declaration_id", String(26), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("released_version", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("changed", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("recorded_by", String(17), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("assessment", JSON, nullable=True),  # customs' CorrectionAssessed, when it has come
+    Column("assessed_at", UtcDateTime, nullable=True),
+    UniqueConstraint("declaration_id", "number", name="uq_corrections_declaration_number"),
 )
 
 certificate_references = Table(

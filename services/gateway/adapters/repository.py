@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, or_, select, update
+from sqlalchemy import Row, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.events import Outcome, Reason
@@ -13,6 +13,8 @@ from services.gateway.adapters.orm import (
     api_keys,
     certificate_references,
     certificates,
+    corrections,
+    declaration_versions,
     declarations,
     timeline,
 )
@@ -56,14 +58,94 @@ async def declaration_by_lrn(connection: AsyncConnection, declarant_id: str, lrn
     return (await connection.execute(query)).first()
 
 
+async def declaration_for_update(connection: AsyncConnection, declaration_id: str) -> Row[Any] | None:
+    """The declaration, locked until the transaction ends (PostgreSQL; SQLite transactions hold the write lock)."""
+    query = select(declarations).where(declarations.c.id == declaration_id).with_for_update()
+    return (await connection.execute(query)).first()
+
+
 async def insert_declaration(
     connection: AsyncConnection, values: dict[str, Any], certificate_numbers: set[str]
 ) -> None:
+    """A new declaration, its first version, and the certificates it cites."""
     await connection.execute(insert(declarations).values(**values))
-    for number in certificate_numbers:
-        await connection.execute(
-            insert(certificate_references).values(declaration_id=values["id"], certificate_number=number)
+    await connection.execute(
+        insert(declaration_versions).values(
+            declaration_id=values["id"], version=1, body=values["body"], changed=[], lodged_at=values["submitted_at"]
         )
+    )
+    await _cite(connection, values["id"], certificate_numbers)
+
+
+async def insert_version(
+    connection: AsyncConnection,
+    declaration_id: str,
+    values: dict[str, Any],
+    changed: list[str],
+    certificate_numbers: set[str],
+) -> None:
+    """Make `values` (version, body...) the declaration's current version; earlier versions stay readable."""
+    await connection.execute(update(declarations).where(declarations.c.id == declaration_id).values(**values))
+    await connection.execute(
+        insert(declaration_versions).values(
+            declaration_id=declaration_id,
+            version=values["version"],
+            body=values["body"],
+            changed=changed,
+            lodged_at=values["updated_at"],
+        )
+    )
+    await connection.execute(
+        delete(certificate_references).where(certificate_references.c.declaration_id == declaration_id)
+    )
+    await _cite(connection, declaration_id, certificate_numbers)
+
+
+async def _cite(connection: AsyncConnection, declaration_id: str, certificate_numbers: set[str]) -> None:
+    for number in sorted(certificate_numbers):
+        await connection.execute(
+            insert(certificate_references).values(declaration_id=declaration_id, certificate_number=number)
+        )
+
+
+async def versions_of(connection: AsyncConnection, declaration_id: str) -> list[Row[Any]]:
+    query = (
+        select(declaration_versions)
+        .where(declaration_versions.c.declaration_id == declaration_id)
+        .order_by(declaration_versions.c.version)
+    )
+    return list(await connection.execute(query))
+
+
+async def version_of(connection: AsyncConnection, declaration_id: str, version: int) -> Row[Any] | None:
+    query = select(declaration_versions).where(
+        declaration_versions.c.declaration_id == declaration_id, declaration_versions.c.version == version
+    )
+    return (await connection.execute(query)).first()
+
+
+async def insert_correction(connection: AsyncConnection, values: dict[str, Any]) -> None:
+    await connection.execute(insert(corrections).values(**values))
+
+
+async def corrections_of(connection: AsyncConnection, declaration_id: str) -> list[Row[Any]]:
+    query = select(corrections).where(corrections.c.declaration_id == declaration_id).order_by(corrections.c.number)
+    return list(await connection.execute(query))
+
+
+async def correction_count(connection: AsyncConnection, declaration_id: str) -> int:
+    query = select(func.count()).select_from(corrections).where(corrections.c.declaration_id == declaration_id)
+    return int(await connection.scalar(query) or 0)
+
+
+async def set_correction_assessment(
+    connection: AsyncConnection, correction_id: str, assessment: dict[str, Any], at: datetime
+) -> bool:
+    """Keep customs' assessment of a correction; False when there is no such correction."""
+    result = await connection.execute(
+        update(corrections).where(corrections.c.id == correction_id).values(assessment=assessment, assessed_at=at)
+    )
+    return result.rowcount > 0
 
 
 async def set_status(

@@ -108,7 +108,8 @@ class FieldReader:
             raise DeclarationXmlError(
                 f"{element.where}: FunctionCode 13 with TypeCode {type_code} is {_REQUESTS[type_code]} request for "
                 f"declaration {element.value('ID') or '(no ID)'}; it carries only the changed elements, not a whole "
-                "declaration. Send the whole declaration with FunctionCode 4 (change), 5 (replace) or 1 (cancellation)",
+                "declaration. Send the whole declaration with FunctionCode 4 (change) or 5 (replace) to "
+                "/v1/declarations/{id}/amendments, or cancel it through /v1/declarations/{id}/cancellation",
                 path=f"{element.path}/FunctionCode",
             )
         fields["function_code"] = function_code

@@ -22,6 +22,10 @@ class Conflict(GatewayError):
     """The request contradicts something already accepted (an LRN or certificate number reused)."""
 
 
+class Unprocessable(GatewayError):
+    """The body is well formed but says something this request cannot do (an amendment with another LRN)."""
+
+
 class UnsupportedMediaType(GatewayError):
     """The body is in a format this endpoint does not read."""
 

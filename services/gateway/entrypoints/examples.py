@@ -37,6 +37,19 @@ DECLARATION_EXAMPLE: dict[str, Any] = {
     ],
 }
 
+# The roses declaration amended before release: 1,150 kg of roses were shipped, not 1,200.
+AMENDMENT_EXAMPLE: dict[str, Any] = {
+    **DECLARATION_EXAMPLE,
+    "function_code": "4",
+    "goods_items": [
+        {
+            **DECLARATION_EXAMPLE["goods_items"][0],
+            "quantity": {"value": "1150", "unit": "KGM"},
+            "value": {"value": "8050.00", "currency": "EUR"},
+        }
+    ],
+}
+
 CERTIFICATE_EXAMPLE: dict[str, Any] = {
     "number": "NL-2026-000123",
     "type": "851",
@@ -65,7 +78,11 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="fail when examples/ is out of date")
     files = {
         EXAMPLES / f"{name}.json": json.dumps(example, indent=2) + "\n"
-        for name, example in (("declaration", DECLARATION_EXAMPLE), ("certificate", CERTIFICATE_EXAMPLE))
+        for name, example in (
+            ("declaration", DECLARATION_EXAMPLE),
+            ("amendment", AMENDMENT_EXAMPLE),
+            ("certificate", CERTIFICATE_EXAMPLE),
+        )
     }
     write_or_check(files, check=parser.parse_args().check, regenerate="python -m services.gateway.entrypoints.examples")
 

@@ -17,6 +17,7 @@ from services.gateway.domain.errors import (
     GatewayError,
     NotFound,
     Overloaded,
+    Unprocessable,
     UnsupportedMediaType,
 )
 from services.gateway.entrypoints.schemas import FieldProblem, Problem
@@ -27,6 +28,7 @@ _STATUS: dict[type[GatewayError], tuple[int, str]] = {
     NotFound: (404, "Not found"),
     Forbidden: (403, "Forbidden"),
     Conflict: (409, "Conflict"),
+    Unprocessable: (422, "Invalid request"),
     Overloaded: (503, "Service unavailable"),
     UnsupportedMediaType: (415, "Unsupported media type"),
 }

@@ -1,6 +1,7 @@
 """HTTP read models of the gateway: what GET returns."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -8,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.contract.certificate import Certificate
 from services.contract.codes import AgencyCode, Reference, ShortText
 from services.contract.declaration import Amount, Declaration
-from services.contract.events import AgencyStanding, ClearanceStatus, InspectionResult, Outcome, Reason
+from services.contract.events import AgencyStanding, ClearanceStatus, DutyTotals, InspectionResult, Outcome, Reason
 
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # the ids the gateway issues
 
@@ -27,7 +28,10 @@ class AgencyDecisionRead(BaseModel):
 
 class TimelineEntry(BaseModel):
     at: datetime
-    kind: str = Field(description="submitted, agency_decision, clearance, payment_recorded or inspection_recorded")
+    kind: str = Field(
+        description="submitted, amended, cancelled, agency_decision, clearance, payment_recorded, "
+        "inspection_recorded, correction_recorded or correction_assessed"
+    )
     agency: str | None
     detail: dict[str, Any]
 
@@ -38,18 +42,50 @@ class ClearanceRead(BaseModel):
     agencies: list[AgencyStanding]
 
 
+class VersionRead(BaseModel):
+    version: int
+    changed: list[str] = Field(description="Dotted paths of the fields that differ from the version before")
+    lodged_at: datetime
+
+
+class DeclarationVersionRead(VersionRead):
+    declaration: Declaration
+
+
+class CorrectionAssessmentRead(BaseModel):
+    accepted: bool = Field(description="False when customs could not assess the corrected declaration")
+    reasons: list[Reason]
+    before: DutyTotals | None = Field(description="Duties owed on the released version")
+    after: DutyTotals | None = Field(description="Duties owed on the corrected declaration")
+    difference: Decimal | None = Field(description="after.total - before.total: above zero more is due")
+
+
+class CorrectionRead(BaseModel):
+    id: str
+    declaration_id: str
+    number: int
+    released_version: int
+    changed: list[str]
+    reason: str
+    recorded_at: datetime
+    assessment: CorrectionAssessmentRead | None = Field(description="Customs' assessment; null until it arrives")
+    assessed_at: datetime | None
+
+
 class DeclarationRead(BaseModel):
     id: str
     lrn: str
-    version: int
+    version: int = Field(description="The current version: 1, then one more for every amendment")
     required_agencies: list[str]
     routing_version: str
     clearance: ClearanceRead
     decisions: list[AgencyDecisionRead]
     timeline: list[TimelineEntry]
+    versions: list[VersionRead] = Field(description="Every version lodged; GET .../versions/{n} for its body")
+    corrections: list[CorrectionRead] = Field(description="Post-clearance corrections, beside the released version")
     submitted_at: datetime
     updated_at: datetime
-    declaration: Declaration
+    declaration: Declaration = Field(description="The current version")
 
 
 class DeclarationSummary(BaseModel):
@@ -119,6 +155,19 @@ class InspectionCreate(BaseModel):
         if (self.result is InspectionResult.REFER) != (self.referred_to is not None):
             raise ValueError("referred_to is required with result `refer`, and only then")
         return self
+
+
+class CancellationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ShortText = Field(description="Why the declaration is withdrawn, e.g. the goods were not shipped")
+
+
+class CorrectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ShortText = Field(description="What was wrong in the released declaration")
+    declaration: Declaration = Field(description="The whole declaration as it should have been, function code 4 or 5")
 
 
 class InspectionRead(BaseModel):

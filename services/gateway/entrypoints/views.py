@@ -14,8 +14,11 @@ from services.gateway.entrypoints.schemas import (
     AgencyDecisionRead,
     CertificateRead,
     ClearanceRead,
+    CorrectionAssessmentRead,
+    CorrectionRead,
     DeclarationRead,
     TimelineEntry,
+    VersionRead,
 )
 
 
@@ -54,9 +57,28 @@ async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> Declar
             TimelineEntry(at=entry.at, kind=entry.kind, agency=entry.agency, detail=entry.detail)
             for entry in await repository.timeline_of(connection, row.id)
         ],
+        versions=[
+            VersionRead(version=entry.version, changed=entry.changed, lodged_at=entry.lodged_at)
+            for entry in await repository.versions_of(connection, row.id)
+        ],
+        corrections=[correction_view(entry) for entry in await repository.corrections_of(connection, row.id)],
         submitted_at=row.submitted_at,
         updated_at=row.updated_at,
         declaration=Declaration.model_validate(row.body),
+    )
+
+
+def correction_view(row: Row[Any]) -> CorrectionRead:
+    return CorrectionRead(
+        id=row.id,
+        declaration_id=row.declaration_id,
+        number=row.number,
+        released_version=row.released_version,
+        changed=row.changed,
+        reason=row.reason,
+        recorded_at=row.recorded_at,
+        assessment=CorrectionAssessmentRead.model_validate(row.assessment) if row.assessment else None,
+        assessed_at=row.assessed_at,
     )
 
 

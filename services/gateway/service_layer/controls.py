@@ -26,7 +26,7 @@ from services.gateway.domain.clearance import latest_decisions
 from services.gateway.domain.errors import Conflict, Forbidden
 from services.gateway.service_layer import declarations
 
-_CLOSED = {ClearanceStatus.RELEASED.value, ClearanceStatus.REFUSED.value}
+_CLOSED = {ClearanceStatus.RELEASED.value, ClearanceStatus.REFUSED.value, ClearanceStatus.CANCELLED.value}
 
 
 async def record_payment(
@@ -48,7 +48,7 @@ async def record_payment(
     existing = await _payment(connection, declaration_id, reference)
     if existing is not None:
         return _same_payment(existing, amount), False
-    if declaration.status in _CLOSED:
+    if declaration.status in _CLOSED and not await _more_due_after_correction(connection, declaration):
         raise Conflict(f"declaration {declaration_id} is {declaration.status}: no payment is due through it")
     payment_id = str(ULID())
     try:
@@ -101,6 +101,8 @@ async def record_inspection(
         raise Forbidden("only officers record inspection results")
     agency = caller.subject
     declaration = await declarations.get(connection, declaration_id=declaration_id, caller=caller)
+    if declaration.status == ClearanceStatus.CANCELLED.value:
+        raise Conflict(f"declaration {declaration_id} is cancelled: there are no goods to inspect under it")
     if agency not in declaration.required_agencies:
         raise Conflict(f"{agency} is not required to act on declaration {declaration_id}")
     recorded = await repository.decisions_of(connection, declaration_id)
@@ -141,6 +143,16 @@ async def record_inspection(
     row = (await connection.execute(select(inspections).where(inspections.c.id == inspection_id))).first()
     assert row is not None
     return row
+
+
+async def _more_due_after_correction(connection: AsyncConnection, declaration: Row[Any]) -> bool:
+    """True when a post-clearance correction of the released declaration made customs assess more duty."""
+    if declaration.status != ClearanceStatus.RELEASED.value:
+        return False
+    return any(
+        row.assessment and row.assessment.get("difference") and Decimal(row.assessment["difference"]) > 0
+        for row in await repository.corrections_of(connection, declaration.id)
+    )
 
 
 async def _payment(connection: AsyncConnection, declaration_id: str, reference: str) -> Row[Any] | None:

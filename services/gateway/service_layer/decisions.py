@@ -2,13 +2,16 @@
 
 import logging
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
 
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.consumer import PermanentEventError
-from services.contract.events import AgencyDecisionMade, ClearanceDecided
+from services.contract.events import AgencyDecisionMade, ClearanceDecided, ClearanceStatus
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
-from services.gateway.domain.clearance import join, latest_decisions
+from services.gateway.domain.clearance import Clearance, join, latest_decisions
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +48,44 @@ async def record(transaction: Transaction, envelope: Envelope, *, now: datetime,
         {"outcome": made.outcome.value, "sequence": made.sequence, "reasons": [r.model_dump() for r in made.reasons]},
         agency=made.agency,
     )
+    if row.status == ClearanceStatus.CANCELLED.value:
+        log.info("decision from %s on cancelled declaration %s: recorded, not joined", made.agency, row.id)
+        return
     if made.agency not in row.required_agencies:
         log.warning("decision from %s, which is not required for %s: recorded, not joined", made.agency, row.id)
         return
     recorded = await repository.decisions_of(connection, made.declaration_id)
-    latest = latest_decisions((item.decision for item in recorded), row.version)
-    clearance = join(row.required_agencies, latest)
+    clearance = join(row.required_agencies, latest_decisions((item.decision for item in recorded), row.version))
+    await publish_clearance(
+        transaction,
+        row,
+        clearance,
+        now=now,
+        source=source,
+        correlation_id=envelope.correlation_id,
+        event_id=output_event_id(envelope.id, source),
+    )
+
+
+async def publish_clearance(
+    transaction: Transaction,
+    row: Row[Any],
+    clearance: Clearance,
+    *,
+    now: datetime,
+    source: str,
+    correlation_id: str,
+    event_id: str,
+    always: bool = False,
+) -> None:
+    """Store the single-window status and publish ClearanceDecided when it differs from the stored one (or
+    `always`: a new version's status is news even when it reads the same)."""
     reasons = [reason.model_dump() for reason in clearance.reasons]
-    if clearance.status.value == row.status and reasons == row.status_reasons:
+    if not always and clearance.status.value == row.status and reasons == row.status_reasons:
         return
-    await repository.set_status(connection, row.id, clearance.status.value, reasons, now)
+    await repository.set_status(transaction.connection, row.id, clearance.status.value, reasons, now)
     await repository.add_to_timeline(
-        connection, row.id, now, "clearance", {"status": clearance.status.value, "reasons": reasons}
+        transaction.connection, row.id, now, "clearance", {"status": clearance.status.value, "reasons": reasons}
     )
     log.info("clearance of %s is now %s", row.id, clearance.status.value)
     decided = ClearanceDecided(
@@ -67,11 +96,6 @@ async def record(transaction: Transaction, envelope: Envelope, *, now: datetime,
         reasons=list(clearance.reasons),
         decided_at=now,
     )
-    out = Envelope(
-        data=decided,
-        source=source,
-        correlation_id=envelope.correlation_id,
-        id=output_event_id(envelope.id, source),
-        time=now,
+    await transaction.publish(
+        Envelope(data=decided, source=source, correlation_id=correlation_id, id=event_id, time=now)
     )
-    await transaction.publish(out)

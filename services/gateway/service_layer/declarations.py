@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
 from services.contract.cloudevents import Envelope
-from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration
+from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration, FunctionCode
 from services.contract.events import ClearanceStatus, DeclarationSubmitted
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
 from services.gateway.domain.callers import Caller, Role
-from services.gateway.domain.errors import Conflict, Forbidden, NotFound
+from services.gateway.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.gateway.domain.routing import RoutingTable
 
 
@@ -39,10 +39,13 @@ async def submit(
 ) -> tuple[Row[Any], bool]:
     """Store a new declaration with its DeclarationSubmitted event; a resubmission returns the first one."""
     connection = transaction.connection
-    if caller.role is not Role.TRADER or declaration.declarant.id != caller.subject:
-        raise Forbidden(
-            f"declarant.id {declaration.declarant.id!r} is not the trader this API key belongs to ({caller.subject!r})",
-            field="declarant.id",
+    lodged_by_caller(declaration, caller)
+    if declaration.function_code is not FunctionCode.ORIGINAL:
+        raise Unprocessable(
+            f"a new declaration is sent with function code {FunctionCode.ORIGINAL.value} (original), not "
+            f"{declaration.function_code.value}: amend or cancel a lodged one through "
+            "/v1/declarations/{id}/amendments or /cancellation",
+            field="function_code",
         )
     body_hash = content_hash(declaration)
     existing = await repository.declaration_by_lrn(connection, caller.subject, declaration.lrn)
@@ -95,6 +98,16 @@ async def submit(
     return stored, True
 
 
+def lodged_by_caller(declaration: Declaration, caller: Caller, at: str = "") -> None:
+    """A trader lodges, amends and corrects only declarations it is the declarant of. `at` is where the
+    declaration sits in the request body."""
+    if caller.role is not Role.TRADER or declaration.declarant.id != caller.subject:
+        raise Forbidden(
+            f"declarant.id {declaration.declarant.id!r} is not the trader this API key belongs to ({caller.subject!r})",
+            field=f"{at}declarant.id",
+        )
+
+
 def _resubmitted(existing: Row[Any], body_hash: str, lrn: str) -> Row[Any]:
     """The stored declaration when the same body was lodged again under its LRN; else a conflict."""
     if existing.body_hash != body_hash:
@@ -140,4 +153,12 @@ async def get(connection: AsyncConnection, *, declaration_id: str, caller: Calle
     row = await repository.declaration_by_id(connection, declaration_id)
     if row is None or not can_read(caller, row):
         raise NotFound(f"no declaration {declaration_id} that this API key may see")
+    return row
+
+
+async def get_version(connection: AsyncConnection, *, declaration_id: str, version: int, caller: Caller) -> Row[Any]:
+    await get(connection, declaration_id=declaration_id, caller=caller)
+    row = await repository.version_of(connection, declaration_id, version)
+    if row is None:
+        raise NotFound(f"declaration {declaration_id} has no version {version}")
     return row

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy import Row, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.certificate import Certificate
@@ -84,7 +84,29 @@ async def save_declaration(
             last_sequence=0,
         )
     )
-    for number in numbers:
+    await _link(connection, declaration_id, numbers)
+
+
+async def save_version(
+    connection: AsyncConnection, *, declaration_id: str, version: int, body: dict[str, Any], numbers: set[str]
+) -> None:
+    """A later version of a declaration phyto holds, linked to the certificates it cites now."""
+    await connection.execute(
+        update(declarations).where(declarations.c.declaration_id == declaration_id).values(version=version, body=body)
+    )
+    await unlink(connection, declaration_id)
+    await _link(connection, declaration_id, numbers)
+
+
+async def unlink(connection: AsyncConnection, declaration_id: str) -> None:
+    """Forget which certificates the declaration cites: certificates arriving later no longer decide on it."""
+    await connection.execute(
+        delete(declaration_certificates).where(declaration_certificates.c.declaration_id == declaration_id)
+    )
+
+
+async def _link(connection: AsyncConnection, declaration_id: str, numbers: set[str]) -> None:
+    for number in sorted(numbers):
         await connection.execute(
             insert(declaration_certificates).values(declaration_id=declaration_id, certificate_number=number)
         )

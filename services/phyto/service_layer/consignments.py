@@ -8,7 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration
-from services.contract.events import AgencyDecisionMade, CertificateReceived, DeclarationSubmitted
+from services.contract.events import (
+    AgencyDecisionMade,
+    CertificateReceived,
+    DeclarationAmended,
+    DeclarationCancelled,
+    DeclarationSubmitted,
+)
 from services.contract.outbox import Transaction
 from services.phyto.adapters import repository
 from services.phyto.domain.matching import PhytoAssessment, assess
@@ -84,33 +90,56 @@ async def _publish_decision(
 async def on_declaration(
     transaction: Transaction, envelope: Envelope, *, requirements: ImportRequirements, now: datetime
 ) -> None:
-    """Keep the declaration and decide at once: released, held (waiting or mismatched) or not concerned."""
-    submitted = envelope.data
-    assert isinstance(submitted, DeclarationSubmitted)
+    """Keep the declaration (or its new version) and decide at once: released, held (waiting or mismatched) or
+    not concerned. A version no longer routed to phyto is dropped; a version phyto has seen changes nothing."""
+    lodged = envelope.data
+    assert isinstance(lodged, DeclarationSubmitted | DeclarationAmended)
     connection = transaction.connection
-    numbers = _cited(submitted.declaration)
-    await repository.lock_certificate_numbers(connection, numbers)
-    if await repository.declaration(connection, submitted.declaration_id) is not None:
+    numbers = _cited(lodged.declaration)
+    stored = await repository.declaration(connection, lodged.declaration_id)
+    old_numbers = set() if stored is None else _cited(Declaration.model_validate(stored.body))
+    await repository.lock_certificate_numbers(connection, numbers | old_numbers)
+    if stored is not None and stored.version >= lodged.version:
         return
-    await repository.save_declaration(
-        connection,
-        declaration_id=submitted.declaration_id,
-        version=submitted.version,
-        body=submitted.declaration.model_dump(mode="json"),
-        correlation_id=envelope.correlation_id,
-        numbers=numbers,
-    )
+    body = lodged.declaration.model_dump(mode="json")
+    if AGENCY not in lodged.required_agencies:
+        if stored is not None:
+            log.info("declaration %s version %d is no longer routed to phyto", lodged.declaration_id, lodged.version)
+            await repository.save_version(
+                connection, declaration_id=lodged.declaration_id, version=lodged.version, body=body, numbers=set()
+            )
+        return
+    if stored is None:
+        await repository.save_declaration(
+            connection,
+            declaration_id=lodged.declaration_id,
+            version=lodged.version,
+            body=body,
+            correlation_id=envelope.correlation_id,
+            numbers=numbers,
+        )
+    else:
+        await repository.save_version(
+            connection, declaration_id=lodged.declaration_id, version=lodged.version, body=body, numbers=numbers
+        )
     await _publish_decision(
         transaction,
         event_id=output_event_id(envelope.id, AGENCY),
-        declaration_id=submitted.declaration_id,
-        version=submitted.version,
-        sequence=1,
-        assessment=await _assess(connection, requirements, submitted.declaration),
+        declaration_id=lodged.declaration_id,
+        version=lodged.version,
+        sequence=1 if stored is None else stored.last_sequence + 1,
+        assessment=await _assess(connection, requirements, lodged.declaration),
         requirements=requirements,
         correlation_id=envelope.correlation_id,
         now=now,
     )
+
+
+async def on_cancelled(transaction: Transaction, envelope: Envelope) -> None:
+    """A cancelled declaration is not decided on again, whatever certificates arrive."""
+    cancelled = envelope.data
+    assert isinstance(cancelled, DeclarationCancelled)
+    await repository.unlink(transaction.connection, cancelled.declaration_id)
 
 
 async def on_certificate(

@@ -14,6 +14,7 @@ from services.contract.events import (
     DeclarationCancelled,
     DeclarationCorrected,
     DeclarationSubmitted,
+    InspectionRecorded,
     PaymentRecorded,
     Topic,
 )
@@ -45,6 +46,10 @@ class Phyto:
             handle = consignments.on_declaration  # also when no longer routed here: phyto drops it
         elif isinstance(data, CertificateReceived):
             handle = consignments.on_certificate
+        elif isinstance(data, InspectionRecorded):
+            if data.agency != consignments.AGENCY:
+                return False
+            handle = consignments.on_inspection
         elif isinstance(data, DeclarationCancelled):
 
             async def cancel(transaction: Transaction, event: Envelope) -> None:
@@ -69,6 +74,6 @@ def bootstrap(settings: PhytoSettings, clock: Clock = utc_now) -> Phyto:
         tables=orm.messaging,
     )
     phyto = Phyto(settings, runtime, load_rules(settings.import_requirements, ImportRequirements), clock)
-    topics = [settings.topic(Topic.DECLARATIONS), settings.topic(Topic.CERTIFICATES)]
+    topics = [settings.topic(Topic.DECLARATIONS), settings.topic(Topic.CERTIFICATES), settings.topic(Topic.INSPECTIONS)]
     runtime.consume(topics, f"{settings.topic_prefix}phyto", phyto.on_event)
     return phyto

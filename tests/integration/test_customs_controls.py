@@ -1,4 +1,5 @@
-"""Customs over the real broker: duties held until paid, officers' inspection results, unknown codes refused."""
+"""Controls over the real broker: duties held until paid, officers' inspection results (customs and plant health),
+unknown codes refused."""
 
 from typing import Any
 
@@ -6,7 +7,7 @@ import pytest
 
 from tests.integration.test_flow import clearance_of, submit_declaration, wait_for_status
 from tests.support import payloads
-from tests.support.in_process import CUSTOMS_OFFICER_KEY, PHYTO_OFFICER_KEY, TRADER_KEY, System
+from tests.support.in_process import CUSTOMS_OFFICER_KEY, NPPO_KEY, PHYTO_OFFICER_KEY, TRADER_KEY, System
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -115,3 +116,31 @@ async def test_unknown_commodity_code_is_refused_with_the_reason(system: System)
     [reason] = refused["clearance"]["reasons"]
     assert reason["code"] == "UNKNOWN_COMMODITY_CODE"
     assert "99999999" in reason["text"]
+
+
+async def test_plant_health_officer_settles_a_certificate_mismatch(system: System) -> None:
+    number = payloads.certificate_number()
+    certificate = payloads.certificate(number)
+    certificate["line_items"][0]["origin_countries"] = ["KE"]
+    assert (await system.client.post("/v1/certificates", json=certificate, headers=NPPO_KEY)).status_code == 201
+    declaration_id = await submit_declaration(system, payloads.declaration(number))
+    held = await wait_for_status(system, declaration_id, "held")
+    assert [r["code"] for r in held["clearance"]["reasons"]] == ["CERTIFICATE_MISMATCH"]
+
+    assert (await inspect(system, declaration_id, result="release")).status_code == 409  # customs released
+    response = await inspect(system, declaration_id, PHYTO_OFFICER_KEY, result="release", findings="roses grown in NL")
+    assert response.status_code == 201, response.text
+    released = await wait_for_status(system, declaration_id, "released")
+    phyto = [d for d in released["decisions"] if d["agency"] == "phyto"]
+    assert [(d["sequence"], d["outcome"]) for d in phyto] == [(1, "held"), (2, "released")]
+    assert [r["code"] for r in phyto[-1]["reasons"]] == ["INSPECTION_RELEASED"]
+    assert "roses grown in NL" in phyto[-1]["reasons"][0]["text"]
+
+
+async def test_plant_health_seizure_refuses_the_consignment(system: System) -> None:
+    declaration_id = await submit_declaration(system, payloads.declaration(payloads.certificate_number()))
+    await wait_for_status(system, declaration_id, "held")
+    response = await inspect(system, declaration_id, PHYTO_OFFICER_KEY, result="seize", findings="no certificate")
+    assert response.status_code == 201, response.text
+    refused = await wait_for_status(system, declaration_id, "refused")
+    assert [(r["code"], r["agency"]) for r in refused["clearance"]["reasons"]] == [("GOODS_SEIZED", "phyto")]

@@ -28,6 +28,7 @@ declarations = Table(
     Column("outcome", String(16), nullable=False),
     Column("reasons", JSON, nullable=False),
     Column("last_sequence", Integer, nullable=False),
+    Column("inspection", JSON, nullable=True),  # the officer's result on the current version, once recorded
 )
 
 declaration_certificates = Table(

@@ -92,7 +92,9 @@ async def save_version(
 ) -> None:
     """A later version of a declaration phyto holds, linked to the certificates it cites now."""
     await connection.execute(
-        update(declarations).where(declarations.c.declaration_id == declaration_id).values(version=version, body=body)
+        update(declarations)
+        .where(declarations.c.declaration_id == declaration_id)
+        .values(version=version, body=body, inspection=None)
     )
     await unlink(connection, declaration_id)
     await _link(connection, declaration_id, numbers)
@@ -128,4 +130,10 @@ async def record_decision(connection: AsyncConnection, values: dict[str, Any]) -
         update(declarations)
         .where(declarations.c.declaration_id == values["declaration_id"])
         .values(outcome=values["outcome"], reasons=values["reasons"], last_sequence=values["sequence"])
+    )
+
+
+async def record_inspection(connection: AsyncConnection, declaration_id: str, inspection: dict[str, Any]) -> None:
+    await connection.execute(
+        update(declarations).where(declarations.c.declaration_id == declaration_id).values(inspection=inspection)
     )

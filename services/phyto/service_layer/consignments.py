@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.cloudevents import Envelope, output_event_id
+from services.contract.consumer import PermanentEventError
 from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration
 from services.contract.events import (
     AgencyDecisionMade,
@@ -14,9 +15,11 @@ from services.contract.events import (
     DeclarationAmended,
     DeclarationCancelled,
     DeclarationSubmitted,
+    InspectionRecorded,
 )
 from services.contract.outbox import Transaction
 from services.phyto.adapters import repository
+from services.phyto.domain.inspections import after_inspection
 from services.phyto.domain.matching import PhytoAssessment, assess
 from services.phyto.domain.requirements import ImportRequirements
 
@@ -153,6 +156,8 @@ async def on_certificate(
     await repository.lock_certificate_numbers(connection, [number])
     await repository.store_certificate(connection, received.certificate_id, received.certificate, now)
     for row in await repository.declarations_citing(connection, number):
+        if row.inspection is not None:
+            continue  # an officer's result settles this version
         declaration = Declaration.model_validate(row.body)
         assessment = await _assess(connection, requirements, declaration)
         if assessment.outcome.value == row.outcome and [r.model_dump() for r in assessment.reasons] == row.reasons:
@@ -168,3 +173,41 @@ async def on_certificate(
             correlation_id=row.correlation_id,
             now=now,
         )
+
+
+async def on_inspection(
+    transaction: Transaction, envelope: Envelope, *, requirements: ImportRequirements, now: datetime
+) -> None:
+    """A plant-health officer's result becomes phyto's decision on the version inspected."""
+    recorded = envelope.data
+    assert isinstance(recorded, InspectionRecorded)
+    connection = transaction.connection
+    row = await repository.declaration(connection, recorded.declaration_id)
+    if row is None:
+        raise PermanentEventError(f"inspection {recorded.inspection_id}: phyto holds no declaration it concerns")
+    await repository.lock_certificate_numbers(connection, _cited(Declaration.model_validate(row.body)))
+    if row.version != recorded.declaration_version:
+        log.warning(
+            "inspection %s of version %d not acted on: declaration %s is at version %d",
+            recorded.inspection_id,
+            recorded.declaration_version,
+            recorded.declaration_id,
+            row.version,
+        )
+        return
+    await repository.record_inspection(
+        connection,
+        recorded.declaration_id,
+        recorded.model_dump(mode="json", include={"inspection_id", "result", "findings", "referred_to", "officer"}),
+    )
+    await _publish_decision(
+        transaction,
+        event_id=output_event_id(envelope.id, AGENCY),
+        declaration_id=recorded.declaration_id,
+        version=row.version,
+        sequence=row.last_sequence + 1,
+        assessment=after_inspection(recorded.result, recorded.officer, recorded.findings, recorded.referred_to),
+        requirements=requirements,
+        correlation_id=envelope.correlation_id,
+        now=now,
+    )

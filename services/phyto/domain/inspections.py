@@ -1,0 +1,23 @@
+"""A plant-health officer's inspection result as phyto's decision (pure).
+
+The officer's result settles the current version of the declaration: certificates arriving afterwards no
+longer move it (an amendment, a new version, is assessed afresh).
+"""
+
+from services.contract.events import InspectionResult, Outcome, Reason
+from services.phyto.domain.matching import PhytoAssessment
+
+
+def after_inspection(
+    result: InspectionResult, officer: str, findings: str | None, referred_to: str | None
+) -> PhytoAssessment:
+    """Release releases, seize refuses (the goods are destroyed or sent back), refer holds for another agency."""
+    found = f": {findings}" if findings else ""
+    if result is InspectionResult.SEIZE:
+        reason = Reason(code="GOODS_SEIZED", text=f"seized by {officer}{found}"[:512])
+        return PhytoAssessment(Outcome.REFUSED, (reason,), (), ())
+    if result is InspectionResult.REFER:
+        reason = Reason(code="REFERRED", text=f"referred to {referred_to} by {officer}{found}"[:512])
+        return PhytoAssessment(Outcome.HELD, (reason,), (), ())
+    reason = Reason(code="INSPECTION_RELEASED", text=f"released by {officer}{found}"[:512])
+    return PhytoAssessment(Outcome.RELEASED, (reason,), (), ())

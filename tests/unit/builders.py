@@ -30,9 +30,9 @@ CERTIFICATE_NUMBER: str = CERTIFICATE_EXAMPLE["number"]
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
-def document(id: str, code: str = "N851") -> ReferencedDocument:
+def document(id: str, code: str = "N851", status: str | None = None) -> ReferencedDocument:
     """A referenced document; by default a phytosanitary certificate (N851)."""
-    return ReferencedDocument(category_code=code[0], type_code=code[1:], id=id)
+    return ReferencedDocument(category_code=code[0], type_code=code[1:], id=id, status=status)
 
 
 def goods_item(

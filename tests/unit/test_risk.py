@@ -321,6 +321,12 @@ class TestRestrictedGoods:
         permitted = declaration(goods_item(commodity_code=ORCHIDS, documents=[document("CITES-1", code)]))
         assert assessed(cites, facts_from(permitted)).hits == ()
 
+    @pytest.mark.parametrize(("status", "restricted"), [(None, False), ("AE", False), ("UA", True), ("XW", True)])
+    def test_a_permit_declared_unavailable_or_waived_is_no_permit(self, status, restricted):
+        cites = profile(rule("R-CITES", without_documents=("C400",)))
+        cited = declaration(goods_item(commodity_code=ORCHIDS, documents=[document("CITES-1", "C400", status)]))
+        assert hit_ids(assessed(cites, facts_from(cited))) == (["R-CITES"] if restricted else [])
+
     def test_document_cited_for_the_whole_declaration_covers_every_item(self):
         cites = profile(rule("R-CITES", without_documents=("C400",)))
         items = [goods_item(1, commodity_code=ORCHIDS), goods_item(2, commodity_code=ORCHIDS)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from services.contract.declaration import Declaration
+from services.contract.declaration import Declaration, ReferencedDocument
 from services.customs.domain.exchange_rates import ExchangeRates
 from services.customs.domain.traders import AeoProgramme, TraderRegister
 from services.customs.domain.watch_lists import WatchLists
@@ -24,7 +24,7 @@ class ItemFacts:
     net_mass_kg: Decimal | None
     gross_mass_kg: Decimal | None
     documents: frozenset[str]
-    """Codes (e.g. N851, C400) of the documents cited on the item or on the whole declaration."""
+    """Codes (e.g. N851, C400) of the documents the item or the whole declaration cites and holds (see NOT_HELD)."""
 
     @property
     def hs6(self) -> str:
@@ -69,7 +69,7 @@ def facts_of(
     parties = (declaration.declarant, declaration.importer, declaration.exporter)
     ids = {party.id for party in parties if party.id is not None}
     names = {party.name for party in parties if party.name is not None}
-    header_documents = {document.code for document in declaration.documents}
+    header_documents = {document.code for document in declaration.documents if _held(document)}
     programmes = {
         certificate.programme
         for trader_id in (declaration.declarant.id, declaration.importer.id)
@@ -90,11 +90,20 @@ def facts_of(
                 value=rates.to_national(item.value.value, item.value.currency, on),
                 net_mass_kg=item.net_mass_kg or (item.quantity.value if item.quantity.unit == "KGM" else None),
                 gross_mass_kg=item.gross_mass_kg,
-                documents=frozenset(header_documents.union(document.code for document in item.documents)),
+                documents=frozenset(header_documents.union(d.code for d in item.documents if _held(d))),
             )
             for item in declaration.goods_items
         ),
     )
+
+
+# Document statuses (D.E. 2/3, WCO LPCOExemptionCode) that say the declarant does not hold the document: a permit
+# declared "unavailable" or "waived" is no permit, so restricted goods citing one stay restricted.
+NOT_HELD = frozenset({"UA", "XW"})
+
+
+def _held(document: ReferencedDocument) -> bool:
+    return document.status not in NOT_HELD
 
 
 def _broadest(programmes: set[AeoProgramme]) -> AeoProgramme | None:

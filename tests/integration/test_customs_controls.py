@@ -102,6 +102,10 @@ async def test_inspections_are_only_for_the_officers_agency_and_held_goods(syste
     referral = await inspect(system, declaration_id, result="refer")
     assert referral.status_code == 422
     assert "referred_to" in referral.text
+    for nowhere in ("wildlife", "customs"):  # an agency this border does not have; the officer's own
+        unknown = await inspect(system, declaration_id, result="refer", referred_to=nowhere)
+        assert unknown.status_code == 422
+        assert unknown.json()["errors"][0]["path"] == "body.referred_to"
 
     assert (await inspect(system, declaration_id, result="release")).status_code == 201
     await wait_for_status(system, declaration_id, "released")

@@ -48,3 +48,8 @@ class RoutingTable(BaseModel):
         """The agencies that must answer, in table order, each once."""
         required = [route.agency for route in self.agencies if route.applies_to(declaration)]
         return list(dict.fromkeys(required))
+
+    @property
+    def agency_codes(self) -> frozenset[str]:
+        """Every agency the table knows: those an officer may refer goods to."""
+        return frozenset(route.agency for route in self.agencies)

@@ -23,7 +23,7 @@ from services.gateway.adapters import repository
 from services.gateway.adapters.orm import inspections, payments
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.domain.clearance import latest_decisions
-from services.gateway.domain.errors import Conflict, Forbidden
+from services.gateway.domain.errors import Conflict, Forbidden, Unprocessable
 from services.gateway.service_layer import declarations
 
 _CLOSED = {ClearanceStatus.RELEASED.value, ClearanceStatus.REFUSED.value, ClearanceStatus.CANCELLED.value}
@@ -91,15 +91,21 @@ async def record_inspection(
     result: InspectionResult,
     findings: str | None,
     referred_to: str | None,
+    agencies: frozenset[str],
     correlation_id: str,
     now: datetime,
     source: str,
 ) -> Row[Any]:
-    """An officer's result for its own agency, on goods that agency holds."""
+    """An officer's result for its own agency, on goods that agency holds; referrals name another known agency."""
     connection = transaction.connection
     if caller.role is not Role.OFFICER:
         raise Forbidden("only officers record inspection results")
     agency = caller.subject
+    if referred_to is not None and (referred_to == agency or referred_to not in agencies):
+        known = ", ".join(sorted(agencies - {agency}))
+        raise Unprocessable(
+            f"referred_to {referred_to!r} is not another agency of this border ({known})", field="referred_to"
+        )
     declaration = await declarations.get(connection, declaration_id=declaration_id, caller=caller)
     if declaration.status == ClearanceStatus.CANCELLED.value:
         raise Conflict(f"declaration {declaration_id} is cancelled: there are no goods to inspect under it")

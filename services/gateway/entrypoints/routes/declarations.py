@@ -223,6 +223,7 @@ async def record_inspection(
             result=inspection.result,
             findings=inspection.findings,
             referred_to=inspection.referred_to,
+            agencies=context.routing.agency_codes,
             correlation_id=correlation_id.get() or "",
             now=now,
             source=context.source,

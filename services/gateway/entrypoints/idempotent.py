@@ -4,11 +4,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Header
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.contract.outbox import Transaction, Transactions
+from services.contract.outbox import Transaction
+from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Caller
 from services.gateway.service_layer import idempotency
 from services.gateway.service_layer.idempotency import StoredAnswer
@@ -27,25 +28,25 @@ Answer = tuple[int, BaseModel, str]  # status, body, Location
 
 
 async def answer_once(
-    transactions: Transactions,
+    context: Gateway,
+    request: Request,
     *,
     caller: Caller,
     key: str | None,
-    request_path: str,
-    canonical_body: str,
+    body: BaseModel,
     now: datetime,
     answer: Callable[[Transaction], Awaitable[Answer]],
 ) -> JSONResponse:
-    """In one transaction: the stored answer when this key was seen with this request; else `answer`'s, kept
-    under the key."""
-    hashed = idempotency.request_hash(request_path, canonical_body)
-    async with transactions.begin() as transaction:
+    """In one transaction: the stored answer when this key was seen with this request (path and parsed body);
+    else `answer`'s, kept under the key."""
+    hashed = idempotency.request_hash(request.url.path, body.model_dump_json())
+    async with context.runtime.transactions.begin() as transaction:
         if key is not None:
             stored = await idempotency.stored_answer(transaction.connection, caller, key, hashed)
             if stored is not None:
                 return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
-        status, body, location = await answer(transaction)
-        content = body.model_dump(mode="json")
+        status, view, location = await answer(transaction)
+        content = view.model_dump(mode="json")
         if key is not None:
             await idempotency.remember(transaction.connection, caller, key, hashed, StoredAnswer(status, content), now)
     return JSONResponse(content, status_code=status, headers={"Location": location})

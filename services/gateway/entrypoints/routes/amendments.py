@@ -70,11 +70,11 @@ async def amend_declaration(
         return (201 if created else 200), view, f"/v1/declarations/{row.id}/versions/{row.version}"
 
     return await answer_once(
-        context.runtime.transactions,
+        context,
+        request,
         caller=who,
         key=idempotency_key,
-        request_path=request.url.path,
-        canonical_body=declaration.model_dump_json(),
+        body=declaration,
         now=now,
         answer=lodge,
     )
@@ -116,11 +116,11 @@ async def cancel_declaration(
         return 200, await declaration_view(transaction.connection, row), f"/v1/declarations/{row.id}"
 
     return await answer_once(
-        context.runtime.transactions,
+        context,
+        request,
         caller=who,
         key=idempotency_key,
-        request_path=request.url.path,
-        canonical_body=cancellation.model_dump_json(),
+        body=cancellation,
         now=now,
         answer=withdraw,
     )
@@ -163,11 +163,11 @@ async def correct_declaration(
         return (201 if created else 200), correction_view(row), location
 
     return await answer_once(
-        context.runtime.transactions,
+        context,
+        request,
         caller=who,
         key=idempotency_key,
-        request_path=request.url.path,
-        canonical_body=correction.model_dump_json(),
+        body=correction,
         now=now,
         answer=record,
     )

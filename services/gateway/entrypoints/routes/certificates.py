@@ -61,11 +61,11 @@ async def submit_certificate(
         return (201 if created else 200), certificate_view(row), f"/v1/certificates/{row.id}"
 
     return await answer_once(
-        context.runtime.transactions,
+        context,
+        request,
         caller=who,
         key=idempotency_key,
-        request_path=request.url.path,
-        canonical_body=certificate.model_dump_json(),
+        body=certificate,
         now=now,
         answer=receive,
     )

@@ -77,11 +77,11 @@ async def submit_declaration(
         return (201 if created else 200), view, f"/v1/declarations/{row.id}"
 
     return await answer_once(
-        context.runtime.transactions,
+        context,
+        request,
         caller=who,
         key=idempotency_key,
-        request_path=request.url.path,
-        canonical_body=declaration.model_dump_json(),
+        body=declaration,
         now=now,
         answer=lodge,
     )
@@ -184,11 +184,11 @@ async def record_payment(
         return (201 if created else 200), view, f"/v1/declarations/{declaration_id}/payments/{row.id}"
 
     return await answer_once(
-        context.runtime.transactions,
+        context,
+        request,
         caller=who,
         key=idempotency_key,
-        request_path=request.url.path,
-        canonical_body=payment.model_dump_json(),
+        body=payment,
         now=now,
         answer=record,
     )
@@ -232,11 +232,11 @@ async def record_inspection(
         return 201, view, f"/v1/declarations/{declaration_id}/inspections/{row.id}"
 
     return await answer_once(
-        context.runtime.transactions,
+        context,
+        request,
         caller=who,
         key=idempotency_key,
-        request_path=request.url.path,
-        canonical_body=inspection.model_dump_json(),
+        body=inspection,
         now=now,
         answer=record,
     )

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from pydantic import AwareDatetime, Field
 
 from services.contract.certificate import Certificate
-from services.contract.codes import AgencyCode, CurrencyCode, Reference, ShortText
+from services.contract.codes import AgencyCode, CurrencyCode, Reference, ShortText, UnLocode
 from services.contract.declaration import Amount, ContractModel, Declaration
 
 
@@ -128,6 +128,20 @@ class PaymentRecorded(Event):
     amount: Amount
     reference: Reference = Field(description="The bank's or payment provider's reference of the payment")
     recorded_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
+class GoodsArrived(Event):
+    """A carrier or terminal reported that the goods of a declaration were presented at the border."""
+
+    topic: ClassVar[Topic] = Topic.DECLARATIONS
+    declaration_id: str
+    location: UnLocode = Field(description="Where the goods were presented (UN/LOCODE)")
+    transport_reference: Reference | None = Field(default=None, description="Vessel, flight, vehicle or container")
+    reported_by: ShortText = Field(description="The carrier or terminal that reported it")
+    arrived_at: AwareDatetime
 
     def key(self) -> str:
         return self.declaration_id
@@ -258,6 +272,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DeclarationAmended,
         DeclarationCancelled,
         DeclarationCorrected,
+        GoodsArrived,
         PaymentRecorded,
         CertificateReceived,
         InspectionRecorded,

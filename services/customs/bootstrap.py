@@ -14,6 +14,7 @@ from services.contract.events import (
     DeclarationCancelled,
     DeclarationCorrected,
     DeclarationSubmitted,
+    GoodsArrived,
     InspectionRecorded,
     PaymentRecorded,
     Topic,
@@ -70,6 +71,8 @@ class Customs:
             async def handle(transaction: Transaction, event: Envelope) -> None:
                 await controls.record_inspection(transaction, event, now=self.clock())
 
+        elif isinstance(data, GoodsArrived):
+            return False  # release does not wait for arrival: the decision is ready when the goods come
         else:
             raise PermanentEventError(f"customs does not handle {envelope.type}")
         return await self.runtime.inbox.process(envelope, record, handle)

@@ -14,6 +14,7 @@ from services.contract.events import (
     DeclarationCancelled,
     DeclarationCorrected,
     DeclarationSubmitted,
+    GoodsArrived,
     InspectionRecorded,
     PaymentRecorded,
     Topic,
@@ -56,8 +57,8 @@ class Phyto:
                 await consignments.on_cancelled(transaction, event)
 
             return await self.runtime.inbox.process(envelope, record, cancel)
-        elif isinstance(data, PaymentRecorded | DeclarationCorrected):
-            return False  # duties, and corrections after release, are customs' business
+        elif isinstance(data, PaymentRecorded | DeclarationCorrected | GoodsArrived):
+            return False  # duties and corrections are customs' business; decisions do not wait for arrival
         else:
             raise PermanentEventError(f"phyto does not handle {envelope.type} yet")
 

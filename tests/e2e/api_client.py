@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.in_process import CUSTOMS_OFFICER_KEY, NPPO_KEY, TRADER_KEY
+from tests.support.in_process import CARRIER_KEY, CUSTOMS_OFFICER_KEY, NPPO_KEY, TRADER_KEY
 from tests.support.waiting import eventually
 
 
@@ -56,6 +56,9 @@ class GatewayClient:
     async def correct(self, declaration_id: str, declaration: dict[str, Any], reason: str) -> dict[str, Any]:
         body = {"reason": reason, "declaration": declaration | {"function_code": "4"}}
         return await self._post(f"/v1/declarations/{declaration_id}/corrections", body, TRADER_KEY, 201)
+
+    async def arrive(self, declaration_id: str, location: str) -> dict[str, Any]:
+        return await self._post(f"/v1/declarations/{declaration_id}/arrival", {"location": location}, CARRIER_KEY, 201)
 
     async def _post(self, path: str, body: dict[str, Any], headers: dict[str, str], expected: int) -> dict[str, Any]:
         response = await self._http.post(path, json=body, headers=headers)

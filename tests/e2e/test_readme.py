@@ -50,6 +50,7 @@ def test_readme_examples_run_as_written(stack: Stack) -> None:
     assert "amending released laptops: HTTP 409" in output
     assert "correction: HTTP 201" in output
     assert "payment of 174.68 GBP after the correction: HTTP 201" in output
+    assert "arrival: released 0.0 s from arrival to release" in output
     assert re.search(r"^[1-9][0-9]* released; next page: ", output, flags=re.MULTILINE)
     assert "ce_type:org.singlewindow.ClearanceDecided.v1" in output  # the console consumer printed an event
     assert '"ready": true' in output.replace('"ready":true', '"ready": true')

@@ -98,6 +98,8 @@ async def test_every_event_on_every_topic_matches_its_published_schema(stack: St
     await gateway.pay(laptops_id, customs["details"]["duties"]["total"], f"BANK-{laptops_id}")
     await gateway.wait_for_status(shirts_id, "released")
     await gateway.wait_for_status(laptops_id, "released")
+    arrival = await gateway.arrive(laptops_id, "GBDVR")
+    assert (arrival["status"], arrival["release"]["from_arrival_seconds"]) == ("released", 0)
     # After release the laptops' value is corrected: customs assesses the VAT still due.
     corrected = laptops | {
         "goods_items": [laptops["goods_items"][0] | {"value": {"value": "9400.00", "currency": "EUR"}}]
@@ -119,6 +121,7 @@ async def test_every_event_on_every_topic_matches_its_published_schema(stack: St
         "declarations": {
             (laptops_id, "PaymentRecorded"),
             (laptops_id, "DeclarationCorrected"),
+            (laptops_id, "GoodsArrived"),
             (amended_id, "DeclarationAmended"),
             (cancelled_id, "DeclarationCancelled"),
         },
@@ -151,6 +154,7 @@ async def test_every_event_on_every_topic_matches_its_published_schema(stack: St
         "org.singlewindow.DeclarationAmended.v1",
         "org.singlewindow.DeclarationCancelled.v1",
         "org.singlewindow.DeclarationCorrected.v1",
+        "org.singlewindow.GoodsArrived.v1",
         "org.singlewindow.CorrectionAssessed.v1",
         "org.singlewindow.PaymentRecorded.v1",
         "org.singlewindow.CertificateReceived.v1",

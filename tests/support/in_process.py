@@ -34,6 +34,7 @@ OTHER_TRADER_KEY = {"X-API-Key": "dev-trader-GB987654321000"}
 NPPO_KEY = {"X-API-Key": "dev-nppo-NL-0000000001"}
 CUSTOMS_OFFICER_KEY = {"X-API-Key": "dev-officer-customs-0001"}
 PHYTO_OFFICER_KEY = {"X-API-Key": "dev-officer-phyto-00001"}
+CARRIER_KEY = {"X-API-Key": "dev-carrier-GBDVR-00001"}
 
 
 @dataclass

@@ -144,6 +144,17 @@ inspections = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
 )
 
+arrivals = Table(
+    "arrivals",
+    metadata,
+    Column("declaration_id", String(26), primary_key=True),  # goods are presented once
+    Column("location", String(5), nullable=False),
+    Column("transport_reference", String(70), nullable=True),
+    Column("reported_by", String(32), nullable=False),
+    Column("arrived_at", UtcDateTime, nullable=False),
+    Column("reported_at", UtcDateTime, nullable=False),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,

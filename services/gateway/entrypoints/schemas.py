@@ -4,10 +4,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from services.contract.certificate import Certificate
-from services.contract.codes import AgencyCode, Reference, ShortText
+from services.contract.codes import AgencyCode, Reference, ShortText, UnLocode
 from services.contract.declaration import Amount, Declaration
 from services.contract.events import AgencyStanding, ClearanceStatus, DutyTotals, InspectionResult, Outcome, Reason
 
@@ -29,7 +29,7 @@ class AgencyDecisionRead(BaseModel):
 class TimelineEntry(BaseModel):
     at: datetime
     kind: str = Field(
-        description="submitted, amended, cancelled, agency_decision, clearance, payment_recorded, "
+        description="submitted, amended, cancelled, arrived, agency_decision, clearance, payment_recorded, "
         "inspection_recorded, correction_recorded or correction_assessed"
     )
     agency: str | None
@@ -72,6 +72,35 @@ class CorrectionRead(BaseModel):
     assessed_at: datetime | None
 
 
+class ReleaseRead(BaseModel):
+    arrived_at: datetime | None = Field(description="When a carrier reported the goods presented; null before")
+    released_at: datetime | None = Field(description="When the single-window decision first became `released`")
+    from_lodgement_seconds: float | None = Field(description="Release time from lodgement; null until released")
+    from_arrival_seconds: float | None = Field(
+        description="Release time from arrival; 0 when released before the goods arrived (pre-arrival processing)"
+    )
+
+
+class ArrivalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location: UnLocode = Field(description="Where the goods were presented (UN/LOCODE), e.g. GBDVR")
+    transport_reference: Reference | None = Field(default=None, description="Vessel, flight, vehicle or container")
+    arrived_at: AwareDatetime | None = Field(default=None, description="When they arrived; default: now")
+
+
+class ArrivalRead(BaseModel):
+    declaration_id: str
+    location: str
+    transport_reference: str | None
+    reported_by: str
+    arrived_at: datetime
+    status: ClearanceStatus = Field(
+        description="The single-window decision now: the carrier moves the goods once released"
+    )
+    release: ReleaseRead
+
+
 class DeclarationRead(BaseModel):
     id: str
     lrn: str
@@ -83,6 +112,7 @@ class DeclarationRead(BaseModel):
     timeline: list[TimelineEntry]
     versions: list[VersionRead] = Field(description="Every version lodged; GET .../versions/{n} for its body")
     corrections: list[CorrectionRead] = Field(description="Post-clearance corrections, beside the released version")
+    release: ReleaseRead
     submitted_at: datetime
     updated_at: datetime
     declaration: Declaration = Field(description="The current version")

@@ -10,20 +10,25 @@ from services.contract.declaration import Declaration
 from services.contract.events import ClearanceStatus, Reason
 from services.gateway.adapters import repository
 from services.gateway.domain.clearance import join, latest_decisions
+from services.gateway.domain.release_times import release_times
 from services.gateway.entrypoints.schemas import (
     AgencyDecisionRead,
+    ArrivalRead,
     CertificateRead,
     ClearanceRead,
     CorrectionAssessmentRead,
     CorrectionRead,
     DeclarationRead,
+    ReleaseRead,
     TimelineEntry,
     VersionRead,
 )
+from services.gateway.service_layer import arrivals
 
 
 async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> DeclarationRead:
     recorded = await repository.decisions_of(connection, row.id)
+    entries = await repository.timeline_of(connection, row.id)
     # Each agency's standing, from the same join that decided the stored status.
     standings = join(
         row.required_agencies, latest_decisions((item.decision for item in recorded), row.version)
@@ -54,14 +59,14 @@ async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> Declar
             for item in recorded
         ],
         timeline=[
-            TimelineEntry(at=entry.at, kind=entry.kind, agency=entry.agency, detail=entry.detail)
-            for entry in await repository.timeline_of(connection, row.id)
+            TimelineEntry(at=entry.at, kind=entry.kind, agency=entry.agency, detail=entry.detail) for entry in entries
         ],
         versions=[
             VersionRead(version=entry.version, changed=entry.changed, lodged_at=entry.lodged_at)
             for entry in await repository.versions_of(connection, row.id)
         ],
         corrections=[correction_view(entry) for entry in await repository.corrections_of(connection, row.id)],
+        release=release_view(row, await arrivals.arrival_of(connection, row.id), entries),
         submitted_at=row.submitted_at,
         updated_at=row.updated_at,
         declaration=Declaration.model_validate(row.body),
@@ -89,4 +94,30 @@ def certificate_view(row: Row[Any]) -> CertificateRead:
         number=row.number,
         received_at=row.received_at,
         certificate=Certificate.model_validate(row.body),
+    )
+
+
+def release_view(declaration: Row[Any], arrival: Row[Any] | None, timeline: list[Row[Any]]) -> ReleaseRead:
+    released_at = next(
+        (entry.at for entry in timeline if entry.kind == "clearance" and entry.detail["status"] == "released"), None
+    )
+    arrived_at = arrival.arrived_at if arrival is not None else None
+    times = release_times(declaration.submitted_at, arrived_at, released_at)
+    return ReleaseRead(
+        arrived_at=arrived_at,
+        released_at=released_at,
+        from_lodgement_seconds=times.from_lodgement.total_seconds() if times.from_lodgement is not None else None,
+        from_arrival_seconds=times.from_arrival.total_seconds() if times.from_arrival is not None else None,
+    )
+
+
+def arrival_view(arrival: Row[Any], declaration: Row[Any], timeline: list[Row[Any]]) -> ArrivalRead:
+    return ArrivalRead(
+        declaration_id=arrival.declaration_id,
+        location=arrival.location,
+        transport_reference=arrival.transport_reference,
+        reported_by=arrival.reported_by,
+        arrived_at=arrival.arrived_at,
+        status=ClearanceStatus(declaration.status),
+        release=release_view(declaration, arrival, timeline),
     )

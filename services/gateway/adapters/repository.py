@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, or_, select, update
+from sqlalchemy import Row, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.events import Outcome, Reason
@@ -131,11 +131,6 @@ async def insert_correction(connection: AsyncConnection, values: dict[str, Any])
 async def corrections_of(connection: AsyncConnection, declaration_id: str) -> list[Row[Any]]:
     query = select(corrections).where(corrections.c.declaration_id == declaration_id).order_by(corrections.c.number)
     return list(await connection.execute(query))
-
-
-async def correction_count(connection: AsyncConnection, declaration_id: str) -> int:
-    query = select(func.count()).select_from(corrections).where(corrections.c.declaration_id == declaration_id)
-    return int(await connection.scalar(query) or 0)
 
 
 async def set_correction_assessment(

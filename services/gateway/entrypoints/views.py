@@ -111,7 +111,8 @@ def release_view(declaration: Row[Any], arrival: Row[Any] | None, timeline: list
     )
 
 
-def arrival_view(arrival: Row[Any], declaration: Row[Any], timeline: list[Row[Any]]) -> ArrivalRead:
+async def arrival_view(connection: AsyncConnection, arrival: Row[Any], declaration: Row[Any]) -> ArrivalRead:
+    timeline = await repository.timeline_of(connection, declaration.id)
     return ArrivalRead(
         declaration_id=arrival.declaration_id,
         location=arrival.location,

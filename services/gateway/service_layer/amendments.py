@@ -121,11 +121,10 @@ async def cancel(
 ) -> tuple[Row[Any], bool]:
     """Cancel a declaration that is not released; agencies stop acting on it. Cancelling again changes nothing."""
     connection = transaction.connection
-    row = await repository.declaration_for_update(connection, declaration_id)
-    if row is not None and row.status == ClearanceStatus.CANCELLED.value and declarations.can_read(caller, row):
-        _check_declarant(row, caller)
+    row = await _own_declaration(transaction, declaration_id, caller)
+    if row.status == ClearanceStatus.CANCELLED.value:
         return row, False
-    row = await _declaration_to_change(transaction, declaration_id, caller, Change.CANCELLATION)
+    _check_allowed(row, Change.CANCELLATION)
     await repository.add_to_timeline(
         connection, declaration_id, now, "cancelled", {"version": row.version, "reason": reason}
     )
@@ -171,15 +170,16 @@ async def correct(
     released = Declaration.model_validate(row.body)
     _check_body(Change.CORRECTION, released, declaration, caller)
     body_hash = declarations.content_hash(declaration)
-    for earlier in await repository.corrections_of(connection, declaration_id):
-        if earlier.body_hash == body_hash:
-            return earlier, False
+    earlier = await repository.corrections_of(connection, declaration_id)
+    for recorded in earlier:
+        if recorded.body_hash == body_hash:
+            return recorded, False
     body = declaration.model_dump(mode="json")
     changed = changed_fields(row.body, body)
     if not changed:
         raise Unprocessable("the correction changes nothing on the released declaration", field="declaration")
     correction_id = str(ULID())
-    number = await repository.correction_count(connection, declaration_id) + 1
+    number = len(earlier) + 1
     try:
         async with connection.begin_nested():
             await repository.insert_correction(
@@ -239,19 +239,25 @@ async def _declaration_to_change(
     transaction: Transaction, declaration_id: str, caller: Caller, change: Change
 ) -> Row[Any]:
     """The declaration, locked, when `caller` may make `change` to it now; else the error that says why not."""
-    row = await repository.declaration_for_update(transaction.connection, declaration_id)
-    if row is None or not declarations.can_read(caller, row):
-        raise NotFound(f"no declaration {declaration_id} that this API key may see")
-    _check_declarant(row, caller)
-    why = refusal(change, ClearanceStatus(row.status))
-    if why is not None:
-        raise Conflict(f"declaration {declaration_id} cannot take an {change.value}: {why}")
+    row = await _own_declaration(transaction, declaration_id, caller)
+    _check_allowed(row, change)
     return row
 
 
-def _check_declarant(row: Row[Any], caller: Caller) -> None:
+async def _own_declaration(transaction: Transaction, declaration_id: str, caller: Caller) -> Row[Any]:
+    """The declaration, locked, when `caller` is its declarant; 404 to those who may not see it, else 403."""
+    row = await repository.declaration_for_update(transaction.connection, declaration_id)
+    if row is None or not declarations.can_read(caller, row):
+        raise NotFound(f"no declaration {declaration_id} that this API key may see")
     if row.declarant_id != caller.subject:
         raise Forbidden(f"only the declarant ({row.declarant_id}) changes declaration {row.id}; you are its importer")
+    return row
+
+
+def _check_allowed(row: Row[Any], change: Change) -> None:
+    why = refusal(change, ClearanceStatus(row.status))
+    if why is not None:
+        raise Conflict(f"declaration {row.id} cannot take an {change.value}: {why}")
 
 
 def _check_body(change: Change, current: Declaration, new: Declaration, caller: Caller) -> None:

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
-from services.gateway.adapters import repository
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
@@ -73,4 +72,4 @@ async def get_arrival(
 
 async def _arrival(connection: AsyncConnection, declaration_id: str, who: Caller) -> ArrivalRead:
     reported, declaration = await arrivals.get(connection, declaration_id=declaration_id, caller=who)
-    return arrival_view(reported, declaration, await repository.timeline_of(connection, declaration_id))
+    return await arrival_view(connection, reported, declaration)

@@ -59,17 +59,14 @@ async def record_inspection(transaction: Transaction, envelope: Envelope, *, now
     latest = await _latest(transaction.connection, recorded.declaration_id)
     if latest is None:
         raise PermanentEventError(f"inspection {recorded.inspection_id}: customs has no decision on the declaration")
-    if latest.declaration_version != recorded.declaration_version or await _cancelled(
-        transaction.connection, recorded.declaration_id
-    ):
+    stale = latest.declaration_version != recorded.declaration_version
+    if stale or await _cancelled(transaction.connection, recorded.declaration_id):
         log.warning(
             "inspection %s of version %d not acted on: declaration %s is %s",
             recorded.inspection_id,
             recorded.declaration_version,
             recorded.declaration_id,
-            f"at version {latest.declaration_version}"
-            if latest.declaration_version != recorded.declaration_version
-            else "cancelled",
+            f"at version {latest.declaration_version}" if stale else "cancelled",
         )
         return
     inspection = Inspection(recorded.result, recorded.findings, recorded.referred_to, recorded.officer)

@@ -236,12 +236,43 @@ class CorrectionAssessed(Event):
 
 
 class ClearanceStatus(StrEnum):
+    """The coarse single-window status of contract v1; `ClearanceState` is the state it summarises."""
+
     SUBMITTED = "submitted"
     UNDER_CONTROL = "under_control"
     HELD = "held"
     REFUSED = "refused"
     RELEASED = "released"
     CANCELLED = "cancelled"
+
+
+class ClearanceState(StrEnum):
+    """The single-window state machine. `released` and `cancelled` are final for the version; an amendment
+    starts its new version at `submitted`."""
+
+    SUBMITTED = "submitted"  # no required agency has answered yet
+    ACCEPTED = "accepted"  # some have answered and cleared it, others are awaited
+    UNDER_CONTROL = "under_control"  # an agency holds the goods and none has released them
+    PARTIALLY_HELD = "partially_held"  # one agency released the goods while another holds them
+    RELEASED = "released"  # every required agency released it or is not concerned
+    REFUSED = "refused"  # an agency refused it
+    CANCELLED = "cancelled"  # the trader cancelled it before release
+
+    @property
+    def status(self) -> ClearanceStatus:
+        """The v1 status this state reads as."""
+        return _STATUS_OF_STATE[self]
+
+
+_STATUS_OF_STATE = {
+    ClearanceState.SUBMITTED: ClearanceStatus.SUBMITTED,
+    ClearanceState.ACCEPTED: ClearanceStatus.UNDER_CONTROL,
+    ClearanceState.UNDER_CONTROL: ClearanceStatus.HELD,
+    ClearanceState.PARTIALLY_HELD: ClearanceStatus.HELD,
+    ClearanceState.RELEASED: ClearanceStatus.RELEASED,
+    ClearanceState.REFUSED: ClearanceStatus.REFUSED,
+    ClearanceState.CANCELLED: ClearanceStatus.CANCELLED,
+}
 
 
 class AgencyStanding(ContractModel):
@@ -257,6 +288,9 @@ class ClearanceDecided(Event):
     declaration_id: str
     declaration_version: int = Field(ge=1)
     status: ClearanceStatus
+    state: ClearanceState | None = Field(
+        default=None, description="The state `status` summarises (added in 1.1; absent from older producers)"
+    )
     agencies: list[AgencyStanding]
     reasons: list[Reason] = Field(default_factory=list)
     decided_at: AwareDatetime

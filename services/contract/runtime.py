@@ -4,7 +4,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError
 
@@ -16,6 +16,14 @@ from services.contract.outbox import OutboxRelay, Transactions
 from services.contract.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    """A background loop: run() until stop() is called, finishing the work in hand."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Runtime:
@@ -46,6 +54,7 @@ class Runtime:
         self._migrations = migrations
         self._ready_without_kafka = ready_without_kafka
         self._consumers: list[EventConsumer] = []
+        self._workers: dict[str, Worker] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.failed: dict[str, str] = {}
 
@@ -55,18 +64,26 @@ class Runtime:
             EventConsumer(settings=self.settings, link=self.link, topics=topics, group_id=group_id, handler=handler)
         )
 
+    def run_beside(self, name: str, worker: Worker) -> None:
+        """Register a background loop of the service to run once it starts, and to stop with it."""
+        self._workers[name] = worker
+
     async def start(self) -> None:
         await self._migrate_when_reachable()
         self._spawn("kafka-link", self.link.connect())
         self._spawn("outbox-relay", self.relay.run())
         for index, consumer in enumerate(self._consumers):
             self._spawn(f"consumer-{index}", consumer.run())
+        for name, worker in self._workers.items():
+            self._spawn(name, worker.run())
 
     async def stop(self) -> None:
         """Graceful: consumers finish the record in hand and commit, the relay its batch; then close."""
         for consumer in self._consumers:
             consumer.stop()
         self.relay.stop()
+        for worker in self._workers.values():
+            worker.stop()
         running = [task for task in self._tasks if not task.done()]
         # Without a Kafka connection nothing can be in flight: no need to wait for anything.
         grace = self.settings.shutdown_grace_seconds if self.link.started else 0

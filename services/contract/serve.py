@@ -19,7 +19,13 @@ def serve(settings_class: type[S], build_app: Callable[[S], FastAPI]) -> None:
     settings = settings_class.load()
     logs.configure(settings.service_name, settings.log_level)
     uvicorn.run(
-        build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+        build_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        # Event streams never end by themselves: on SIGTERM, requests still open after the grace are cut.
+        timeout_graceful_shutdown=round(settings.shutdown_grace_seconds),
     )
 
 

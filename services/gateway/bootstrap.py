@@ -1,6 +1,7 @@
 """The gateway's composition root: settings, engine, rules, Kafka link and consumers wired together."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from aiokafka import ConsumerRecord
@@ -9,12 +10,16 @@ from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
 from services.contract.events import AgencyDecisionMade, CorrectionAssessed, Topic
+from services.contract.lease import Lease
 from services.contract.outbox import Transaction
 from services.contract.rules_file import load_rules
 from services.contract.runtime import Runtime
 from services.gateway.adapters import orm
+from services.gateway.adapters.webhook_http import HttpSender
+from services.gateway.domain.notifications import TargetPolicy
 from services.gateway.domain.routing import RoutingTable
 from services.gateway.service_layer import amendments, api_keys, decisions
+from services.gateway.service_layer.webhook_delivery import DeliveryPolicy, WebhookDispatcher
 from services.gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -26,6 +31,8 @@ class Gateway:
     runtime: Runtime
     routing: RoutingTable
     clock: Clock
+    webhook_targets: TargetPolicy
+    webhook_dispatcher: WebhookDispatcher
 
     @property
     def source(self) -> str:
@@ -63,8 +70,35 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         tables=orm.messaging,
         ready_without_kafka=True,  # the outbox keeps what is accepted until Kafka is back
     )
+    dispatcher = WebhookDispatcher(
+        engine=runtime.engine,
+        lease=Lease(
+            engine=runtime.engine,
+            table=orm.leases,
+            name="webhook-delivery",
+            ttl_seconds=settings.relay_lease_seconds,
+        ),
+        sender=HttpSender(settings.webhook_timeout_seconds),
+        policy=DeliveryPolicy(
+            retry_base=timedelta(seconds=settings.webhook_retry_base_seconds),
+            retry_max=timedelta(seconds=settings.webhook_retry_max_seconds),
+            max_attempts=settings.webhook_max_attempts,
+            disable_after_failures=settings.webhook_disable_after_failures,
+            failure_window=timedelta(seconds=settings.webhook_failure_window_seconds),
+        ),
+        clock=clock,
+        poll_seconds=settings.webhook_poll_ms / 1000,
+    )
+    runtime.run_beside("webhook-delivery", dispatcher)
     gateway = Gateway(
-        settings=settings, runtime=runtime, routing=load_rules(settings.routing_table, RoutingTable), clock=clock
+        settings=settings,
+        runtime=runtime,
+        routing=load_rules(settings.routing_table, RoutingTable),
+        clock=clock,
+        webhook_targets=TargetPolicy(
+            schemes=frozenset(settings.webhook_allowed_schemes), hosts=frozenset(settings.webhook_allowed_hosts)
+        ),
+        webhook_dispatcher=dispatcher,
     )
     runtime.consume([settings.topic(Topic.DECISIONS)], f"{settings.topic_prefix}gateway", gateway.on_decision)
     return gateway

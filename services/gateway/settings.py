@@ -24,6 +24,26 @@ class GatewaySettings(ServiceSettings):
         default=50_000, ge=1, description="Above this many unpublished events, submissions get 503 and Retry-After"
     )
 
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description='Hosts webhooks may point to (JSON list; "*.example.org" allows its subdomains). Empty: none',
+    )
+    webhook_allowed_schemes: list[str] = Field(default=["https"], description="URL schemes webhooks may use")
+    webhooks_per_key: int = Field(default=10, ge=1, le=100)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0, description="First wait after a failure; doubles")
+    webhook_retry_max_seconds: float = Field(default=600.0, gt=0, description="Longest wait between attempts")
+    webhook_max_attempts: int = Field(
+        default=15, ge=1, description="Attempts per delivery before it is abandoned (the feed keeps the notice)"
+    )
+    webhook_disable_after_failures: int = Field(
+        default=10, ge=1, description="A webhook is disabled when this many attempts fail within the window"
+    )
+    webhook_failure_window_seconds: float = Field(default=3600.0, gt=0)
+    webhook_poll_ms: int = Field(default=500, ge=10, description="How often due deliveries are looked for")
+    sse_poll_ms: int = Field(default=500, ge=10, description="How often an event stream looks for new notices")
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0, description="Comment lines that keep streams open")
+
     @model_validator(mode="after")
     def _dev_keys_only_in_development(self) -> "GatewaySettings":
         if self.dev_keys_file is not None and self.environment != "development":

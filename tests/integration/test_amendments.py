@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_customs_controls import customs_decision, customs_only, pay
+from tests.integration.test_customs_controls import customs_decision, pay
 from tests.integration.test_flow import clearance_of, submit_declaration, wait_for_status
 from tests.support import payloads
 from tests.support.in_process import NPPO_KEY, OTHER_TRADER_KEY, TRADER_KEY, System
@@ -86,7 +86,7 @@ async def test_an_amendment_that_removes_the_plants_drops_plant_health(system: S
     declaration_id = await submit_declaration(system, roses)
     await wait_for_status(system, declaration_id, "held")
 
-    laptops = customs_only("84713000", "CN") | {"lrn": roses["lrn"]}
+    laptops = payloads.customs_only("84713000", "CN") | {"lrn": roses["lrn"]}
     response = await amend(system, declaration_id, laptops)
     assert response.status_code == 201, response.text
     assert response.json()["required_agencies"] == ["customs"]
@@ -95,7 +95,7 @@ async def test_an_amendment_that_removes_the_plants_drops_plant_health(system: S
 
 
 async def test_an_amendment_must_keep_the_lrn_and_say_it_changes_the_declaration(system: System) -> None:
-    body = customs_only("61091000", "CN", net_mass_kg="500")
+    body = payloads.customs_only("61091000", "CN", net_mass_kg="500")
     declaration_id = await submit_declaration(system, body)
     await customs_decision(system, declaration_id, 1)
 
@@ -110,7 +110,7 @@ async def test_an_amendment_must_keep_the_lrn_and_say_it_changes_the_declaration
     unchanged = await amend(system, declaration_id, body)
     assert (unchanged.status_code, unchanged.json()["version"]) == (200, 1)
     lodged_as_change = await system.client.post(
-        "/v1/declarations", json=customs_only("61091000", "CN") | {"function_code": "4"}, headers=TRADER_KEY
+        "/v1/declarations", json=payloads.customs_only("61091000", "CN") | {"function_code": "4"}, headers=TRADER_KEY
     )
     assert lodged_as_change.status_code == 422
     assert "amendments" in lodged_as_change.json()["detail"]
@@ -118,7 +118,7 @@ async def test_an_amendment_must_keep_the_lrn_and_say_it_changes_the_declaration
 
 
 async def test_a_cancelled_declaration_takes_no_more_changes_payments_or_inspections(system: System) -> None:
-    declaration_id = await submit_declaration(system, customs_only("84713000", "CN", deferment=False))
+    declaration_id = await submit_declaration(system, payloads.customs_only("84713000", "CN", deferment=False))
     await customs_decision(system, declaration_id, 1)
     assert (await cancel(system, declaration_id, OTHER_TRADER_KEY)).status_code == 404
 
@@ -130,7 +130,7 @@ async def test_a_cancelled_declaration_takes_no_more_changes_payments_or_inspect
     assert (await cancel(system, declaration_id)).json()["timeline"] == cancelled["timeline"]  # changes nothing
 
     assert (await pay(system, declaration_id, "1467.24", "BANK-LATE")).status_code == 409
-    later = await amend(system, declaration_id, customs_only("84713000", "CN", deferment=True))
+    later = await amend(system, declaration_id, payloads.customs_only("84713000", "CN", deferment=True))
     assert later.status_code == 409
     assert "cancelled" in later.json()["detail"]
     listed = await system.client.get("/v1/declarations", params={"status": "cancelled"}, headers=TRADER_KEY)
@@ -140,7 +140,7 @@ async def test_a_cancelled_declaration_takes_no_more_changes_payments_or_inspect
 async def test_released_goods_are_not_cancelled_but_corrected_and_customs_assesses_the_difference(
     system: System,
 ) -> None:
-    laptops = customs_only("84713000", "CN")  # 8400.00 EUR, covered by the declarant's deferment
+    laptops = payloads.customs_only("84713000", "CN")  # 8400.00 EUR, covered by the declarant's deferment
     declaration_id = await submit_declaration(system, laptops)
     early = await correct(system, declaration_id, laptops)
     assert early.status_code == 409  # not released yet: amend instead

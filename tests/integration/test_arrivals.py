@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.test_customs_controls import customs_only
 from tests.integration.test_flow import clearance_of, submit_declaration, wait_for_status
 from tests.support import payloads
 from tests.support.in_process import CARRIER_KEY, OTHER_TRADER_KEY, TRADER_KEY, System
@@ -14,7 +13,7 @@ FERRY = {"location": "GBDVR", "transport_reference": "P&O Pioneer 0815"}
 
 
 async def test_goods_released_before_they_arrive_are_free_to_go_on_arrival(system: System) -> None:
-    declaration_id = await submit_declaration(system, customs_only("84713000", "CN"))
+    declaration_id = await submit_declaration(system, payloads.customs_only("84713000", "CN"))
     await wait_for_status(system, declaration_id, "released")
 
     response = await system.client.post(f"/v1/declarations/{declaration_id}/arrival", json=FERRY, headers=CARRIER_KEY)
@@ -52,7 +51,7 @@ async def test_goods_that_arrive_while_held_have_a_release_time_from_arrival(sys
 
 
 async def test_only_carriers_report_and_they_see_no_commercial_detail(system: System) -> None:
-    declaration_id = await submit_declaration(system, customs_only("84713000", "CN"))
+    declaration_id = await submit_declaration(system, payloads.customs_only("84713000", "CN"))
     path = f"/v1/declarations/{declaration_id}/arrival"
     assert (await system.client.post(path, json=FERRY, headers=TRADER_KEY)).status_code == 403
     future = FERRY | {"arrived_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}

@@ -13,15 +13,6 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 
-def customs_only(commodity_code: str, origin: str, *, deferment: bool = True, **item: Any) -> dict[str, Any]:
-    """A declaration of goods only customs controls; without deferment the duties must be paid."""
-    body = payloads.declaration(None)
-    body["goods_items"][0] |= {"commodity_code": commodity_code, "origin_country": origin, **item}
-    if not deferment:
-        body["authorisations"] = []
-    return body
-
-
 async def customs_decision(system: System, declaration_id: str, sequence: int) -> dict[str, Any]:
     async def decided() -> dict[str, Any] | None:
         body = await clearance_of(system, declaration_id)
@@ -44,7 +35,7 @@ async def inspect(system: System, declaration_id: str, headers: dict[str, str] |
 
 async def test_unpaid_vat_holds_the_goods_until_payments_cover_it(system: System) -> None:
     # Laptops: 0% duty; 8400.00 EUR / 1.1450 = 7336.24 GBP; VAT 20% = 1467.24 GBP, no deferment declared.
-    declaration_id = await submit_declaration(system, customs_only("84713000", "CN", deferment=False))
+    declaration_id = await submit_declaration(system, payloads.customs_only("84713000", "CN", deferment=False))
     held = await customs_decision(system, declaration_id, 1)
     assert held["outcome"] == "held"
     assert [r["code"] for r in held["reasons"]] == ["DUTY_UNSECURED"]
@@ -67,7 +58,7 @@ async def test_unpaid_vat_holds_the_goods_until_payments_cover_it(system: System
 
 
 async def test_officer_releases_goods_held_for_a_documentary_check(system: System) -> None:
-    declaration_id = await submit_declaration(system, customs_only("61091000", "CN", net_mass_kg="500"))
+    declaration_id = await submit_declaration(system, payloads.customs_only("61091000", "CN", net_mass_kg="500"))
     held = await customs_decision(system, declaration_id, 1)
     assert (held["outcome"], held["details"]["lane"]) == ("held", "yellow")
     assert "R-TEXTILES-ORIGIN" in held["details"]["rules_hit"]
@@ -83,7 +74,7 @@ async def test_officer_releases_goods_held_for_a_documentary_check(system: Syste
 
 
 async def test_officer_seizure_refuses_the_consignment(system: System) -> None:
-    declaration_id = await submit_declaration(system, customs_only("61091000", "CN", net_mass_kg="500"))
+    declaration_id = await submit_declaration(system, payloads.customs_only("61091000", "CN", net_mass_kg="500"))
     await customs_decision(system, declaration_id, 1)
     response = await inspect(system, declaration_id, result="seize", findings="counterfeit labels")
     assert response.status_code == 201, response.text
@@ -92,7 +83,7 @@ async def test_officer_seizure_refuses_the_consignment(system: System) -> None:
 
 
 async def test_inspections_are_only_for_the_officers_agency_and_held_goods(system: System) -> None:
-    declaration_id = await submit_declaration(system, customs_only("61091000", "CN", net_mass_kg="500"))
+    declaration_id = await submit_declaration(system, payloads.customs_only("61091000", "CN", net_mass_kg="500"))
     await customs_decision(system, declaration_id, 1)
 
     not_required = await inspect(system, declaration_id, PHYTO_OFFICER_KEY, result="release")
@@ -115,7 +106,7 @@ async def test_inspections_are_only_for_the_officers_agency_and_held_goods(syste
 
 
 async def test_unknown_commodity_code_is_refused_with_the_reason(system: System) -> None:
-    declaration_id = await submit_declaration(system, customs_only("99999999", "CN"))
+    declaration_id = await submit_declaration(system, payloads.customs_only("99999999", "CN"))
     refused = await wait_for_status(system, declaration_id, "refused")
     [reason] = refused["clearance"]["reasons"]
     assert reason["code"] == "UNKNOWN_COMMODITY_CODE"

@@ -18,10 +18,12 @@ async def clearance_of(system: System, declaration_id: str) -> dict[str, Any]:
     return body
 
 
-async def wait_for_status(system: System, declaration_id: str, status: str) -> dict[str, Any]:
+async def wait_for_status(system: System, declaration_id: str, status: str, *, field: str = "status") -> dict[str, Any]:
+    """The declaration once its clearance `status` (or `state`, with field="state") reads `status`."""
+
     async def probe() -> dict[str, Any] | None:
         body = await clearance_of(system, declaration_id)
-        return body if body["clearance"]["status"] == status else None
+        return body if body["clearance"][field] == status else None
 
     return await eventually(probe, within=30, what=f"declaration {declaration_id} to be {status}")
 
@@ -36,7 +38,9 @@ async def test_declaration_first_is_held_until_its_certificate_arrives_then_rele
     number = payloads.certificate_number()
     declaration_id = await submit_declaration(system, payloads.declaration(number))
 
-    held = await wait_for_status(system, declaration_id, "held")
+    # Customs releases at once; plant health holds the goods until the certificate comes.
+    held = await wait_for_status(system, declaration_id, "partially_held", field="state")
+    assert held["clearance"]["status"] == "held"
     assert [r["code"] for r in held["clearance"]["reasons"]] == ["CERTIFICATE_AWAITED"]
     assert number in held["clearance"]["reasons"][0]["text"]
 
@@ -46,6 +50,9 @@ async def test_declaration_first_is_held_until_its_certificate_arrives_then_rele
     released = await wait_for_status(system, declaration_id, "released")
     latest = {s["agency"]: (s["outcome"], s["sequence"]) for s in released["clearance"]["agencies"]}
     assert latest == {"customs": ("released", 1), "phyto": ("released", 2)}
+    assert released["clearance"]["state"] == "released"
+    states = [entry["detail"]["state"] for entry in released["timeline"] if entry["kind"] == "clearance"]
+    assert states[-2:] == ["partially_held", "released"]
     kinds = [entry["kind"] for entry in released["timeline"]]
     assert kinds[0] == "submitted"
     assert kinds[-1] == "clearance"

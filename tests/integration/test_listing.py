@@ -51,6 +51,34 @@ async def test_filters_by_lrn_status_and_time(system: System) -> None:
     assert later.json() == {"items": [], "next_cursor": None}
 
 
+async def test_filters_by_clearance_state_and_by_agency(system: System) -> None:
+    roses = (
+        await system.client.post(
+            "/v1/declarations", json=payloads.declaration(payloads.certificate_number()), headers=TRADER_KEY
+        )
+    ).json()
+    laptops = (
+        await system.client.post("/v1/declarations", json=payloads.customs_only("84713000", "CN"), headers=TRADER_KEY)
+    ).json()
+
+    async def listed(**params: str) -> list[str] | None:
+        page = await system.client.get("/v1/declarations", params=params, headers=TRADER_KEY)
+        assert page.status_code == 200, page.text
+        ids = [item["id"] for item in page.json()["items"] if item["id"] in (roses["id"], laptops["id"])]
+        return ids or None
+
+    # Customs releases the roses, plant health holds them for their certificate: partially held.
+    assert await eventually(lambda: listed(state="partially_held"), within=30, what="roses partially held") == [
+        roses["id"]
+    ]
+    assert await eventually(lambda: listed(state="released"), within=30, what="laptops released") == [laptops["id"]]
+    assert await listed(agency="phyto") == [roses["id"]]
+    assert await listed(agency="customs") == [laptops["id"], roses["id"]]
+    assert await listed(agency="wildlife") is None
+    bad = await system.client.get("/v1/declarations", params={"state": "held"}, headers=TRADER_KEY)
+    assert (bad.status_code, bad.json()["errors"][0]["path"]) == (422, "query.state")
+
+
 async def test_another_trader_lists_none_of_them(system: System) -> None:
     await lodge(system, 2)
     page = await system.client.get("/v1/declarations", headers=OTHER_TRADER_KEY)

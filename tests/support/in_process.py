@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from services.customs.bootstrap import Customs
 from services.customs.bootstrap import bootstrap as bootstrap_customs
@@ -40,6 +41,7 @@ CARRIER_KEY = {"X-API-Key": "dev-carrier-GBDVR-00001"}
 @dataclass
 class System:
     client: httpx.AsyncClient
+    app: FastAPI
     gateway: Gateway
     customs: Customs
     phyto: Phyto
@@ -63,12 +65,29 @@ def common_settings(bootstrap: str, topic_prefix: str) -> dict[str, Any]:
     }
 
 
+WEBHOOKS_ON_LOOPBACK: dict[str, Any] = {
+    "webhook_allowed_hosts": ["127.0.0.1", "localhost"],
+    "webhook_allowed_schemes": ["http"],
+    "webhook_poll_ms": 50,
+    "webhook_retry_base_seconds": 0.1,
+    "webhook_retry_max_seconds": 0.4,
+    "webhook_disable_after_failures": 4,
+    "webhook_failure_window_seconds": 60,
+    "sse_poll_ms": 50,
+}
+"""Webhooks to local receivers, retried and disabled within a test's time."""
+
+
 @asynccontextmanager
 async def running_system(bootstrap: str, topic_prefix: str, databases: Databases) -> AsyncIterator[System]:
     common = common_settings(bootstrap, topic_prefix)
     gateway = bootstrap_gateway(
         GatewaySettings(
-            database_url=await databases.url("gateway"), environment="development", dev_keys_file=DEV_KEYS, **common
+            database_url=await databases.url("gateway"),
+            environment="development",
+            dev_keys_file=DEV_KEYS,
+            **common,
+            **WEBHOOKS_ON_LOOPBACK,
         )
     )
     customs = bootstrap_customs(
@@ -93,7 +112,7 @@ async def running_system(bootstrap: str, topic_prefix: str, databases: Databases
             return all(runtime.link.connected for runtime in runtimes)
 
         await eventually(connected, within=60, what="every service to connect to Kafka")
-        yield System(client, gateway, customs, phyto, bootstrap, topic_prefix)
+        yield System(client, apps[0], gateway, customs, phyto, bootstrap, topic_prefix)
 
 
 async def seeded_key(system: System, role: Role, subject: str) -> dict[str, str]:

@@ -20,6 +20,15 @@ def declaration(certificate_number: str | None = None, **changes: Any) -> dict[s
     return body
 
 
+def customs_only(commodity_code: str, origin: str, *, deferment: bool = True, **item: Any) -> dict[str, Any]:
+    """A declaration of goods only customs controls; without deferment the duties must be paid."""
+    body = declaration(None)
+    body["goods_items"][0] |= {"commodity_code": commodity_code, "origin_country": origin, **item}
+    if not deferment:
+        body["authorisations"] = []
+    return body
+
+
 def certificate(number: str, **changes: Any) -> dict[str, Any]:
     body = copy.deepcopy(CERTIFICATE_EXAMPLE)
     body["number"] = number

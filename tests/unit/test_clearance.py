@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from services.contract.events import ClearanceStatus, Outcome, Reason
+from services.contract.events import ClearanceState, ClearanceStatus, Outcome, Reason
 from services.gateway.domain.clearance import join, latest_decisions, supersedes
 from tests.unit.builders import agency_decision, reason
 
@@ -88,7 +88,7 @@ class TestLatestDecisions:
 class TestJoin:
     def test_nothing_answered_is_submitted_and_waits_for_every_agency(self):
         clearance = join(REQUIRED, {})
-        assert clearance.status is ClearanceStatus.SUBMITTED
+        assert clearance.state is ClearanceState.SUBMITTED
         assert clearance.reasons == (
             Reason(code="AGENCY_PENDING", text="waiting for customs", agency="customs"),
             Reason(code="AGENCY_PENDING", text="waiting for phyto", agency="phyto"),
@@ -103,9 +103,9 @@ class TestJoin:
         ]
 
     @pytest.mark.parametrize("outcome", [Outcome.RELEASED, Outcome.NOT_CONCERNED])
-    def test_partial_release_is_under_control_and_waits_for_the_rest(self, outcome):
+    def test_one_agency_clearing_is_accepted_and_waits_for_the_rest(self, outcome):
         clearance = join(REQUIRED, {"customs": agency_decision("customs", outcome)})
-        assert clearance.status is ClearanceStatus.UNDER_CONTROL
+        assert clearance.state is ClearanceState.ACCEPTED
         assert clearance.reasons == (Reason(code="AGENCY_PENDING", text="waiting for phyto", agency="phyto"),)
 
     @pytest.mark.parametrize(
@@ -119,22 +119,31 @@ class TestJoin:
     def test_every_agency_clearing_releases_without_reasons(self, customs, phyto):
         latest = {"customs": agency_decision("customs", customs), "phyto": agency_decision("phyto", phyto)}
         clearance = join(REQUIRED, latest)
-        assert clearance.status is ClearanceStatus.RELEASED
+        assert clearance.state is ClearanceState.RELEASED
         assert clearance.reasons == ()
 
-    def test_any_hold_holds_with_agency_prefixed_reasons(self):
+    def test_hold_after_another_agency_released_is_partially_held_with_agency_reasons(self):
         latest = {
             "customs": agency_decision("customs", Outcome.RELEASED),
             "phyto": agency_decision("phyto", Outcome.HELD, reasons=[reason("CERTIFICATE_AWAITED", "waiting")]),
         }
         clearance = join(REQUIRED, latest)
+        assert clearance.state is ClearanceState.PARTIALLY_HELD
         assert clearance.status is ClearanceStatus.HELD
         assert clearance.reasons == (Reason(code="CERTIFICATE_AWAITED", text="waiting", agency="phyto"),)
+
+    @pytest.mark.parametrize("other", [Outcome.NOT_CONCERNED, Outcome.HELD])
+    def test_hold_without_any_release_is_under_control(self, other):
+        latest = {
+            "customs": agency_decision("customs", other),
+            "phyto": agency_decision("phyto", Outcome.HELD, reasons=[reason("CERTIFICATE_AWAITED", "waiting")]),
+        }
+        assert join(REQUIRED, latest).state is ClearanceState.UNDER_CONTROL
 
     def test_hold_wins_even_while_another_agency_has_not_answered(self):
         latest = {"phyto": agency_decision("phyto", Outcome.HELD, reasons=[reason("CERTIFICATE_AWAITED", "waiting")])}
         clearance = join(REQUIRED, latest)
-        assert clearance.status is ClearanceStatus.HELD
+        assert clearance.state is ClearanceState.UNDER_CONTROL
         assert [r.code for r in clearance.reasons] == ["CERTIFICATE_AWAITED"]
 
     def test_reasons_of_every_holding_agency_are_kept(self):
@@ -153,7 +162,7 @@ class TestJoin:
             "phyto": agency_decision("phyto", Outcome.REFUSED, reasons=[reason("PEST_FOUND", "Thrips palmi")]),
         }
         clearance = join(REQUIRED, latest)
-        assert clearance.status is ClearanceStatus.REFUSED
+        assert clearance.state is ClearanceState.REFUSED
         assert clearance.reasons == (Reason(code="PEST_FOUND", text="Thrips palmi", agency="phyto"),)
 
     def test_later_release_moves_a_hold_to_released(self):
@@ -162,8 +171,8 @@ class TestJoin:
             agency_decision("phyto", Outcome.HELD, sequence=1, reasons=[reason()]),
             agency_decision("phyto", Outcome.RELEASED, sequence=2),
         ]
-        assert join(REQUIRED, latest_decisions(decisions[:2], 1)).status is ClearanceStatus.HELD
-        assert join(REQUIRED, latest_decisions(decisions, 1)).status is ClearanceStatus.RELEASED
+        assert join(REQUIRED, latest_decisions(decisions[:2], 1)).state is ClearanceState.PARTIALLY_HELD
+        assert join(REQUIRED, latest_decisions(decisions, 1)).state is ClearanceState.RELEASED
 
     def test_stale_hold_after_a_release_keeps_the_release(self):
         decisions = [
@@ -171,7 +180,7 @@ class TestJoin:
             agency_decision("phyto", Outcome.RELEASED, sequence=2),
             agency_decision("phyto", Outcome.HELD, sequence=1, reasons=[reason()]),
         ]
-        assert join(REQUIRED, latest_decisions(decisions, 1)).status is ClearanceStatus.RELEASED
+        assert join(REQUIRED, latest_decisions(decisions, 1)).state is ClearanceState.RELEASED
 
     @pytest.mark.parametrize("outcome", [Outcome.HELD, Outcome.REFUSED])
     def test_decision_of_an_agency_not_required_changes_nothing(self, outcome):
@@ -180,7 +189,7 @@ class TestJoin:
             "vet": agency_decision("vet", outcome, reasons=[reason("NOT_FOR_YOU", "not required")]),
         }
         clearance = join(["customs"], latest)
-        assert clearance.status is ClearanceStatus.RELEASED
+        assert clearance.state is ClearanceState.RELEASED
         assert clearance.reasons == ()
         assert [s.agency for s in clearance.agencies] == ["customs"]
 
@@ -189,7 +198,7 @@ class TestJoin:
         longest = "x" * 512
         latest = {"customs": agency_decision("customs", Outcome.HELD, reasons=[reason("LANE_RED", longest)])}
         clearance = join(["customs"], latest)
-        assert clearance.status is ClearanceStatus.HELD
+        assert clearance.state is ClearanceState.UNDER_CONTROL
         assert clearance.reasons[0].code == "LANE_RED"
         assert clearance.reasons[0].text == longest
         assert clearance.reasons[0].agency == "customs"

@@ -1,8 +1,10 @@
-"""Gateway tables: declarations and their versions, corrections, decisions, the timeline, keys, outbox and inbox."""
+"""Gateway tables: declarations and their versions, corrections, decisions, the timeline, notifications and
+webhooks, keys, outbox and inbox."""
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -30,7 +32,8 @@ declarations = Table(
     Column("body_hash", String(64), nullable=False),
     Column("required_agencies", JSON, nullable=False),
     Column("routing_version", String(32), nullable=False),
-    Column("status", String(32), nullable=False),
+    Column("status", String(32), nullable=False),  # the v1 summary of `state`
+    Column("state", String(32), nullable=False, index=True),
     Column("status_reasons", JSON, nullable=False),
     Column("correlation_id", Text, nullable=False),
     Column("submitted_at", UtcDateTime, nullable=False),
@@ -175,6 +178,70 @@ idempotency_keys = Table(
     Column("status", Integer, nullable=False),
     Column("body", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Notifications: one feed per recipient ("trader:GB123...", "carrier:GBDVR-..."), numbered 1, 2, ... in commit
+# order (writers lock the recipient's head row), so server-sent events resume exactly after Last-Event-ID.
+notification_heads = Table(
+    "notification_heads",
+    metadata,
+    Column("recipient", String(64), primary_key=True),
+    Column("last_sequence", BigInteger, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("recipient", String(64), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True),
+    Column("id", String(26), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("owner", String(64), nullable=False, index=True),  # the recipient whose notifications it receives
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime, nullable=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("deleted_at", UtcDateTime, nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("webhook_id", String(26), nullable=False, index=True),
+    Column("recipient", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False),  # the notification delivered
+    Column("state", String(16), nullable=False),  # pending, delivered or abandoned
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("delivery_id", String(26), nullable=False, index=True),
+    Column("webhook_id", String(26), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
 )
 
 messaging = messaging_tables(metadata)

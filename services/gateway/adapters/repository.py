@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, Text, cast, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contract.events import Outcome, Reason
+from services.contract.events import ClearanceState, Outcome, Reason
 from services.gateway.adapters.orm import (
     agency_decisions,
     api_keys,
@@ -25,14 +25,24 @@ async def declaration_by_id(connection: AsyncConnection, declaration_id: str) ->
     return (await connection.execute(select(declarations).where(declarations.c.id == declaration_id))).first()
 
 
+@dataclass(frozen=True)
+class DeclarationFilter:
+    """What a list of declarations keeps; None keeps all."""
+
+    status: str | None = None
+    state: str | None = None
+    agency: str | None = None
+    """Only declarations routed to this agency."""
+    lrn: str | None = None
+    submitted_from: datetime | None = None
+    submitted_to: datetime | None = None
+
+
 async def list_declarations(
     connection: AsyncConnection,
     *,
     visible_to: str | None,
-    status: str | None,
-    lrn: str | None,
-    submitted_from: datetime | None,
-    submitted_to: datetime | None,
+    keep: DeclarationFilter,
     before_id: str | None,
     limit: int,
 ) -> list[Row[Any]]:
@@ -40,14 +50,20 @@ async def list_declarations(
     query = select(declarations).order_by(declarations.c.id.desc()).limit(limit)
     if visible_to is not None:
         query = query.where(or_(declarations.c.declarant_id == visible_to, declarations.c.importer_id == visible_to))
-    if status is not None:
-        query = query.where(declarations.c.status == status)
-    if lrn is not None:
-        query = query.where(declarations.c.lrn == lrn)
-    if submitted_from is not None:
-        query = query.where(declarations.c.submitted_at >= submitted_from)
-    if submitted_to is not None:
-        query = query.where(declarations.c.submitted_at < submitted_to)
+    if keep.status is not None:
+        query = query.where(declarations.c.status == keep.status)
+    if keep.state is not None:
+        query = query.where(declarations.c.state == keep.state)
+    if keep.agency is not None:
+        # required_agencies is a JSON list of codes ([a-z0-9_]): its text holds the code in quotes.
+        routed = cast(declarations.c.required_agencies, Text).contains(f'"{keep.agency}"', autoescape=True)
+        query = query.where(routed)
+    if keep.lrn is not None:
+        query = query.where(declarations.c.lrn == keep.lrn)
+    if keep.submitted_from is not None:
+        query = query.where(declarations.c.submitted_at >= keep.submitted_from)
+    if keep.submitted_to is not None:
+        query = query.where(declarations.c.submitted_at < keep.submitted_to)
     if before_id is not None:
         query = query.where(declarations.c.id < before_id)
     return list(await connection.execute(query))
@@ -143,13 +159,17 @@ async def set_correction_assessment(
     return result.rowcount > 0
 
 
-async def set_status(
-    connection: AsyncConnection, declaration_id: str, status: str, reasons: list[dict[str, str]], now: datetime
+async def set_state(
+    connection: AsyncConnection,
+    declaration_id: str,
+    state: ClearanceState,
+    reasons: list[dict[str, str]],
+    now: datetime,
 ) -> None:
     await connection.execute(
         update(declarations)
         .where(declarations.c.id == declaration_id)
-        .values(status=status, status_reasons=reasons, updated_at=now)
+        .values(state=state.value, status=state.status.value, status_reasons=reasons, updated_at=now)
     )
 
 

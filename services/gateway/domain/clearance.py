@@ -1,9 +1,13 @@
-"""The single-window decision: every required agency's latest decision joined into one status."""
+"""The single-window decision: a state machine over every required agency's latest decision.
+
+The state is the join of the latest decisions (`join`) until it reaches a final state (`FINAL`): after a
+release or a cancellation, later decisions on that version are recorded but move nothing. An amendment
+starts its new version at `submitted`."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.contract.events import AgencyStanding, ClearanceStatus, Outcome, Reason
+from services.contract.events import AgencyStanding, ClearanceState, ClearanceStatus, Outcome, Reason
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,21 @@ def latest_decisions(decisions: Iterable[AgencyDecision], declaration_version: i
 
 @dataclass(frozen=True)
 class Clearance:
-    status: ClearanceStatus
+    state: ClearanceState
     agencies: tuple[AgencyStanding, ...]
     reasons: tuple[Reason, ...]
 
+    @property
+    def status(self) -> ClearanceStatus:
+        return self.state.status
 
-_CLEARS = {Outcome.RELEASED, Outcome.NOT_CONCERNED}
+
+FINAL = frozenset({ClearanceState.RELEASED, ClearanceState.CANCELLED})
+
+
+def is_final(state: ClearanceState) -> bool:
+    """True when no agency decision can move the version any more."""
+    return state in FINAL
 
 
 def join(required: list[str], latest: dict[str, AgencyDecision]) -> Clearance:
@@ -65,13 +78,24 @@ def join(required: list[str], latest: dict[str, AgencyDecision]) -> Clearance:
             for reason in decision.reasons
         )
 
-    if any(d.outcome is Outcome.REFUSED for d in answered):
-        return Clearance(ClearanceStatus.REFUSED, standings, reasons_of(Outcome.REFUSED))
-    if any(d.outcome is Outcome.HELD for d in answered):
-        return Clearance(ClearanceStatus.HELD, standings, reasons_of(Outcome.HELD))
+    outcomes = {decision.outcome for decision in answered}
+    if Outcome.REFUSED in outcomes:
+        return Clearance(ClearanceState.REFUSED, standings, reasons_of(Outcome.REFUSED))
+    if Outcome.HELD in outcomes:
+        state = ClearanceState.PARTIALLY_HELD if Outcome.RELEASED in outcomes else ClearanceState.UNDER_CONTROL
+        return Clearance(state, standings, reasons_of(Outcome.HELD))
     waiting = [agency for agency in required if agency not in latest]
-    if not waiting and all(d.outcome in _CLEARS for d in answered):
-        return Clearance(ClearanceStatus.RELEASED, standings, ())
+    if not waiting:
+        return Clearance(ClearanceState.RELEASED, standings, ())
     pending = tuple(Reason(code="AGENCY_PENDING", text=f"waiting for {agency}", agency=agency) for agency in waiting)
-    status = ClearanceStatus.UNDER_CONTROL if answered else ClearanceStatus.SUBMITTED
-    return Clearance(status, standings, pending)
+    state = ClearanceState.ACCEPTED if answered else ClearanceState.SUBMITTED
+    return Clearance(state, standings, pending)
+
+
+def advance(
+    current: ClearanceState, required: list[str], decisions: Iterable[AgencyDecision], declaration_version: int
+) -> Clearance | None:
+    """The state every decision received so far leads to; None when `current` is final and nothing moves it."""
+    if is_final(current):
+        return None
+    return join(required, latest_decisions(decisions, declaration_version))

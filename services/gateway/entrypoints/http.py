@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request, Response
 from services.contract.ops import install_http_middleware, ops_router
 from services.gateway.bootstrap import Gateway
 from services.gateway.entrypoints import problems
-from services.gateway.entrypoints.routes import amendments, arrivals, certificates, declarations
+from services.gateway.entrypoints.routes import amendments, arrivals, certificates, declarations, notifications
 
 
 def create_app(gateway: Gateway) -> FastAPI:
@@ -34,6 +34,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(amendments.router)
     app.include_router(arrivals.router)
     app.include_router(certificates.router)
+    app.include_router(notifications.router)
     app.include_router(ops_router(gateway.settings.service_name, gateway.runtime))
     limit = gateway.settings.max_body_bytes
 

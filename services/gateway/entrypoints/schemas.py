@@ -9,7 +9,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from services.contract.certificate import Certificate
 from services.contract.codes import AgencyCode, Reference, ShortText, UnLocode
 from services.contract.declaration import Amount, Declaration
-from services.contract.events import AgencyStanding, ClearanceStatus, DutyTotals, InspectionResult, Outcome, Reason
+from services.contract.events import (
+    AgencyStanding,
+    ClearanceState,
+    ClearanceStatus,
+    DutyTotals,
+    InspectionResult,
+    Outcome,
+    Reason,
+)
 
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # the ids the gateway issues
 
@@ -37,7 +45,8 @@ class TimelineEntry(BaseModel):
 
 
 class ClearanceRead(BaseModel):
-    status: ClearanceStatus
+    status: ClearanceStatus = Field(description="The v1 summary of `state`")
+    state: ClearanceState = Field(description="Where the single-window state machine stands")
     reasons: list[Reason]
     agencies: list[AgencyStanding]
 
@@ -98,6 +107,7 @@ class ArrivalRead(BaseModel):
     status: ClearanceStatus = Field(
         description="The single-window decision now: the carrier moves the goods once released"
     )
+    state: ClearanceState
     release: ReleaseRead
 
 
@@ -123,6 +133,7 @@ class DeclarationSummary(BaseModel):
     lrn: str
     version: int
     status: ClearanceStatus
+    state: ClearanceState
     required_agencies: list[str]
     submitted_at: datetime
     updated_at: datetime

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.certificate import Certificate
 from services.contract.declaration import Declaration
-from services.contract.events import ClearanceStatus, Reason
+from services.contract.events import ClearanceState, ClearanceStatus, Reason
 from services.gateway.adapters import repository
 from services.gateway.domain.clearance import join, latest_decisions
 from services.gateway.domain.release_times import release_times
@@ -41,6 +41,7 @@ async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> Declar
         routing_version=row.routing_version,
         clearance=ClearanceRead(
             status=ClearanceStatus(row.status),
+            state=ClearanceState(row.state),
             reasons=[Reason.model_validate(reason) for reason in row.status_reasons],
             agencies=list(standings),
         ),
@@ -120,5 +121,6 @@ async def arrival_view(connection: AsyncConnection, arrival: Row[Any], declarati
         reported_by=arrival.reported_by,
         arrived_at=arrival.arrived_at,
         status=ClearanceStatus(declaration.status),
+        state=ClearanceState(declaration.state),
         release=release_view(declaration, arrival, timeline),
     )

@@ -11,6 +11,7 @@ from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.consumer import PermanentEventError
 from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration
 from services.contract.events import (
+    ClearanceState,
     ClearanceStatus,
     CorrectionAssessed,
     DeclarationAmended,
@@ -137,7 +138,7 @@ async def cancel(
     await transaction.publish(cancelled)
     recorded = await repository.decisions_of(connection, declaration_id)
     standings = join(row.required_agencies, latest_decisions((r.decision for r in recorded), row.version)).agencies
-    clearance = Clearance(ClearanceStatus.CANCELLED, standings, (Reason(code=CANCELLED_BY_TRADER, text=reason),))
+    clearance = Clearance(ClearanceState.CANCELLED, standings, (Reason(code=CANCELLED_BY_TRADER, text=reason),))
     await publish_clearance(
         transaction,
         row,

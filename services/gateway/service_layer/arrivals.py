@@ -14,7 +14,7 @@ from services.gateway.adapters import repository
 from services.gateway.adapters.orm import arrivals
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
-from services.gateway.service_layer import declarations
+from services.gateway.service_layer import declarations, notifications
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -75,6 +75,7 @@ async def report(
     await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id, time=now))
     stored = await arrival_of(connection, declaration_id)
     assert stored is not None
+    await notifications.goods_arrived(connection, declaration, stored, now)
     return stored, True
 
 

@@ -8,10 +8,11 @@ from sqlalchemy import Row
 
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.consumer import PermanentEventError
-from services.contract.events import AgencyDecisionMade, ClearanceDecided, ClearanceStatus
+from services.contract.events import AgencyDecisionMade, ClearanceDecided, ClearanceState
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
-from services.gateway.domain.clearance import Clearance, join, latest_decisions
+from services.gateway.domain.clearance import Clearance, advance
+from services.gateway.service_layer import arrivals, notifications
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,16 @@ async def record(transaction: Transaction, envelope: Envelope, *, now: datetime,
         {"outcome": made.outcome.value, "sequence": made.sequence, "reasons": [r.model_dump() for r in made.reasons]},
         agency=made.agency,
     )
-    if row.status == ClearanceStatus.CANCELLED.value:
-        log.info("decision from %s on cancelled declaration %s: recorded, not joined", made.agency, row.id)
-        return
     if made.agency not in row.required_agencies:
         log.warning("decision from %s, which is not required for %s: recorded, not joined", made.agency, row.id)
         return
     recorded = await repository.decisions_of(connection, made.declaration_id)
-    clearance = join(row.required_agencies, latest_decisions((item.decision for item in recorded), row.version))
+    clearance = advance(
+        ClearanceState(row.state), row.required_agencies, (item.decision for item in recorded), row.version
+    )
+    if clearance is None:
+        log.info("decision from %s on %s declaration %s: recorded, not joined", made.agency, row.state, row.id)
+        return
     await publish_clearance(
         transaction,
         row,
@@ -78,20 +81,27 @@ async def publish_clearance(
     event_id: str,
     always: bool = False,
 ) -> None:
-    """Store the single-window status and publish ClearanceDecided when it differs from the stored one (or
-    `always`: a new version's status is news even when it reads the same)."""
+    """Store the single-window state and publish the transition as ClearanceDecided when it differs from the
+    stored one (or `always`: a new version's state is news even when it reads the same)."""
     reasons = [reason.model_dump() for reason in clearance.reasons]
-    if not always and clearance.status.value == row.status and reasons == row.status_reasons:
+    if not always and clearance.state.value == row.state and reasons == row.status_reasons:
         return
-    await repository.set_status(transaction.connection, row.id, clearance.status.value, reasons, now)
+    await repository.set_state(transaction.connection, row.id, clearance.state, reasons, now)
     await repository.add_to_timeline(
-        transaction.connection, row.id, now, "clearance", {"status": clearance.status.value, "reasons": reasons}
+        transaction.connection,
+        row.id,
+        now,
+        "clearance",
+        {"status": clearance.status.value, "state": clearance.state.value, "reasons": reasons},
     )
-    log.info("clearance of %s is now %s", row.id, clearance.status.value)
+    arrival = await arrivals.arrival_of(transaction.connection, row.id)
+    await notifications.clearance_changed(transaction.connection, row, arrival, clearance, now)
+    log.info("clearance of %s is now %s", row.id, clearance.state.value)
     decided = ClearanceDecided(
         declaration_id=row.id,
         declaration_version=row.version,
         status=clearance.status,
+        state=clearance.state,
         agencies=list(clearance.agencies),
         reasons=list(clearance.reasons),
         decided_at=now,

@@ -13,7 +13,7 @@ from ulid import ULID
 
 from services.contract.cloudevents import Envelope
 from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration, FunctionCode
-from services.contract.events import ClearanceStatus, DeclarationSubmitted
+from services.contract.events import ClearanceState, ClearanceStatus, DeclarationSubmitted
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
 from services.gateway.domain.callers import Caller, Role
@@ -68,6 +68,7 @@ async def submit(
                     "required_agencies": required,
                     "routing_version": routing.version,
                     "status": ClearanceStatus.SUBMITTED.value,
+                    "state": ClearanceState.SUBMITTED.value,
                     "status_reasons": [],
                     "correlation_id": correlation_id,
                     "submitted_at": now,
@@ -123,15 +124,7 @@ def can_read(caller: Caller, row: Row[Any]) -> bool:
 
 
 async def list_visible(
-    connection: AsyncConnection,
-    *,
-    caller: Caller,
-    status: str | None,
-    lrn: str | None,
-    submitted_from: datetime | None,
-    submitted_to: datetime | None,
-    cursor: str | None,
-    limit: int,
+    connection: AsyncConnection, *, caller: Caller, keep: repository.DeclarationFilter, cursor: str | None, limit: int
 ) -> tuple[list[Row[Any]], str | None]:
     """One page of the declarations the caller may see, and the cursor of the next page (None at the end)."""
     if caller.role not in (Role.TRADER, Role.OFFICER):
@@ -139,10 +132,7 @@ async def list_visible(
     rows = await repository.list_declarations(
         connection,
         visible_to=caller.subject if caller.role is Role.TRADER else None,
-        status=status,
-        lrn=lrn,
-        submitted_from=submitted_from,
-        submitted_to=submitted_to,
+        keep=keep,
         before_id=cursor,
         limit=limit + 1,  # one more tells whether a next page exists
     )

@@ -8,9 +8,10 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from services.contract.declaration import Amount
-from services.contract.events import ClearanceStatus
+from services.contract.events import ClearanceState, ClearanceStatus
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
+from services.gateway.adapters.repository import DeclarationFilter
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.bodies import read_declaration, request_body
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
@@ -101,7 +102,11 @@ async def get_declaration(
 async def list_declarations(
     context: GatewayDep,
     who: Annotated[Caller, Depends(caller)],
-    status: Annotated[ClearanceStatus | None, Query(description="Only declarations with this clearance")] = None,
+    status: Annotated[ClearanceStatus | None, Query(description="Only declarations with this v1 status")] = None,
+    state: Annotated[ClearanceState | None, Query(description="Only declarations in this clearance state")] = None,
+    agency: Annotated[
+        str | None, Query(pattern=r"^[a-z][a-z0-9_]{1,31}$", description="Only declarations routed to this agency")
+    ] = None,
     lrn: Annotated[str | None, Query(max_length=70, description="Only the declaration with this LRN")] = None,
     submitted_from: Annotated[AwareDatetime | None, Query(description="Lodged at or after (RFC 3339)")] = None,
     submitted_to: Annotated[AwareDatetime | None, Query(description="Lodged before (RFC 3339)")] = None,
@@ -110,16 +115,17 @@ async def list_declarations(
 ) -> DeclarationPage:
     """The declarations this key may see (a trader's own, as declarant or importer), newest first, a page at a
     time: follow `next_cursor` until it is null."""
+    keep = DeclarationFilter(
+        status=status.value if status else None,
+        state=state.value if state else None,
+        agency=agency,
+        lrn=lrn,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+    )
     async with context.runtime.engine.connect() as connection:
         rows, next_cursor = await declarations.list_visible(
-            connection,
-            caller=who,
-            status=status.value if status else None,
-            lrn=lrn,
-            submitted_from=submitted_from,
-            submitted_to=submitted_to,
-            cursor=cursor,
-            limit=limit,
+            connection, caller=who, keep=keep, cursor=cursor, limit=limit
         )
     return DeclarationPage(
         items=[
@@ -128,6 +134,7 @@ async def list_declarations(
                 lrn=row.lrn,
                 version=row.version,
                 status=ClearanceStatus(row.status),
+                state=ClearanceState(row.state),
                 required_agencies=row.required_agencies,
                 submitted_at=row.submitted_at,
                 updated_at=row.updated_at,

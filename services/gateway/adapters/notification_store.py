@@ -1,0 +1,193 @@
+"""Queries of the notification feeds, webhooks, their deliveries and attempts; each runs in the caller's
+transaction."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from ulid import ULID
+
+from services.gateway.adapters.orm import (
+    notification_heads,
+    notifications,
+    webhook_attempts,
+    webhook_deliveries,
+    webhooks,
+)
+
+PENDING, DELIVERED, ABANDONED = "pending", "delivered", "abandoned"
+
+
+async def append(connection: AsyncConnection, recipient: str, kind: str, data: dict[str, Any], now: datetime) -> int:
+    """Add a notification to the recipient's feed and a pending delivery for each of its live webhooks; returns
+    its sequence. The head row stays locked until commit, so sequences commit in order."""
+    sequence = await _next_sequence(connection, recipient)
+    await connection.execute(
+        insert(notifications).values(
+            recipient=recipient, sequence=sequence, id=str(ULID()), type=kind, data=data, created_at=now
+        )
+    )
+    live = select(webhooks.c.id).where(webhooks.c.owner == recipient, webhooks.c.deleted_at.is_(None))
+    for webhook_id in (await connection.scalars(live)).all():
+        await connection.execute(
+            insert(webhook_deliveries).values(
+                id=str(ULID()),
+                webhook_id=webhook_id,
+                recipient=recipient,
+                sequence=sequence,
+                state=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    return sequence
+
+
+async def _next_sequence(connection: AsyncConnection, recipient: str) -> int:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    await connection.execute(
+        dialect.insert(notification_heads)
+        .values(recipient=recipient, last_sequence=0)
+        .on_conflict_do_nothing(index_elements=["recipient"])
+    )
+    bumped = await connection.execute(
+        update(notification_heads)
+        .where(notification_heads.c.recipient == recipient)
+        .values(last_sequence=notification_heads.c.last_sequence + 1)
+        .returning(notification_heads.c.last_sequence)
+    )
+    return int(bumped.scalar_one())
+
+
+async def feed(connection: AsyncConnection, recipient: str, *, after: int, limit: int) -> list[Row[Any]]:
+    query = (
+        select(notifications)
+        .where(notifications.c.recipient == recipient, notifications.c.sequence > after)
+        .order_by(notifications.c.sequence)
+        .limit(limit)
+    )
+    return list(await connection.execute(query))
+
+
+async def last_sequence(connection: AsyncConnection, recipient: str) -> int:
+    query = select(notification_heads.c.last_sequence).where(notification_heads.c.recipient == recipient)
+    return int(await connection.scalar(query) or 0)
+
+
+async def notification(connection: AsyncConnection, recipient: str, sequence: int) -> Row[Any]:
+    query = select(notifications).where(notifications.c.recipient == recipient, notifications.c.sequence == sequence)
+    return (await connection.execute(query)).one()
+
+
+async def insert_webhook(connection: AsyncConnection, values: dict[str, Any]) -> None:
+    await connection.execute(insert(webhooks).values(**values))
+
+
+async def webhooks_of(connection: AsyncConnection, owner: str) -> list[Row[Any]]:
+    query = select(webhooks).where(webhooks.c.owner == owner, webhooks.c.deleted_at.is_(None)).order_by(webhooks.c.id)
+    return list(await connection.execute(query))
+
+
+async def webhook(connection: AsyncConnection, webhook_id: str) -> Row[Any] | None:
+    query = select(webhooks).where(webhooks.c.id == webhook_id, webhooks.c.deleted_at.is_(None))
+    return (await connection.execute(query)).first()
+
+
+async def update_webhook(connection: AsyncConnection, webhook_id: str, **values: Any) -> None:
+    await connection.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(**values))
+
+
+async def due_deliveries(connection: AsyncConnection, now: datetime, limit: int) -> list[Row[Any]]:
+    """Pending deliveries whose time has come, to webhooks that are neither disabled nor deleted, oldest first."""
+    query = (
+        select(webhook_deliveries, webhooks.c.url, webhooks.c.secret)
+        .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+        .where(
+            webhook_deliveries.c.state == PENDING,
+            webhook_deliveries.c.next_attempt_at <= now,
+            webhooks.c.disabled_at.is_(None),
+            webhooks.c.deleted_at.is_(None),
+        )
+        .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
+        .limit(limit)
+    )
+    return list(await connection.execute(query))
+
+
+async def record_attempt(
+    connection: AsyncConnection, delivery: Row[Any], values: dict[str, Any], outcome: dict[str, Any]
+) -> None:
+    """Log one attempt and move its delivery on (`outcome`: state, attempts, next_attempt_at...)."""
+    await connection.execute(
+        insert(webhook_attempts).values(delivery_id=delivery.id, webhook_id=delivery.webhook_id, **values)
+    )
+    await connection.execute(update(webhook_deliveries).where(webhook_deliveries.c.id == delivery.id).values(**outcome))
+
+
+async def failures_since(connection: AsyncConnection, webhook_id: str, since: datetime) -> list[datetime]:
+    query = select(webhook_attempts.c.at).where(
+        webhook_attempts.c.webhook_id == webhook_id,
+        webhook_attempts.c.succeeded.is_(False),
+        webhook_attempts.c.at >= since,
+    )
+    return list((await connection.scalars(query)).all())
+
+
+async def deliveries_of(
+    connection: AsyncConnection, webhook_id: str, *, before_id: str | None, limit: int
+) -> list[Row[Any]]:
+    """A webhook's deliveries, newest first, with the notification each carried."""
+    query = (
+        select(webhook_deliveries, notifications.c.id.label("notification_id"), notifications.c.type)
+        .join(
+            notifications,
+            and_(
+                notifications.c.recipient == webhook_deliveries.c.recipient,
+                notifications.c.sequence == webhook_deliveries.c.sequence,
+            ),
+        )
+        .where(webhook_deliveries.c.webhook_id == webhook_id)
+        .order_by(webhook_deliveries.c.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(webhook_deliveries.c.id < before_id)
+    return list(await connection.execute(query))
+
+
+async def attempts_of(connection: AsyncConnection, delivery_ids: list[str]) -> list[Row[Any]]:
+    query = (
+        select(webhook_attempts)
+        .where(webhook_attempts.c.delivery_id.in_(delivery_ids))
+        .order_by(webhook_attempts.c.delivery_id, webhook_attempts.c.number)
+    )
+    return list(await connection.execute(query))
+
+
+async def delivery_counts(connection: AsyncConnection, webhook_id: str) -> dict[str, int]:
+    query = (
+        select(webhook_deliveries.c.state, func.count())
+        .where(webhook_deliveries.c.webhook_id == webhook_id)
+        .group_by(webhook_deliveries.c.state)
+    )
+    return {state: int(count) for state, count in (await connection.execute(query)).all()}
+
+
+async def reschedule_pending(connection: AsyncConnection, webhook_id: str, now: datetime) -> None:
+    """Make the webhook's pending deliveries due now (after it is enabled again)."""
+    await connection.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.webhook_id == webhook_id, webhook_deliveries.c.state == PENDING)
+        .values(next_attempt_at=now)
+    )
+
+
+async def abandon_pending(connection: AsyncConnection, webhook_id: str, reason: str) -> None:
+    await connection.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.webhook_id == webhook_id, webhook_deliveries.c.state == PENDING)
+        .values(state=ABANDONED, last_error=reason)
+    )

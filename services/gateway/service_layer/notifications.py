@@ -1,0 +1,80 @@
+"""Putting notices in the recipients' feeds (and their webhooks' queues) in the transaction that caused them,
+and reading a feed back."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.contract.events import ClearanceState
+from services.gateway.adapters import notification_store
+from services.gateway.domain.callers import Caller, Role
+from services.gateway.domain.clearance import Clearance
+from services.gateway.domain.errors import Forbidden
+from services.gateway.domain.notifications import (
+    CARRIER_STATES,
+    Consignment,
+    Notice,
+    Recipient,
+    carrier_notice,
+    clearance_notices,
+)
+
+GOODS_ARRIVED = "goods.arrived"
+LISTENERS = (Role.TRADER, Role.CARRIER)
+
+
+def consignment(declaration: Row[Any], arrival: Row[Any] | None) -> Consignment:
+    return Consignment(
+        declaration_id=declaration.id,
+        lrn=declaration.lrn,
+        version=declaration.version,
+        declarant_id=declaration.declarant_id,
+        importer_id=declaration.importer_id,
+        carrier=arrival.reported_by if arrival is not None else None,
+        transport_reference=arrival.transport_reference if arrival is not None else None,
+        location=arrival.location if arrival is not None else None,
+    )
+
+
+async def clearance_changed(
+    connection: AsyncConnection, declaration: Row[Any], arrival: Row[Any] | None, clearance: Clearance, now: datetime
+) -> None:
+    await _send(connection, clearance_notices(consignment(declaration, arrival), clearance, now), now)
+
+
+async def goods_arrived(connection: AsyncConnection, declaration: Row[Any], arrival: Row[Any], now: datetime) -> None:
+    """Traders hear that their goods were presented; a carrier reporting goods already released (lodged and
+    decided before arrival) hears at once that it may move them."""
+    goods = consignment(declaration, arrival)
+    data = {
+        "declaration_id": declaration.id,
+        "lrn": declaration.lrn,
+        "location": arrival.location,
+        "transport_reference": arrival.transport_reference,
+        "arrived_at": arrival.arrived_at.isoformat(),
+    }
+    traders = sorted({declaration.declarant_id, declaration.importer_id or declaration.declarant_id})
+    notices = [Notice(Recipient(Role.TRADER, trader), GOODS_ARRIVED, data) for trader in traders]
+    state = ClearanceState(declaration.state)
+    if state in CARRIER_STATES:
+        notices.append(carrier_notice(goods, state, now))
+    await _send(connection, notices, now)
+
+
+async def _send(connection: AsyncConnection, notices: list[Notice], now: datetime) -> None:
+    # One recipient at a time in a fixed order, so two transactions never wait on each other's head rows.
+    for notice in sorted(notices, key=lambda n: n.recipient):
+        await notification_store.append(connection, str(notice.recipient), notice.type, notice.data, now)
+
+
+def recipient_of(caller: Caller) -> str:
+    """The feed a key reads: its own (traders and carriers only)."""
+    if caller.role not in LISTENERS:
+        raise Forbidden(f"a {caller.role} key has no notifications: traders and carriers do")
+    return str(Recipient(caller.role, caller.subject))
+
+
+async def read(connection: AsyncConnection, caller: Caller, *, after: int, limit: int) -> list[Row[Any]]:
+    return await notification_store.feed(connection, recipient_of(caller), after=after, limit=limit)

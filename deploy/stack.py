@@ -80,7 +80,13 @@ class Stack:
             "TOPIC_PREFIX": self.topic_prefix,
         }
         if service.name == "gateway":
-            settings |= {"ENVIRONMENT": "development", "DEV_KEYS_FILE": str(DEV_KEYS)}
+            settings |= {
+                "ENVIRONMENT": "development",
+                "DEV_KEYS_FILE": str(DEV_KEYS),
+                # Webhooks to receivers on this machine (production allows only the hosts an operator lists).
+                "WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1", "localhost"]',
+                "WEBHOOK_ALLOWED_SCHEMES": '["http", "https"]',
+            }
         if service.module == "services.customs":
             settings |= {"SELECTIVITY_KEY_FILE": str(self.state_dir / "customs-selectivity.key")}
         env = {**os.environ, **{service.env_prefix + name: value for name, value in settings.items()}}

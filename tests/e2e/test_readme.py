@@ -51,6 +51,11 @@ def test_readme_examples_run_as_written(stack: Stack) -> None:
     assert "correction: HTTP 201" in output
     assert "payment of 174.68 GBP after the correction: HTTP 201" in output
     assert "arrival: released 0.0 s from arrival to release" in output
+    assert re.search(r"^notices: [1-9][0-9]* ; first: clearance.changed [a-z_]+$", output, flags=re.MULTILINE)
+    assert "server-sent event: clearance.changed" in output
+    assert "webhook: active whsec_" in output
+    assert "webhook deleted: HTTP 204" in output
+    assert "internal target: host 169.254.169.254 is not on the webhook allow-list" in output
     assert re.search(r"^[1-9][0-9]* released; next page: ", output, flags=re.MULTILINE)
     assert "ce_type:org.singlewindow.ClearanceDecided.v1" in output  # the console consumer printed an event
     assert '"ready": true' in output.replace('"ready":true', '"ready": true')

@@ -93,7 +93,9 @@ async def read_declaration(request: Request) -> Declaration:
     raise UnsupportedMediaType(f"send the declaration as {' or '.join(JSON_TYPES + XML_TYPES)}, not {kind!r}")
 
 
-def request_body(schema: str, json_examples: dict[str, Any], xml_description: str) -> dict[str, Any]:
+def request_body(
+    schema: str, json_examples: dict[str, Any], xml_description: str, xml_examples: dict[str, str]
+) -> dict[str, Any]:
     """OpenAPI requestBody for a route that reads its body itself: JSON by schema, or XML."""
     return {
         "requestBody": {
@@ -103,7 +105,10 @@ def request_body(schema: str, json_examples: dict[str, Any], xml_description: st
                     "schema": {"$ref": f"#/components/schemas/{schema}"},
                     "examples": {name: {"value": value} for name, value in json_examples.items()},
                 },
-                "application/xml": {"schema": {"type": "string", "description": xml_description}},
+                "application/xml": {
+                    "schema": {"type": "string", "description": xml_description},
+                    "examples": {name: {"value": value} for name, value in xml_examples.items()},
+                },
             },
         }
     }

@@ -10,7 +10,7 @@ from services.contract.outbox import Transaction
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.bodies import read_declaration, request_body
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
-from services.gateway.entrypoints.examples import AMENDMENT_EXAMPLE
+from services.gateway.entrypoints.examples import AMENDMENT_EXAMPLE, AMENDMENT_XML_EXAMPLE, CORRECTION_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.routes.declarations import PROBLEMS, ULID_PATH
 from services.gateway.entrypoints.schemas import (
@@ -25,7 +25,6 @@ from services.gateway.service_layer import amendments, declarations
 
 router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
 CANCELLATION_EXAMPLE = {"reason": "The goods were not shipped"}
-CORRECTION_EXAMPLE = {"reason": "The invoice was for 1,150 kg, not 1,200 kg", "declaration": AMENDMENT_EXAMPLE}
 
 
 @router.post(
@@ -37,6 +36,7 @@ CORRECTION_EXAMPLE = {"reason": "The invoice was for 1,150 kg, not 1,200 kg", "d
         "Declaration",
         {"fewer roses": AMENDMENT_EXAMPLE},
         "A WCO Data Model 3.x declaration, whole, with FunctionCode 4 (change) or 5 (replace)",
+        {"fewer roses": AMENDMENT_XML_EXAMPLE},
     ),
     responses={200: {"model": DeclarationRead, "description": "The body equals the current version"}, **PROBLEMS},
     summary="Amend a declaration before release",
@@ -139,7 +139,7 @@ async def correct_declaration(
     request: Request,
     who: Annotated[Caller, Depends(role(Role.TRADER))],
     declaration_id: Annotated[str, ULID_PATH],
-    correction: Annotated[CorrectionCreate, Body(openapi_examples={"fewer roses": {"value": CORRECTION_EXAMPLE}})],
+    correction: Annotated[CorrectionCreate, Body(openapi_examples={"freight left out": {"value": CORRECTION_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """After release, the declaration is corrected, not amended: the correction (the whole declaration as it

@@ -11,7 +11,7 @@ from services.gateway.domain.callers import Caller, Role
 from services.gateway.domain.errors import NotFound
 from services.gateway.entrypoints.bodies import read_certificate, request_body
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
-from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE
+from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE, CERTIFICATE_XML_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.routes.declarations import PROBLEMS
 from services.gateway.entrypoints.schemas import ULID_PATTERN, CertificateRead
@@ -31,6 +31,7 @@ CERTIFICATE_ID = Path(pattern=ULID_PATTERN, description="Certificate id (ULID)")
         "Certificate",
         {"cut_flowers": CERTIFICATE_EXAMPLE},
         "UN/CEFACT SPS certificate XML: SPSCertificate, Hub Envelope or ePhytoEnvelope, optionally in a SOAP body",
+        {"cut flowers": CERTIFICATE_XML_EXAMPLE},
     ),
     responses={200: {"model": CertificateRead, "description": "A redelivery of a stored certificate"}, **PROBLEMS},
     summary="Deliver an ePhyto certificate",

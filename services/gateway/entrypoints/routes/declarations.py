@@ -15,7 +15,7 @@ from services.gateway.adapters.repository import DeclarationFilter
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.bodies import read_declaration, request_body
 from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
-from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE
+from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE, DECLARATION_XML_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.schemas import (
     ULID_PATTERN,
@@ -48,6 +48,7 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
         "Declaration",
         {"plants": DECLARATION_EXAMPLE},
         "A WCO Data Model 3.x declaration (MetaData or Declaration root)",
+        {"plants": DECLARATION_XML_EXAMPLE},
     ),
     responses={200: {"model": DeclarationRead, "description": "The same declaration was lodged before"}, **PROBLEMS},
     summary="Lodge a declaration",

@@ -17,7 +17,7 @@ class HttpSender:
         try:
             async with self._client.stream("POST", url, content=body, headers=headers) as response:
                 return response.status_code
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # a URL httpx will not send to fails too
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
 
     async def close(self) -> None:

@@ -56,6 +56,14 @@ class Consignment:
     transport_reference: str | None
     location: str | None
 
+    @property
+    def traders(self) -> list[Recipient]:
+        """The declarant and the importer, once each."""
+        return [
+            Recipient(Role.TRADER, trader)
+            for trader in sorted({self.declarant_id, self.importer_id or self.declarant_id})
+        ]
+
 
 def clearance_notices(consignment: Consignment, clearance: Clearance, at: datetime) -> list[Notice]:
     """Traders (declarant and importer) hear every transition; the carrier that presented the goods hears
@@ -69,8 +77,7 @@ def clearance_notices(consignment: Consignment, clearance: Clearance, at: dateti
         "reasons": [reason.model_dump() for reason in clearance.reasons],
         "at": at.isoformat(),
     }
-    traders = sorted({consignment.declarant_id, consignment.importer_id or consignment.declarant_id})
-    notices = [Notice(Recipient(Role.TRADER, trader), CLEARANCE_CHANGED, trader_data) for trader in traders]
+    notices = [Notice(trader, CLEARANCE_CHANGED, trader_data) for trader in consignment.traders]
     if consignment.carrier is not None and clearance.state in CARRIER_STATES:
         notices.append(carrier_notice(consignment, clearance.state, at))
     return notices

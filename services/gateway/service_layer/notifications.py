@@ -55,8 +55,7 @@ async def goods_arrived(connection: AsyncConnection, declaration: Row[Any], arri
         "transport_reference": arrival.transport_reference,
         "arrived_at": arrival.arrived_at.isoformat(),
     }
-    traders = sorted({declaration.declarant_id, declaration.importer_id or declaration.declarant_id})
-    notices = [Notice(Recipient(Role.TRADER, trader), GOODS_ARRIVED, data) for trader in traders]
+    notices = [Notice(trader, GOODS_ARRIVED, data) for trader in goods.traders]
     state = ClearanceState(declaration.state)
     if state in CARRIER_STATES:
         notices.append(carrier_notice(goods, state, now))

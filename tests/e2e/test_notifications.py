@@ -11,10 +11,10 @@ import pytest
 from deploy.stack import Stack
 from tests.e2e.api_client import GatewayClient
 from tests.e2e.test_single_window import about, read
-from tests.integration.test_notifications import events
 from tests.support import payloads
 from tests.support.in_process import TRADER_KEY
 from tests.support.independent_kafka import Record
+from tests.support.serving import events
 from tests.support.waiting import eventually
 from tests.support.webhook_receiver import verify, webhook_receiver
 

@@ -3,7 +3,6 @@ a real HTTP receiver, retried, disabled when failing, enabled again without losi
 
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +20,7 @@ from tests.support.in_process import (
     TRADER_KEY,
     System,
 )
-from tests.support.serving import served
+from tests.support.serving import events, served
 from tests.support.waiting import eventually
 from tests.support.webhook_receiver import Receiver, verify, webhook_receiver
 
@@ -188,19 +187,6 @@ async def test_carrier_hears_the_release_of_goods_it_presents_without_trade_deta
     trader = about(declaration_id, await feed(system))
     assert trader[-1]["type"] == "goods.arrived"
     assert about(declaration_id, await feed(system, OTHER_TRADER_KEY)) == []
-
-
-async def events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """Parse a text/event-stream: each event's id, type and data."""
-    event: dict[str, Any] = {}
-    async for line in response.aiter_lines():
-        if not line:
-            if "data" in event:
-                yield event
-            event = {}
-        elif not line.startswith(":") and ":" in line:
-            name, value = line.split(":", 1)
-            event[name] = value.strip()
 
 
 async def test_server_sent_events_follow_the_feed_resume_and_reach_any_gateway_instance(system: System) -> None:

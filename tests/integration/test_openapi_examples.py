@@ -1,6 +1,7 @@
 """The OpenAPI document walked: every request body has examples, every example validates against its schema, and
 sending each one, in a trader's story over real HTTP, gets the status the document promises."""
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,7 +79,7 @@ class Walk:
         content: Any = None
         if body:
             value = next(iter(body.values()))
-            content = value.encode() if isinstance(value, str) else httpx.Request("POST", "/", json=value).content
+            content = (value if isinstance(value, str) else json.dumps(value)).encode()
         response = await self.client.request(
             method,
             path.format(**ids),

@@ -1,10 +1,12 @@
 """Serving an app that already runs in the test process over real HTTP on loopback (for streams, which an
-in-memory transport cannot carry)."""
+in-memory transport cannot carry), and reading the server-sent events it streams."""
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -29,3 +31,16 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+async def events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    """Parse a text/event-stream: each event's id, type and data."""
+    event: dict[str, Any] = {}
+    async for line in response.aiter_lines():
+        if not line:
+            if "data" in event:
+                yield event
+            event = {}
+        elif not line.startswith(":") and ":" in line:
+            name, value = line.split(":", 1)
+            event[name] = value.strip()

@@ -18,6 +18,10 @@ from services.gateway.adapters.orm import (
 )
 
 PENDING, DELIVERED, ABANDONED = "pending", "delivered", "abandoned"
+_carried = and_(  # a delivery and the notification it carries
+    notifications.c.recipient == webhook_deliveries.c.recipient,
+    notifications.c.sequence == webhook_deliveries.c.sequence,
+)
 
 
 async def append(connection: AsyncConnection, recipient: str, kind: str, data: dict[str, Any], now: datetime) -> int:
@@ -77,11 +81,6 @@ async def last_sequence(connection: AsyncConnection, recipient: str) -> int:
     return int(await connection.scalar(query) or 0)
 
 
-async def notification(connection: AsyncConnection, recipient: str, sequence: int) -> Row[Any]:
-    query = select(notifications).where(notifications.c.recipient == recipient, notifications.c.sequence == sequence)
-    return (await connection.execute(query)).one()
-
-
 async def insert_webhook(connection: AsyncConnection, values: dict[str, Any]) -> None:
     await connection.execute(insert(webhooks).values(**values))
 
@@ -101,10 +100,21 @@ async def update_webhook(connection: AsyncConnection, webhook_id: str, **values:
 
 
 async def due_deliveries(connection: AsyncConnection, now: datetime, limit: int) -> list[Row[Any]]:
-    """Pending deliveries whose time has come, to webhooks that are neither disabled nor deleted, oldest first."""
+    """Pending deliveries whose time has come, to webhooks that are neither disabled nor deleted, oldest first,
+    each with its webhook's URL and secret and the notification it carries (notification_id, type, data,
+    notified_at)."""
     query = (
-        select(webhook_deliveries, webhooks.c.url, webhooks.c.secret)
+        select(
+            webhook_deliveries,
+            webhooks.c.url,
+            webhooks.c.secret,
+            notifications.c.id.label("notification_id"),
+            notifications.c.type,
+            notifications.c.data,
+            notifications.c.created_at.label("notified_at"),
+        )
         .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+        .join(notifications, _carried)
         .where(
             webhook_deliveries.c.state == PENDING,
             webhook_deliveries.c.next_attempt_at <= now,
@@ -142,13 +152,7 @@ async def deliveries_of(
     """A webhook's deliveries, newest first, with the notification each carried."""
     query = (
         select(webhook_deliveries, notifications.c.id.label("notification_id"), notifications.c.type)
-        .join(
-            notifications,
-            and_(
-                notifications.c.recipient == webhook_deliveries.c.recipient,
-                notifications.c.sequence == webhook_deliveries.c.sequence,
-            ),
-        )
+        .join(notifications, _carried)
         .where(webhook_deliveries.c.webhook_id == webhook_id)
         .order_by(webhook_deliveries.c.id.desc())
         .limit(limit)

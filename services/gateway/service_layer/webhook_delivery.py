@@ -43,15 +43,15 @@ class DeliveryPolicy:
     failure_window: timedelta
 
 
-def webhook_body(notification: Row[Any]) -> bytes:
-    """What a webhook receives: the notification as the feed holds it."""
+def webhook_body(delivery: Row[Any]) -> bytes:
+    """What a webhook receives: the notification a delivery carries, as the feed holds it."""
     return json.dumps(
         {
-            "id": notification.id,
-            "type": notification.type,
-            "sequence": notification.sequence,
-            "created_at": notification.created_at.isoformat(),
-            "data": notification.data,
+            "id": delivery.notification_id,
+            "type": delivery.type,
+            "sequence": delivery.sequence,
+            "created_at": delivery.notified_at.isoformat(),
+            "data": delivery.data,
         },
         separators=(",", ":"),
     ).encode()
@@ -123,17 +123,14 @@ class WebhookDispatcher:
         return len(deliveries)
 
     async def _attempt(self, delivery: Row[Any]) -> bool:
-        async with self._engine.connect() as connection:
-            notification = await notification_store.notification(connection, delivery.recipient, delivery.sequence)
-        body = webhook_body(notification)
-        sent_at = self._clock()
-        timestamp = int(sent_at.timestamp())
+        body = webhook_body(delivery)
+        timestamp = int(self._clock().timestamp())
         headers = {
             "content-type": "application/json",
             "user-agent": "single-window-gateway",
-            "webhook-id": notification.id,
+            "webhook-id": delivery.notification_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature(delivery.secret, notification.id, timestamp, body),
+            "webhook-signature": signature(delivery.secret, delivery.notification_id, timestamp, body),
         }
         started = time.perf_counter()
         status_code: int | None = None

@@ -3,7 +3,9 @@
 It imports nothing from the single window's code. It reads the declarations topic as schemas/events/ describes
 it (DeclarationSubmitted, DeclarationAmended, DeclarationCancelled; CloudEvents in Kafka binary mode) and
 answers every declaration version naming it in `required_agencies` with an AgencyDecisionMade on the decisions
-topic. The gateway's routing table sends it live animals (HS 0106) and goods citing a CITES document.
+topic. The gateway's routing table sends it live animals (HS 0106) and goods citing a CITES document; another
+agency's officer may refer it any other declaration (DeclarationReferred), which it then decides the same way.
+A referral of a version it has already answered changes nothing: its decision rests on the permits cited.
 
     python examples/agencies/wildlife.py --bootstrap 127.0.0.1:19092 [--topic-prefix P] [--group wildlife]
 
@@ -30,6 +32,7 @@ NOT_HELD = frozenset({"UA", "XW"})  # a permit declared unavailable or waived is
 DECISION_TYPE = "org.singlewindow.AgencyDecisionMade.v1"
 DECISION_SCHEMA = "urn:singlewindow:schema:AgencyDecisionMade:v1"
 LODGED_TYPES = {"org.singlewindow.DeclarationSubmitted.v1", "org.singlewindow.DeclarationAmended.v1"}
+REFERRED_TYPE = "org.singlewindow.DeclarationReferred.v1"
 NAMESPACE = uuid.UUID("5b0f4c1e-8f6d-4a53-9a52-8d1f3e0c7a11")  # this agency's own namespace for output ids
 
 log = logging.getLogger(AGENCY)
@@ -70,10 +73,13 @@ def headers_of(message: Message) -> dict[str, str]:
 
 def answer(message: Message, producer: Producer, decisions_topic: str) -> None:
     headers = headers_of(message)
-    if headers.get("ce_type") not in LODGED_TYPES:
+    kind = headers.get("ce_type")
+    if kind not in LODGED_TYPES and kind != REFERRED_TYPE:
         return  # cancellations, payments, corrections: nothing to answer
     lodged = json.loads(message.value() or b"{}")
     if AGENCY not in lodged["required_agencies"]:
+        return
+    if kind == REFERRED_TYPE and (lodged["referred_to"] != AGENCY or lodged["already_required"]):
         return
     outcome, reasons, details = decide(lodged["declaration"])
     now = datetime.now(UTC).isoformat()

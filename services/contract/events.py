@@ -89,6 +89,30 @@ class DeclarationCancelled(Event):
         return self.declaration_id
 
 
+class DeclarationReferred(Event):
+    """An officer referred the goods of a declaration version to another agency, which is required on that
+    version from now on (and on later versions). It carries the declaration whole, so an agency that was not
+    required before can decide on it as on a lodgement; an agency that was already required holds the goods
+    for its own control. The referring agency's own decision follows on the decisions topic."""
+
+    topic: ClassVar[Topic] = Topic.DECLARATIONS
+    declaration_id: str
+    version: int = Field(ge=1, description="The version the referral concerns")
+    declaration: Declaration
+    referred_to: AgencyCode = Field(description="The agency that must act now")
+    already_required: bool = Field(description="True when `referred_to` was required on this version already")
+    referred_by: AgencyCode = Field(description="The agency whose officer referred the goods")
+    inspection_id: str = Field(description="The inspection result that made the referral")
+    findings: ShortText | None = Field(default=None, description="What the referring officer found")
+    required_agencies: list[AgencyCode] = Field(min_length=1, description="Every agency required now")
+    routing_version: str
+    submitted_at: AwareDatetime = Field(description="When the first version was lodged (acceptance)")
+    referred_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
 class DeclarationCorrected(Event):
     """After release, the trader corrected the declaration (post-clearance): the release stands; customs
     assesses what the correction changes in the duties owed."""
@@ -306,6 +330,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DeclarationAmended,
         DeclarationCancelled,
         DeclarationCorrected,
+        DeclarationReferred,
         GoodsArrived,
         PaymentRecorded,
         CertificateReceived,

@@ -13,6 +13,7 @@ from services.contract.events import (
     DeclarationAmended,
     DeclarationCancelled,
     DeclarationCorrected,
+    DeclarationReferred,
     DeclarationSubmitted,
     GoodsArrived,
     InspectionRecorded,
@@ -70,6 +71,13 @@ class Customs:
 
             async def handle(transaction: Transaction, event: Envelope) -> None:
                 await controls.record_inspection(transaction, event, now=self.clock())
+
+        elif isinstance(data, DeclarationReferred):
+            if data.referred_to != declarations.AGENCY:
+                return False
+
+            async def handle(transaction: Transaction, event: Envelope) -> None:
+                await controls.record_referral(transaction, event, now=self.clock())
 
         elif isinstance(data, GoodsArrived):
             return False  # release does not wait for arrival: the decision is ready when the goods come

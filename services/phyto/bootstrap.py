@@ -13,6 +13,7 @@ from services.contract.events import (
     DeclarationAmended,
     DeclarationCancelled,
     DeclarationCorrected,
+    DeclarationReferred,
     DeclarationSubmitted,
     GoodsArrived,
     InspectionRecorded,
@@ -51,6 +52,10 @@ class Phyto:
             if data.agency != consignments.AGENCY:
                 return False
             handle = consignments.on_inspection
+        elif isinstance(data, DeclarationReferred):
+            if data.referred_to != consignments.AGENCY:
+                return False
+            handle = consignments.on_referral
         elif isinstance(data, DeclarationCancelled):
 
             async def cancel(transaction: Transaction, event: Envelope) -> None:

@@ -17,6 +17,7 @@ from tests.e2e.api_client import GatewayClient
 from tests.e2e.conftest import free_port_run
 from tests.support import payloads
 from tests.support.profiles import customs_environment
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -99,6 +100,35 @@ async def test_goods_without_a_permit_are_held_by_the_wildlife_authority_until_a
     released = await client.wait_for_status(declaration_id, "released")
     wildlife = [d for d in released["decisions"] if d["agency"] == "wildlife"]
     assert [(d["declaration_version"], d["outcome"]) for d in wildlife] == [(1, "held"), (2, "released")]
+
+
+async def test_customs_refers_goods_to_the_wildlife_authority_which_then_must_answer(client: GatewayClient) -> None:
+    """Shirts are not routed to the wildlife authority; a customs officer who finds live birds in the crate
+    refers them to it. It becomes required on the version, answers the DeclarationReferred event, and the
+    goods wait for it and for customs' own release."""
+    shirts = payloads.customs_only("61091000", "CN", net_mass_kg="500")
+    declaration_id = await client.lodge(shirts)
+    held = await client.wait_for_status(declaration_id, "held")
+    assert held["required_agencies"] == ["customs"]
+
+    await client.inspect(declaration_id, result="refer", referred_to="wildlife", findings="live birds in crate 3")
+
+    async def wildlife_answered() -> dict[str, Any] | None:
+        found = await client.declaration(declaration_id)
+        return found if any(d["agency"] == "wildlife" for d in found["decisions"]) else None
+
+    referred = await eventually(wildlife_answered, within=60, what="the wildlife authority to answer the referral")
+    assert referred["required_agencies"] == ["customs", "wildlife"]
+    assert referred["clearance"]["status"] == "held"
+    kinds = [entry["kind"] for entry in referred["timeline"]]
+    assert kinds.index("inspection_recorded") < kinds.index("referred")
+    [wildlife] = [d for d in referred["decisions"] if d["agency"] == "wildlife"]
+    assert (wildlife["declaration_version"], wildlife["outcome"]) == (1, "not_concerned")
+
+    await client.inspect(declaration_id, result="release", findings="birds were a decoy toy; cotton shirts")
+    released = await client.wait_for_status(declaration_id, "released")
+    customs = [d for d in released["decisions"] if d["agency"] == "customs"]
+    assert [d["reasons"][0]["code"] for d in customs][-2:] == ["REFERRED", "INSPECTION_RELEASED"]
 
 
 def test_the_agency_imports_nothing_from_the_project() -> None:

@@ -139,3 +139,77 @@ async def test_plant_health_seizure_refuses_the_consignment(system: System) -> N
     assert response.status_code == 201, response.text
     refused = await wait_for_status(system, declaration_id, "refused")
     assert [(r["code"], r["agency"]) for r in refused["clearance"]["reasons"]] == [("GOODS_SEIZED", "phyto")]
+
+
+async def test_customs_refers_goods_to_plant_health_which_holds_them_until_its_officer_releases(
+    system: System,
+) -> None:
+    """Shirts are not routed to plant health; bore holes in their pallets make customs refer them. Plant health
+    becomes required, holds for its own inspection, and release waits for both officers; a later amendment keeps
+    plant health required."""
+    body = payloads.customs_only("61091000", "CN", net_mass_kg="500")
+    declaration_id = await submit_declaration(system, body)
+    await customs_decision(system, declaration_id, 1)
+    early = await inspect(system, declaration_id, PHYTO_OFFICER_KEY, result="release")
+    assert early.status_code == 409  # not plant health's goods until referred
+
+    referral = await inspect(
+        system, declaration_id, result="refer", referred_to="phyto", findings="bore holes in the wooden pallets"
+    )
+    assert referral.status_code == 201, referral.text
+
+    async def phyto_holds() -> dict[str, Any] | None:
+        found = await clearance_of(system, declaration_id)
+        return found if any(d["agency"] == "phyto" for d in found["decisions"]) else None
+
+    held = await eventually(phyto_holds, within=30, what="plant health to hold the referred goods")
+    assert held["required_agencies"] == ["customs", "phyto"]
+    [phyto] = [d for d in held["decisions"] if d["agency"] == "phyto"]
+    assert (phyto["declaration_version"], phyto["sequence"], phyto["outcome"]) == (1, 1, "held")
+    assert phyto["reasons"][0]["code"] == "REFERRED_FOR_INSPECTION"
+    assert phyto["reasons"][0]["text"] == "referred to plant health by customs: bore holes in the wooden pallets"
+    referred = next(e for e in held["timeline"] if e["kind"] == "referred")
+    assert (referred["agency"], referred["detail"]["referred_to"]) == ("customs", "phyto")
+
+    cleared = await inspect(system, declaration_id, PHYTO_OFFICER_KEY, result="release", findings="ISPM 15 mark")
+    assert cleared.status_code == 201, cleared.text
+    await eventually(lambda: _outcome_of(system, declaration_id, "phyto", 2), within=30, what="plant health's release")
+    assert (await clearance_of(system, declaration_id))["clearance"]["status"] == "held"  # customs still holds
+
+    amended = await system.client.post(
+        f"/v1/declarations/{declaration_id}/amendments",
+        json=body | {"function_code": "4", "goods_items": [body["goods_items"][0] | {"net_mass_kg": "480"}]},
+        headers=TRADER_KEY,
+    )
+    assert amended.status_code == 201, amended.text
+    assert amended.json()["required_agencies"] == ["customs", "phyto"]  # the referral stands on version 2
+
+
+async def test_plant_health_refers_goods_to_customs_which_holds_them_for_its_own_control(system: System) -> None:
+    number = payloads.certificate_number()
+    certificate = payloads.certificate(number)
+    certificate["line_items"][0]["origin_countries"] = ["KE"]
+    assert (await system.client.post("/v1/certificates", json=certificate, headers=NPPO_KEY)).status_code == 201
+    declaration_id = await submit_declaration(system, payloads.declaration(number))
+    held = await wait_for_status(system, declaration_id, "held")
+    assert [d["outcome"] for d in held["decisions"] if d["agency"] == "customs"] == ["released"]
+
+    referral = await inspect(
+        system, declaration_id, PHYTO_OFFICER_KEY, result="refer", referred_to="customs", findings="undeclared bulbs"
+    )
+    assert referral.status_code == 201, referral.text
+    customs = await customs_decision(system, declaration_id, 2)
+    assert (customs["outcome"], customs["reasons"][0]["code"]) == ("held", "REFERRED_FOR_CONTROL")
+    assert customs["details"]["referral"] == {"referred_by": "phyto", "findings": "undeclared bulbs"}
+
+    assert (await inspect(system, declaration_id, result="release", findings="bulbs declared")).status_code == 201
+    assert (await customs_decision(system, declaration_id, 3))["outcome"] == "released"
+    assert (await clearance_of(system, declaration_id))["clearance"]["status"] == "held"  # phyto still holds
+    assert (await inspect(system, declaration_id, PHYTO_OFFICER_KEY, result="release")).status_code == 201
+    await wait_for_status(system, declaration_id, "released")
+
+
+async def _outcome_of(system: System, declaration_id: str, agency: str, sequence: int) -> str | None:
+    body = await clearance_of(system, declaration_id)
+    found = [d["outcome"] for d in body["decisions"] if d["agency"] == agency and d["sequence"] == sequence]
+    return found[0] if found else None

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from services.contract.events import InspectionResult, Outcome, Reason
-from services.customs.domain.control import Inspection, after_inspection, after_payment
+from services.customs.domain.control import Inspection, after_inspection, after_payment, after_referral
 from services.customs.domain.lanes import Lane
 from services.customs.domain.rulebook import CustomsDecision
 
@@ -89,3 +89,34 @@ class TestInspection:
         assert after.reasons[0].code == "REFERRED"
         assert "wildlife" in after.reasons[0].text
         assert ("DUTY_UNSECURED" in [r.code for r in after.reasons]) is held_for_payment
+
+
+class TestReferralIn:
+    def test_released_goods_referred_to_customs_are_held_for_its_control(self) -> None:
+        released = decision(Outcome.RELEASED, lane=Lane.GREEN, inspection={"result": "release"}, security="deferred")
+        after = after_referral(released, "phyto", "undeclared bulbs")
+        assert after is not None
+        assert after.outcome is Outcome.HELD
+        assert [(r.code, r.text) for r in after.reasons] == [
+            ("REFERRED_FOR_CONTROL", "referred to customs by phyto: undeclared bulbs")
+        ]
+        assert after.details["referral"] == {"referred_by": "phyto", "findings": "undeclared bulbs"}
+        assert "inspection" not in after.details  # an earlier release does not settle the new control
+        assert after.lane is Lane.GREEN
+
+    def test_paying_does_not_end_a_referral_in(self) -> None:
+        referred = after_referral(decision(Outcome.HELD, UNSECURED), "phyto", None)
+        assert referred is not None
+        assert [r.code for r in referred.reasons] == ["REFERRED_FOR_CONTROL", "DUTY_UNSECURED"]
+        paid = after_payment(referred, Decimal("1467.24"))
+        assert paid is not None
+        assert paid.outcome is Outcome.HELD
+
+    def test_an_officer_release_ends_a_referral_in(self) -> None:
+        referred = after_referral(decision(Outcome.HELD, YELLOW, lane=Lane.YELLOW, security="deferred"), "phyto", None)
+        assert referred is not None
+        released = after_inspection(referred, inspection(InspectionResult.RELEASE))
+        assert released.outcome is Outcome.RELEASED
+
+    def test_refused_goods_stay_refused(self) -> None:
+        assert after_referral(decision(Outcome.REFUSED), "phyto", None) is None

@@ -3,7 +3,7 @@
 import pytest
 
 from services.contract.events import InspectionResult, Outcome
-from services.phyto.domain.inspections import after_inspection
+from services.phyto.domain.inspections import after_inspection, after_referral
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,11 @@ def test_without_findings_the_reason_names_the_officer_alone() -> None:
 def test_long_findings_are_cut_to_the_reason_limit() -> None:
     [reason] = after_inspection(InspectionResult.SEIZE, "officer A", "x" * 600, None).reasons
     assert len(reason.text) == 512
+
+
+def test_goods_referred_in_are_held_for_a_plant_health_inspection() -> None:
+    decision = after_referral("customs", "bore holes in pallets")
+    assert decision.outcome is Outcome.HELD
+    assert [(r.code, r.text) for r in decision.reasons] == [
+        ("REFERRED_FOR_INSPECTION", "referred to plant health by customs: bore holes in pallets")
+    ]

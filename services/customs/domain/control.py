@@ -47,6 +47,19 @@ def after_inspection(previous: CustomsDecision, inspection: Inspection) -> Custo
     return CustomsDecision(outcome, [released, *unsecured], details, previous.lane)
 
 
+def after_referral(previous: CustomsDecision, referred_by: str, findings: str | None) -> CustomsDecision | None:
+    """Another agency's officer referred the goods to customs: customs holds them for its own control, whatever
+    it decided before, until a customs officer records a result. Goods customs refused stay refused (None)."""
+    if previous.outcome is Outcome.REFUSED:
+        return None
+    found = f": {findings}" if findings else ""
+    reason = Reason(code="REFERRED_FOR_CONTROL", text=f"referred to customs by {referred_by}{found}"[:512])
+    unsecured = [reason for reason in previous.reasons if reason.code == UNSECURED]
+    details = {k: v for k, v in previous.details.items() if k != "inspection"}
+    details["referral"] = {"referred_by": referred_by, "findings": findings}
+    return CustomsDecision(Outcome.HELD, [reason, *unsecured], details, previous.lane)
+
+
 def after_payment(previous: CustomsDecision, paid: Decimal) -> CustomsDecision | None:
     """The decision once `paid` (all payments so far, national currency) is recorded; None if nothing changes.
 
@@ -71,6 +84,6 @@ def _control_outcome(decision: CustomsDecision) -> Outcome:
     inspected = decision.details.get("inspection", {}).get("result")
     if inspected == InspectionResult.RELEASE.value:
         return Outcome.RELEASED
-    if inspected == InspectionResult.REFER.value:
-        return Outcome.HELD
+    if inspected == InspectionResult.REFER.value or "referral" in decision.details:
+        return Outcome.HELD  # a referral in waits for a customs officer's result
     return decision.lane.outcome if decision.lane is not None else Outcome.HELD

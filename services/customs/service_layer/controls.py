@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.events import InspectionRecorded, Outcome, PaymentRecorded, Reason
+from services.contract.events import DeclarationReferred, InspectionRecorded, Outcome, PaymentRecorded, Reason
 from services.contract.outbox import Transaction
 from services.customs.adapters.orm import decisions, payments
-from services.customs.domain.control import Inspection, after_inspection, after_payment
+from services.customs.domain.control import Inspection, after_inspection, after_payment, after_referral
 from services.customs.domain.exchange_rates import MissingExchangeRate
 from services.customs.domain.lanes import Lane
 from services.customs.domain.rulebook import CustomsDecision, Rulebook
@@ -71,6 +71,28 @@ async def record_inspection(transaction: Transaction, envelope: Envelope, *, now
         return
     inspection = Inspection(recorded.result, recorded.findings, recorded.referred_to, recorded.officer)
     await _publish(transaction, envelope, latest, after_inspection(_decision_of(latest), inspection), now)
+
+
+async def record_referral(transaction: Transaction, envelope: Envelope, *, now: datetime) -> None:
+    """Goods another agency referred to customs are held for a customs officer's control."""
+    referred = envelope.data
+    assert isinstance(referred, DeclarationReferred)
+    latest = await _latest(transaction.connection, referred.declaration_id)
+    if latest is None:
+        raise PermanentEventError(f"referral {referred.inspection_id}: customs has no decision on the declaration")
+    stale = latest.declaration_version != referred.version
+    if stale or await _cancelled(transaction.connection, referred.declaration_id):
+        log.warning(
+            "referral %s of version %d not acted on: declaration %s is %s",
+            referred.inspection_id,
+            referred.version,
+            referred.declaration_id,
+            f"at version {latest.declaration_version}" if stale else "cancelled",
+        )
+        return
+    decision = after_referral(_decision_of(latest), referred.referred_by, referred.findings)
+    if decision is not None:
+        await _publish(transaction, envelope, latest, decision, now)
 
 
 async def _cancelled(connection: AsyncConnection, declaration_id: str) -> bool:

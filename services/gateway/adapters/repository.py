@@ -16,6 +16,7 @@ from services.gateway.adapters.orm import (
     corrections,
     declaration_versions,
     declarations,
+    inspections,
     timeline,
 )
 from services.gateway.domain.clearance import AgencyDecision
@@ -157,6 +158,19 @@ async def set_correction_assessment(
         update(corrections).where(corrections.c.id == correction_id).values(assessment=assessment, assessed_at=at)
     )
     return result.rowcount > 0
+
+
+async def set_required_agencies(connection: AsyncConnection, declaration_id: str, required: list[str]) -> None:
+    query = update(declarations).where(declarations.c.id == declaration_id).values(required_agencies=required)
+    await connection.execute(query)
+
+
+async def referred_agencies(connection: AsyncConnection, declaration_id: str) -> set[str]:
+    """Every agency an officer referred the declaration's goods to, on any version."""
+    query = select(inspections.c.referred_to).where(
+        inspections.c.declaration_id == declaration_id, inspections.c.referred_to.is_not(None)
+    )
+    return set((await connection.scalars(query)).all())
 
 
 async def set_state(

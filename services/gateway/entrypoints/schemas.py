@@ -38,7 +38,7 @@ class TimelineEntry(BaseModel):
     at: datetime
     kind: str = Field(
         description="submitted, amended, cancelled, arrived, agency_decision, clearance, payment_recorded, "
-        "inspection_recorded, correction_recorded or correction_assessed"
+        "inspection_recorded, referred, correction_recorded or correction_assessed"
     )
     agency: str | None
     detail: dict[str, Any]

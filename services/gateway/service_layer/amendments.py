@@ -54,7 +54,9 @@ async def amend(
     if not changed:
         return row, False
     version = row.version + 1
-    required = routing.required_agencies(declaration)
+    referred = await repository.referred_agencies(connection, declaration_id)
+    routed = routing.required_agencies(declaration)
+    required = routed + sorted(referred - set(routed))  # a referral stands on later versions
     await repository.insert_version(
         connection,
         declaration_id,

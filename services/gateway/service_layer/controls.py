@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
 from services.contract.cloudevents import Envelope
-from services.contract.declaration import Amount
+from services.contract.declaration import Amount, Declaration
 from services.contract.events import (
     ClearanceStatus,
+    DeclarationReferred,
     InspectionRecorded,
     InspectionResult,
     Outcome,
@@ -106,7 +107,9 @@ async def record_inspection(
         raise Unprocessable(
             f"referred_to {referred_to!r} is not another agency of this border ({known})", field="referred_to"
         )
-    declaration = await declarations.get(connection, declaration_id=declaration_id, caller=caller)
+    await declarations.get(connection, declaration_id=declaration_id, caller=caller)
+    declaration = await repository.declaration_for_update(connection, declaration_id)
+    assert declaration is not None
     if declaration.status == ClearanceStatus.CANCELLED.value:
         raise Conflict(f"declaration {declaration_id} is cancelled: there are no goods to inspect under it")
     if agency not in declaration.required_agencies:
@@ -146,9 +149,43 @@ async def record_inspection(
         recorded_at=now,
     )
     await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
+    if referred_to is not None:
+        await _refer(transaction, declaration, event, correlation_id=correlation_id, source=source)
     row = (await connection.execute(select(inspections).where(inspections.c.id == inspection_id))).first()
     assert row is not None
     return row
+
+
+async def _refer(
+    transaction: Transaction, declaration: Row[Any], inspection: InspectionRecorded, *, correlation_id: str, source: str
+) -> None:
+    """Make the agency referred to required on the declaration, and tell it with the declaration whole."""
+    referred_to = inspection.referred_to
+    assert referred_to is not None
+    already = referred_to in declaration.required_agencies
+    required = list(declaration.required_agencies) if already else [*declaration.required_agencies, referred_to]
+    if not already:
+        await repository.set_required_agencies(transaction.connection, declaration.id, required)
+    detail = {"referred_to": referred_to, "inspection_id": inspection.inspection_id, "required_agencies": required}
+    at = inspection.recorded_at
+    await repository.add_to_timeline(
+        transaction.connection, declaration.id, at, "referred", detail, agency=inspection.agency
+    )
+    referred = DeclarationReferred(
+        declaration_id=declaration.id,
+        version=declaration.version,
+        declaration=Declaration.model_validate(declaration.body),
+        referred_to=referred_to,
+        already_required=already,
+        referred_by=inspection.agency,
+        inspection_id=inspection.inspection_id,
+        findings=inspection.findings,
+        required_agencies=required,
+        routing_version=declaration.routing_version,
+        submitted_at=declaration.submitted_at,
+        referred_at=at,
+    )
+    await transaction.publish(Envelope(data=referred, source=source, correlation_id=correlation_id, time=at))
 
 
 async def _more_due_after_correction(connection: AsyncConnection, declaration: Row[Any]) -> bool:

@@ -21,3 +21,11 @@ def after_inspection(
         return PhytoAssessment(Outcome.HELD, (reason,), (), ())
     reason = Reason(code="INSPECTION_RELEASED", text=f"released by {officer}{found}"[:512])
     return PhytoAssessment(Outcome.RELEASED, (reason,), (), ())
+
+
+def after_referral(referred_by: str, findings: str | None) -> PhytoAssessment:
+    """Goods another agency referred to plant health are held until a plant-health officer inspects them,
+    whatever the certificates say."""
+    found = f": {findings}" if findings else ""
+    reason = Reason(code="REFERRED_FOR_INSPECTION", text=f"referred to plant health by {referred_by}{found}"[:512])
+    return PhytoAssessment(Outcome.HELD, (reason,), (), ())

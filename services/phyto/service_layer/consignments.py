@@ -14,12 +14,13 @@ from services.contract.events import (
     CertificateReceived,
     DeclarationAmended,
     DeclarationCancelled,
+    DeclarationReferred,
     DeclarationSubmitted,
     InspectionRecorded,
 )
 from services.contract.outbox import Transaction
 from services.phyto.adapters import repository
-from services.phyto.domain.inspections import after_inspection
+from services.phyto.domain.inspections import after_inspection, after_referral
 from services.phyto.domain.matching import PhytoAssessment, assess
 from services.phyto.domain.requirements import ImportRequirements
 
@@ -207,6 +208,56 @@ async def on_inspection(
         version=row.version,
         sequence=row.last_sequence + 1,
         assessment=after_inspection(recorded.result, recorded.officer, recorded.findings, recorded.referred_to),
+        requirements=requirements,
+        correlation_id=envelope.correlation_id,
+        now=now,
+    )
+
+
+async def on_referral(
+    transaction: Transaction, envelope: Envelope, *, requirements: ImportRequirements, now: datetime
+) -> None:
+    """Goods referred to plant health by another agency's officer: phyto keeps the version (it may not have
+    been routed here) and holds it for a plant-health officer, whose result alone moves it on."""
+    referred = envelope.data
+    assert isinstance(referred, DeclarationReferred)
+    connection = transaction.connection
+    numbers = _cited(referred.declaration)
+    stored = await repository.declaration(connection, referred.declaration_id)
+    old_numbers = set() if stored is None else _cited(Declaration.model_validate(stored.body))
+    await repository.lock_certificate_numbers(connection, numbers | old_numbers)
+    if stored is not None and stored.version > referred.version:
+        log.warning(
+            "referral %s of version %d not acted on: declaration %s is at version %d",
+            referred.inspection_id,
+            referred.version,
+            referred.declaration_id,
+            stored.version,
+        )
+        return
+    body = referred.declaration.model_dump(mode="json")
+    if stored is None:
+        await repository.save_declaration(
+            connection,
+            declaration_id=referred.declaration_id,
+            version=referred.version,
+            body=body,
+            correlation_id=envelope.correlation_id,
+            numbers=numbers,
+        )
+    elif stored.version < referred.version:
+        await repository.save_version(
+            connection, declaration_id=referred.declaration_id, version=referred.version, body=body, numbers=numbers
+        )
+    referral = referred.model_dump(mode="json", include={"inspection_id", "referred_by", "findings"})
+    await repository.record_inspection(connection, referred.declaration_id, {"referral": referral})
+    await _publish_decision(
+        transaction,
+        event_id=output_event_id(envelope.id, AGENCY),
+        declaration_id=referred.declaration_id,
+        version=referred.version,
+        sequence=1 if stored is None else stored.last_sequence + 1,
+        assessment=after_referral(referred.referred_by, referred.findings),
         requirements=requirements,
         correlation_id=envelope.correlation_id,
         now=now,

@@ -1,5 +1,6 @@
-"""The OpenAPI document walked: every request body has examples, every example validates against its schema, and
-sending each one, in a trader's story over real HTTP, gets the status the document promises."""
+"""The OpenAPI document walked: every request body and every success response has examples, every example
+validates against its schema, and sending each request, in a trader's story over real HTTP, gets the status the
+document promises and a body its schema describes."""
 
 import json
 from collections.abc import Iterator
@@ -49,11 +50,55 @@ async def test_every_request_body_has_examples_that_validate(system: System) -> 
         for media_type in content:
             named = examples(operation, media_type)
             assert named, f"{method} {path} has no {media_type} example"
-            schema = content[media_type]["schema"]
-            validator = Draft202012Validator({**schema, "components": spec["components"]})
+            check = validator(spec, content[media_type]["schema"])
             for name, value in named.items():
-                problems = [error.message for error in validator.iter_errors(value)]
+                problems = [error.message for error in check.iter_errors(value)]
                 assert problems == [], f"{method} {path} example {name!r}: {problems}"
+
+
+def validator(spec: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator({**schema, "components": spec["components"]})
+
+
+def resolved(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        found: dict[str, Any] = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        return found
+    return schema
+
+
+def response_examples(spec: dict[str, Any], media: dict[str, Any]) -> list[Any]:
+    """The examples of a response media type: its own, else its schema's (a list's: one of its items')."""
+    if "example" in media:
+        return [media["example"]]
+    if "examples" in media:
+        return [example["value"] for example in media["examples"].values()]
+    schema = resolved(spec, media.get("schema", {}))
+    if schema.get("type") == "array":
+        return [[item] for item in resolved(spec, schema["items"]).get("examples", [])]
+    return list(schema.get("examples", []))
+
+
+async def test_every_success_response_has_examples_that_validate(system: System) -> None:
+    spec = system.app.openapi()
+    for method, path, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            if not status.startswith("2"):
+                continue
+            for media_type, media in response.get("content", {}).items():
+                named = response_examples(spec, media)
+                assert named, f"{method} {path} {status} has no {media_type} example"
+                if "schema" not in media:
+                    continue
+                for example in named:
+                    problems = [error.message for error in validator(spec, media["schema"]).iter_errors(example)]
+                    assert problems == [], f"{method} {path} {status} example: {problems}"
+
+
+def test_problem_details_have_an_example(system: System) -> None:
+    spec = system.app.openapi()
+    [example] = spec["components"]["schemas"]["Problem"]["examples"]
+    assert example["errors"][0]["path"].startswith("body.")
 
 
 class Walk:
@@ -87,6 +132,10 @@ class Walk:
             headers={**(headers or {}), **({"content-type": media_type} if content is not None else {})},
         )
         assert response.status_code == success(operation), f"{method} {path}: {response.status_code} {response.text}"
+        documented = operation["responses"][str(response.status_code)].get("content", {}).get("application/json")
+        if documented is not None and "schema" in documented:
+            problems = [e.message for e in validator(self.spec, documented["schema"]).iter_errors(response.json())]
+            assert problems == [], f"{method} {path}: the response breaks its schema: {problems}"
         self.sent.add((method, path))
         if content is not None:
             self.bodies.add((method, path, media_type))

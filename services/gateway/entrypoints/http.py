@@ -2,12 +2,13 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
 from services.contract.ops import install_http_middleware, ops_router
 from services.gateway.bootstrap import Gateway
-from services.gateway.entrypoints import problems
+from services.gateway.entrypoints import problems, response_examples
 from services.gateway.entrypoints.routes import amendments, arrivals, certificates, declarations, notifications
 
 
@@ -48,4 +49,12 @@ def create_app(gateway: Gateway) -> FastAPI:
         return await call_next(request)
 
     install_http_middleware(app)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = response_examples.document(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -3,9 +3,9 @@
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response, params
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.routing import Match
@@ -18,8 +18,9 @@ CORRELATION_HEADER = "X-Correlation-ID"
 _VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-def ops_router(service: str, runtime: Runtime) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+def ops_router(service: str, runtime: Runtime, dependencies: Sequence[params.Depends] = ()) -> APIRouter:
+    """/health, /ready and /metrics; `dependencies` guard them when they are not public."""
+    router = APIRouter(tags=["operations"], dependencies=dependencies)
 
     @router.get("/health", summary="The process is alive; shows the state of its dependencies")
     async def health() -> dict[str, object]:

@@ -17,6 +17,7 @@ from services.contract.runtime import Runtime
 from services.gateway.adapters import orm
 from services.gateway.adapters.webhook_http import HttpSender
 from services.gateway.domain.notifications import TargetPolicy
+from services.gateway.domain.rate_limits import TokenBuckets
 from services.gateway.domain.routing import RoutingTable
 from services.gateway.service_layer import amendments, api_keys, decisions
 from services.gateway.service_layer.webhook_delivery import DeliveryPolicy, WebhookDispatcher
@@ -33,6 +34,7 @@ class Gateway:
     clock: Clock
     webhook_targets: TargetPolicy
     webhook_dispatcher: WebhookDispatcher
+    rate_limits: TokenBuckets
 
     @property
     def source(self) -> str:
@@ -99,6 +101,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
             schemes=frozenset(settings.webhook_allowed_schemes), hosts=frozenset(settings.webhook_allowed_hosts)
         ),
         webhook_dispatcher=dispatcher,
+        rate_limits=TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst),
     )
     runtime.consume([settings.topic(Topic.DECISIONS)], f"{settings.topic_prefix}gateway", gateway.on_decision)
     return gateway

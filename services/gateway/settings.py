@@ -20,6 +20,13 @@ class GatewaySettings(ServiceSettings):
     environment: str = Field(default="production", pattern=r"^(production|development)$")
     dev_keys_file: Path | None = Field(default=None, description="Seed these API keys at start (development only)")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    ops_public: bool = Field(
+        default=True, description="/health, /ready and /metrics answer anyone; false: operator keys only"
+    )
+    rate_limit_per_second: float = Field(
+        default=50.0, gt=0, description="Requests per second one API key may sustain, per gateway instance"
+    )
+    rate_limit_burst: int = Field(default=100, ge=1, description="Requests one API key may make at once above the rate")
     outbox_max_backlog: int = Field(
         default=50_000, ge=1, description="Above this many unpublished events, submissions get 503 and Retry-After"
     )

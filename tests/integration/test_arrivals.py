@@ -62,6 +62,7 @@ async def test_only_carriers_report_and_they_see_no_commercial_detail(system: Sy
     )
     assert unknown.status_code == 404
     assert (await system.client.post(path, json=FERRY, headers=CARRIER_KEY)).status_code == 201
-    assert (await system.client.get(f"/v1/declarations/{declaration_id}", headers=CARRIER_KEY)).status_code == 404
+    # A carrier reads the arrival it reported, never the declaration (its role does not read declarations).
+    assert (await system.client.get(f"/v1/declarations/{declaration_id}", headers=CARRIER_KEY)).status_code == 403
     assert (await system.client.get(path, headers=TRADER_KEY)).status_code == 200
     assert (await system.client.get(path, headers=OTHER_TRADER_KEY)).status_code == 404

@@ -94,5 +94,7 @@ async def test_a_page_size_out_of_bounds_is_refused(system: System, limit: int) 
 
 
 async def test_a_carrier_key_does_not_list_declarations(system: System) -> None:
-    response = await system.client.get("/v1/declarations", headers=await seeded_key(system, Role.CARRIER, ""))
+    response = await system.client.get(
+        "/v1/declarations", headers=await seeded_key(system, Role.CARRIER, "GBFXT-TERMINAL")
+    )
     assert response.status_code == 403

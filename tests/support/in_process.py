@@ -16,7 +16,7 @@ from services.customs.entrypoints.http import create_app as customs_app
 from services.customs.settings import CustomsSettings
 from services.gateway.bootstrap import Gateway
 from services.gateway.bootstrap import bootstrap as bootstrap_gateway
-from services.gateway.domain.callers import Role
+from services.gateway.domain.callers import Grant, Role
 from services.gateway.entrypoints.http import create_app as gateway_app
 from services.gateway.service_layer.api_keys import KeyEntry, seed
 from services.gateway.settings import GatewaySettings
@@ -116,9 +116,10 @@ async def running_system(bootstrap: str, topic_prefix: str, databases: Databases
         yield System(client, apps[0], gateway, customs, phyto, bootstrap, topic_prefix)
 
 
-async def seeded_key(system: System, role: Role, subject: str) -> dict[str, str]:
+async def seeded_key(system: System, role: Role, subject: str, grants: tuple[Grant, ...] = ()) -> dict[str, str]:
     """An API key for `role` acting for `subject`, stored in the gateway's database: the header to send."""
-    key = f"test-{role.value}-{subject or 'any'}-0000000001"
+    key = f"test-{role.value}-{subject or 'any'}-{'-'.join(grants) or 'plain'}-0000000001"
+    entry = KeyEntry(key=key, role=role, subject=subject, grants=list(grants))
     async with system.gateway.runtime.engine.begin() as connection:
-        await seed(connection, [KeyEntry(key=key, role=role, subject=subject)], datetime.now(UTC))
+        await seed(connection, [entry], datetime.now(UTC))
     return {"X-API-Key": key}

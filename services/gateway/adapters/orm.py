@@ -162,11 +162,13 @@ api_keys = Table(
     "api_keys",
     metadata,
     Column("key_hash", String(64), primary_key=True),
+    Column("key_id", String(26), nullable=False, unique=True, index=True),
     Column("role", String(16), nullable=False),
     Column("subject", String(32), nullable=False),
     Column("label", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
+    Column("grants", JSON, nullable=True),  # an operator key's Grant values; null: none
 )
 
 idempotency_keys = Table(

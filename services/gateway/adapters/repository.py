@@ -278,4 +278,20 @@ async def api_key(connection: AsyncConnection, key_hash: str) -> Row[Any] | None
 async def insert_api_key_if_absent(connection: AsyncConnection, values: dict[str, Any]) -> None:
     existing = await connection.scalar(select(api_keys.c.key_hash).where(api_keys.c.key_hash == values["key_hash"]))
     if existing is None:
-        await connection.execute(insert(api_keys).values(**values))
+        await insert_api_key(connection, values)
+
+
+async def insert_api_key(connection: AsyncConnection, values: dict[str, Any]) -> None:
+    await connection.execute(insert(api_keys).values(**values))
+
+
+async def revoke_api_key(connection: AsyncConnection, key_id: str, now: datetime) -> bool:
+    result = await connection.execute(
+        update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return result.rowcount > 0
+
+
+async def api_keys_listing(connection: AsyncConnection) -> list[Row[Any]]:
+    columns = [c for c in api_keys.c if c.name != "key_hash"]
+    return list(await connection.execute(select(*columns).order_by(api_keys.c.created_at, api_keys.c.key_id)))

@@ -30,9 +30,17 @@ class UnsupportedMediaType(GatewayError):
     """The body is in a format this endpoint does not read."""
 
 
-class Overloaded(GatewayError):
-    """The gateway cannot take more work now (e.g. its outbox backlog is over the bound): retry later."""
+class RetryLater(GatewayError):
+    """Not now: the answer carries Retry-After."""
 
     def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+class Overloaded(RetryLater):
+    """The gateway cannot take more work now (e.g. its outbox backlog is over the bound): retry later."""
+
+
+class RateLimited(RetryLater):
+    """This API key made more requests than its rate limit allows: retry later."""

@@ -1,14 +1,15 @@
 """Dependencies the routes inject: the gateway context and the authenticated caller."""
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+import time
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
 from services.gateway.bootstrap import Gateway
-from services.gateway.domain.callers import Caller, Role
-from services.gateway.domain.errors import Overloaded
+from services.gateway.domain.callers import Caller, Grant, Role
+from services.gateway.domain.errors import Overloaded, RateLimited
 from services.gateway.service_layer import api_keys
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key")
@@ -29,6 +30,13 @@ async def caller(context: GatewayDep, key: Annotated[str | None, Security(_api_k
         found = await api_keys.authenticate(connection, key)
     if found is None:
         raise HTTPException(401, "the API key is not valid", headers={"WWW-Authenticate": "ApiKey"})
+    wait = context.rate_limits.take(api_keys.hash_key(key), time.monotonic())
+    if wait > 0:
+        limit = context.settings.rate_limit_per_second
+        raise RateLimited(
+            f"this API key made more than {limit:g} requests per second; retry in {wait:.2f} s",
+            retry_after_seconds=context.rate_limits.retry_after(wait),
+        )
     return found
 
 
@@ -43,12 +51,25 @@ async def outbox_has_room(context: GatewayDep) -> None:
         )
 
 
-def role(*allowed: Role) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
-    """A dependency admitting only callers with one of these roles."""
+@dataclass(frozen=True)
+class Gate:
+    """A dependency admitting callers with one of `roles`, and operators holding one of `grants`.
 
-    async def _check(who: Annotated[Caller, Depends(caller)]) -> Caller:
-        if who.role not in allowed:
-            raise HTTPException(403, f"this operation needs the role {' or '.join(allowed)}; your key has {who.role}")
-        return who
+    Every business route has one: the role-by-endpoint table (`access.py`) is read from them."""
 
-    return _check
+    roles: tuple[Role, ...]
+    grants: tuple[Grant, ...] = ()
+
+    async def __call__(self, who: Annotated[Caller, Depends(caller)]) -> Caller:
+        if who.role in self.roles or (who.role is Role.OPERATOR and who.grants.intersection(self.grants)):
+            return who
+        needed = " or ".join([*self.roles, *(f"operator with {grant}" for grant in self.grants)])
+        raise HTTPException(403, f"this operation needs the role {needed}; your key has {who.role}")
+
+
+def allow(*roles: Role, grants: tuple[Grant, ...] = ()) -> Gate:
+    return Gate(roles, grants)
+
+
+READERS = allow(Role.TRADER, Role.OFFICER, grants=(Grant.TRADE_READ,))
+"""Who reads declarations: traders their own, officers and granted operators all."""

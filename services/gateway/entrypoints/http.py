@@ -4,12 +4,27 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from services.contract.ops import install_http_middleware, ops_router
 from services.gateway.bootstrap import Gateway
+from services.gateway.domain.callers import Role
 from services.gateway.entrypoints import problems, response_examples
+from services.gateway.entrypoints.deps import allow
 from services.gateway.entrypoints.routes import amendments, arrivals, certificates, declarations, notifications
+
+
+def routers(gateway: Gateway) -> list[APIRouter]:
+    """Every router of the gateway; access.py reads the role-by-endpoint table from them."""
+    guard = [] if gateway.settings.ops_public else [Depends(allow(Role.OPERATOR))]
+    return [
+        declarations.router,
+        amendments.router,
+        arrivals.router,
+        certificates.router,
+        notifications.router,
+        ops_router(gateway.settings.service_name, gateway.runtime, guard),
+    ]
 
 
 def create_app(gateway: Gateway) -> FastAPI:
@@ -31,12 +46,8 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.gateway = gateway
     app.state.max_body_bytes = gateway.settings.max_body_bytes
     problems.install(app)
-    app.include_router(declarations.router)
-    app.include_router(amendments.router)
-    app.include_router(arrivals.router)
-    app.include_router(certificates.router)
-    app.include_router(notifications.router)
-    app.include_router(ops_router(gateway.settings.service_name, gateway.runtime))
+    for router in routers(gateway):
+        app.include_router(router)
     limit = gateway.settings.max_body_bytes
 
     @app.middleware("http")

@@ -17,6 +17,8 @@ from services.gateway.domain.errors import (
     GatewayError,
     NotFound,
     Overloaded,
+    RateLimited,
+    RetryLater,
     Unprocessable,
     UnsupportedMediaType,
 )
@@ -30,6 +32,7 @@ _STATUS: dict[type[GatewayError], tuple[int, str]] = {
     Conflict: (409, "Conflict"),
     Unprocessable: (422, "Invalid request"),
     Overloaded: (503, "Service unavailable"),
+    RateLimited: (429, "Too many requests"),
     UnsupportedMediaType: (415, "Unsupported media type"),
 }
 
@@ -72,7 +75,7 @@ def install(app: FastAPI) -> None:
         status, title = next((value for kind, value in _STATUS.items() if isinstance(exc, kind)), (400, "Bad request"))
         errors = [FieldProblem(path=f"body.{exc.field}", message=exc.detail)] if exc.field else []
         response = problem_response(request, status, title, exc.detail, errors)
-        if isinstance(exc, Overloaded):
+        if isinstance(exc, RetryLater):
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
 

@@ -87,11 +87,12 @@ async def receive(
 
 
 async def get(connection: AsyncConnection, *, certificate_id: str, caller: Caller) -> Row[Any]:
-    """NPPOs read their own country's certificates, officers all, traders those their declarations cite."""
+    """NPPOs read their own country's certificates, officers (and operators granted trade:read) all, traders
+    those their declarations cite."""
     row = await repository.certificate_by_id(connection, certificate_id)
     allowed = row is not None and (
         (caller.role is Role.NPPO and caller.subject == row.issuing_country)
-        or caller.role is Role.OFFICER
+        or caller.reads_all_trade()
         or (
             caller.role is Role.TRADER
             and await repository.trader_references_certificate(connection, caller.subject, row.number)

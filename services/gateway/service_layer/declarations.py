@@ -117,17 +117,18 @@ def _resubmitted(existing: Row[Any], body_hash: str, lrn: str) -> Row[Any]:
 
 
 def can_read(caller: Caller, row: Row[Any]) -> bool:
-    """Traders see declarations where they are declarant or importer; officers see all."""
+    """Traders see declarations where they are declarant or importer; officers (and operators granted
+    trade:read) see all."""
     if caller.role is Role.TRADER:
         return caller.subject in (row.declarant_id, row.importer_id)
-    return caller.role is Role.OFFICER
+    return caller.reads_all_trade()
 
 
 async def list_visible(
     connection: AsyncConnection, *, caller: Caller, keep: repository.DeclarationFilter, cursor: str | None, limit: int
 ) -> tuple[list[Row[Any]], str | None]:
     """One page of the declarations the caller may see, and the cursor of the next page (None at the end)."""
-    if caller.role not in (Role.TRADER, Role.OFFICER):
+    if caller.role is not Role.TRADER and not caller.reads_all_trade():
         raise Forbidden(f"a {caller.role} key does not list declarations")
     rows = await repository.list_declarations(
         connection,

@@ -9,7 +9,7 @@ from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.bodies import read_declaration, request_body
-from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
+from services.gateway.entrypoints.deps import READERS, GatewayDep, allow, outbox_has_room
 from services.gateway.entrypoints.examples import AMENDMENT_EXAMPLE, AMENDMENT_XML_EXAMPLE, CORRECTION_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.routes.declarations import PROBLEMS, ULID_PATH
@@ -44,7 +44,7 @@ CANCELLATION_EXAMPLE = {"reason": "The goods were not shipped"}
 async def amend_declaration(
     context: GatewayDep,
     request: Request,
-    who: Annotated[Caller, Depends(role(Role.TRADER))],
+    who: Annotated[Caller, Depends(allow(Role.TRADER))],
     declaration_id: Annotated[str, ULID_PATH],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -91,7 +91,7 @@ async def amend_declaration(
 async def cancel_declaration(
     context: GatewayDep,
     request: Request,
-    who: Annotated[Caller, Depends(role(Role.TRADER))],
+    who: Annotated[Caller, Depends(allow(Role.TRADER))],
     declaration_id: Annotated[str, ULID_PATH],
     cancellation: Annotated[
         CancellationCreate, Body(openapi_examples={"not shipped": {"value": CANCELLATION_EXAMPLE}})
@@ -137,7 +137,7 @@ async def cancel_declaration(
 async def correct_declaration(
     context: GatewayDep,
     request: Request,
-    who: Annotated[Caller, Depends(role(Role.TRADER))],
+    who: Annotated[Caller, Depends(allow(Role.TRADER))],
     declaration_id: Annotated[str, ULID_PATH],
     correction: Annotated[CorrectionCreate, Body(openapi_examples={"freight left out": {"value": CORRECTION_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
@@ -181,7 +181,7 @@ async def correct_declaration(
 )
 async def get_version(
     context: GatewayDep,
-    who: Annotated[Caller, Depends(caller)],
+    who: Annotated[Caller, Depends(READERS)],
     declaration_id: Annotated[str, ULID_PATH],
     version: Annotated[int, Path(ge=1, le=10_000, description="1 for the declaration as first lodged")],
 ) -> DeclarationVersionRead:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
 from services.gateway.domain.callers import Caller, Role
-from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
+from services.gateway.entrypoints.deps import READERS, GatewayDep, allow, outbox_has_room
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.routes.declarations import PROBLEMS, ULID_PATH
 from services.gateway.entrypoints.schemas import ArrivalCreate, ArrivalRead
@@ -18,6 +18,8 @@ from services.gateway.service_layer import arrivals
 
 router = APIRouter(prefix="/v1/declarations", tags=["arrivals"])
 ARRIVAL_EXAMPLE = {"location": "GBDVR", "transport_reference": "P&O Pioneer 2026-11-23 08:15"}
+ARRIVAL_READERS = allow(Role.CARRIER, *READERS.roles, grants=READERS.grants)
+"""The carrier that reported the arrival, and those who read the declaration."""
 
 
 @router.post(
@@ -31,7 +33,7 @@ ARRIVAL_EXAMPLE = {"location": "GBDVR", "transport_reference": "P&O Pioneer 2026
 async def report_arrival(
     context: GatewayDep,
     request: Request,
-    who: Annotated[Caller, Depends(role(Role.CARRIER))],
+    who: Annotated[Caller, Depends(allow(Role.CARRIER))],
     declaration_id: Annotated[str, ULID_PATH],
     arrival: Annotated[ArrivalCreate, Body(openapi_examples={"ferry": {"value": ARRIVAL_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
@@ -62,7 +64,9 @@ async def report_arrival(
 
 @router.get("/{declaration_id}/arrival", response_model=ArrivalRead, responses=PROBLEMS, summary="Get an arrival")
 async def get_arrival(
-    context: GatewayDep, who: Annotated[Caller, Depends(caller)], declaration_id: Annotated[str, ULID_PATH]
+    context: GatewayDep,
+    who: Annotated[Caller, Depends(ARRIVAL_READERS)],
+    declaration_id: Annotated[str, ULID_PATH],
 ) -> ArrivalRead:
     """The arrival, the single-window status and the release times, for the carrier that reported it and for
     whoever may read the declaration. Carriers see no commercial detail of the declaration."""

@@ -7,10 +7,10 @@ from fastapi.responses import JSONResponse
 
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
-from services.gateway.domain.callers import Caller, Role
+from services.gateway.domain.callers import Caller, Grant, Role
 from services.gateway.domain.errors import NotFound
 from services.gateway.entrypoints.bodies import read_certificate, request_body
-from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
+from services.gateway.entrypoints.deps import GatewayDep, allow, outbox_has_room
 from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE, CERTIFICATE_XML_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.routes.declarations import PROBLEMS
@@ -19,6 +19,8 @@ from services.gateway.entrypoints.views import certificate_view
 from services.gateway.service_layer import certificates
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+CERTIFICATE_READERS = allow(Role.NPPO, Role.OFFICER, Role.TRADER, grants=(Grant.TRADE_READ,))
+"""NPPOs read their own country's certificates, traders those their declarations cite, officers all."""
 CERTIFICATE_ID = Path(pattern=ULID_PATTERN, description="Certificate id (ULID)")
 
 
@@ -39,7 +41,7 @@ CERTIFICATE_ID = Path(pattern=ULID_PATTERN, description="Certificate id (ULID)")
 async def submit_certificate(
     context: GatewayDep,
     request: Request,
-    who: Annotated[Caller, Depends(role(Role.NPPO))],
+    who: Annotated[Caller, Depends(allow(Role.NPPO))],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Only the issuing country's NPPO (or the Hub acting for it) may deliver. A redelivery (same Hub delivery
@@ -75,7 +77,7 @@ async def submit_certificate(
 @router.get("/{certificate_id}", response_model=CertificateRead, responses=PROBLEMS, summary="Get a certificate")
 async def get_certificate(
     context: GatewayDep,
-    who: Annotated[Caller, Depends(caller)],
+    who: Annotated[Caller, Depends(CERTIFICATE_READERS)],
     certificate_id: Annotated[str, CERTIFICATE_ID],
 ) -> CertificateRead:
     async with context.runtime.engine.connect() as connection:
@@ -94,7 +96,7 @@ async def get_certificate(
 )
 async def get_certificate_document(
     context: GatewayDep,
-    who: Annotated[Caller, Depends(caller)],
+    who: Annotated[Caller, Depends(CERTIFICATE_READERS)],
     certificate_id: Annotated[str, CERTIFICATE_ID],
 ) -> Response:
     """The SPSCertificate XML exactly as the NPPO or the Hub delivered it (404 for a certificate sent as JSON)."""

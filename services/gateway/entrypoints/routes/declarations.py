@@ -14,7 +14,7 @@ from services.contract.outbox import Transaction
 from services.gateway.adapters.repository import DeclarationFilter
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.bodies import read_declaration, request_body
-from services.gateway.entrypoints.deps import GatewayDep, caller, outbox_has_room, role
+from services.gateway.entrypoints.deps import READERS, GatewayDep, allow, outbox_has_room
 from services.gateway.entrypoints.examples import DECLARATION_EXAMPLE, DECLARATION_XML_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.schemas import (
@@ -56,7 +56,7 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
 async def submit_declaration(
     context: GatewayDep,
     request: Request,
-    who: Annotated[Caller, Depends(role(Role.TRADER))],
+    who: Annotated[Caller, Depends(allow(Role.TRADER))],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Lodge a declaration as its declarant, as JSON or as WCO Data Model XML (DEC-DMS). The same LRN with
@@ -91,7 +91,7 @@ async def submit_declaration(
 
 @router.get("/{declaration_id}", response_model=DeclarationRead, responses=PROBLEMS, summary="Get a declaration")
 async def get_declaration(
-    context: GatewayDep, who: Annotated[Caller, Depends(caller)], declaration_id: Annotated[str, ULID_PATH]
+    context: GatewayDep, who: Annotated[Caller, Depends(READERS)], declaration_id: Annotated[str, ULID_PATH]
 ) -> DeclarationRead:
     """The declaration, each agency's decisions, the single-window clearance and the timeline."""
     async with context.runtime.engine.connect() as connection:
@@ -102,7 +102,7 @@ async def get_declaration(
 @router.get("", response_model=DeclarationPage, responses=PROBLEMS, summary="List declarations")
 async def list_declarations(
     context: GatewayDep,
-    who: Annotated[Caller, Depends(caller)],
+    who: Annotated[Caller, Depends(READERS)],
     status: Annotated[ClearanceStatus | None, Query(description="Only declarations with this v1 status")] = None,
     state: Annotated[ClearanceState | None, Query(description="Only declarations in this clearance state")] = None,
     agency: Annotated[
@@ -161,7 +161,7 @@ INSPECTION_EXAMPLE = {"result": "release", "findings": "Documents checked: consi
 async def record_payment(
     context: GatewayDep,
     request: Request,
-    who: Annotated[Caller, Depends(role(Role.TRADER))],
+    who: Annotated[Caller, Depends(allow(Role.TRADER))],
     declaration_id: Annotated[str, ULID_PATH],
     payment: Annotated[PaymentCreate, Body(openapi_examples={"duties": {"value": PAYMENT_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
@@ -213,7 +213,7 @@ async def record_payment(
 async def record_inspection(
     context: GatewayDep,
     request: Request,
-    who: Annotated[Caller, Depends(role(Role.OFFICER))],
+    who: Annotated[Caller, Depends(allow(Role.OFFICER))],
     declaration_id: Annotated[str, ULID_PATH],
     inspection: Annotated[InspectionCreate, Body(openapi_examples={"release": {"value": INSPECTION_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,

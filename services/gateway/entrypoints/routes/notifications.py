@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.contract.outbox import Transaction
 from services.gateway.adapters import notification_store
 from services.gateway.domain.callers import Caller, Role
-from services.gateway.entrypoints.deps import GatewayDep, role
+from services.gateway.entrypoints.deps import GatewayDep, allow
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
 from services.gateway.entrypoints.notification_schemas import (
     WEBHOOK_EXAMPLE,
@@ -31,7 +31,7 @@ from services.gateway.entrypoints.schemas import ULID_PATTERN
 from services.gateway.service_layer import notifications, webhooks
 
 router = APIRouter(tags=["notifications"])
-Listener = Annotated[Caller, Depends(role(Role.TRADER, Role.CARRIER))]
+Listener = Annotated[Caller, Depends(allow(Role.TRADER, Role.CARRIER))]
 WEBHOOK_ID = Annotated[str, Path(pattern=ULID_PATTERN, description="The id POST /v1/webhooks answered")]
 PAGE = 100
 

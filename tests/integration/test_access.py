@@ -1,0 +1,161 @@
+"""Every cell of the role-by-endpoint table, sent over real HTTP with a key of each role: a role the table
+admits passes the gate, any other gets 403, no key gets 401. Operator keys and rate limits, end to end."""
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from services.gateway.bootstrap import bootstrap as bootstrap_gateway
+from services.gateway.domain.callers import Grant, Role
+from services.gateway.entrypoints.access import operations
+from services.gateway.entrypoints.http import create_app as gateway_app
+from tests.support import payloads
+from tests.support.in_process import (
+    CARRIER_KEY,
+    CUSTOMS_OFFICER_KEY,
+    NPPO_KEY,
+    TRADER_KEY,
+    System,
+    seeded_key,
+)
+from tests.support.serving import served
+
+pytestmark = pytest.mark.integration
+OPERATOR_KEY = {"X-API-Key": "dev-operator-000000001"}
+SOME_ID = "01JDQ5S2M8X7Y3K4P9R6T0V1WZ"  # a well-formed id of nothing
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def status_of(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str]) -> int:
+    url = path.replace("{declaration_id}", SOME_ID).replace("{certificate_id}", SOME_ID)
+    url = url.replace("{webhook_id}", SOME_ID).replace("{version}", "1")
+    body: dict[str, Any] = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+    async with client.stream(method, url, headers=headers, **body) as response:  # streams stay open: read none
+        return response.status_code
+
+
+async def test_every_cell_of_the_table(system: System) -> None:
+    granted = await seeded_key(system, Role.OPERATOR, "", (Grant.TRADE_READ,))
+    personas: list[tuple[str, Role | None, dict[str, str]]] = [
+        ("trader", Role.TRADER, TRADER_KEY),
+        ("carrier", Role.CARRIER, CARRIER_KEY),
+        ("nppo", Role.NPPO, NPPO_KEY),
+        ("officer", Role.OFFICER, CUSTOMS_OFFICER_KEY),
+        ("operator", Role.OPERATOR, OPERATOR_KEY),
+        ("operator with trade:read", Role.OPERATOR, granted),
+        ("no key", None, {}),
+    ]
+    wrong: list[str] = []
+    cells = 0
+    async with served(system.app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        for operation in operations(system.gateway):
+            for name, role, headers in personas:
+                cell = operation.admits(role)
+                admitted = cell == "yes" or (cell.startswith("with") and headers is granted)
+                status = await status_of(client, operation.method, operation.path, headers)
+                expected = "not 401/403" if admitted else ("401" if role is None else "403")
+                if (
+                    admitted != (status not in (401, 403))
+                    or (not admitted and str(status) != expected)
+                    or status >= 500
+                ):
+                    wrong.append(f"{operation.method} {operation.path} as {name}: {status}, expected {expected}")
+                cells += 1
+    assert wrong == []
+    assert cells == 7 * len(list(operations(system.gateway)))
+
+
+async def test_a_trader_asking_for_another_traders_declaration_gets_404_never_the_data(system: System) -> None:
+    other = await seeded_key(system, Role.TRADER, "GB555555555000")
+    lodged = await system.client.post("/v1/declarations", json=_declaration("LRN-ACCESS-0001"), headers=TRADER_KEY)
+    assert lodged.status_code == 201, lodged.text
+    declaration_id = lodged.json()["id"]
+    for path in ("", "/versions/1"):
+        response = await system.client.get(f"/v1/declarations/{declaration_id}{path}", headers=other)
+        assert response.status_code == 404
+        assert "GB123456789000" not in response.text
+    operator = await system.client.get(f"/v1/declarations/{declaration_id}", headers=OPERATOR_KEY)
+    assert operator.status_code == 403
+    granted = await seeded_key(system, Role.OPERATOR, "", (Grant.TRADE_READ,))
+    read = await system.client.get(f"/v1/declarations/{declaration_id}", headers=granted)
+    assert read.status_code == 200
+    assert read.json()["lrn"] == "LRN-ACCESS-0001"
+
+
+async def test_operators_create_list_and_revoke_keys_with_the_command(system: System) -> None:
+    env = {**os.environ, "SW_GATEWAY_DATABASE_URL": system.gateway.settings.database_url}
+    command = [sys.executable, "-m", "services.gateway.entrypoints.keys"]
+
+    async def run(*args: str) -> Ran:
+        """The command as its own process, while this event loop (and the gateway in it) goes on."""
+        process = await asyncio.create_subprocess_exec(
+            *command, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode is not None
+        return Ran(process.returncode, out.decode(), err.decode())
+
+    created = await run("create", "--role", "trader", "--subject", "GB777777777000", "--label", "Tulips Ltd")
+    assert created.returncode == 0, created.stderr
+    header, key = created.stdout.strip().splitlines()
+    key_id = header.split()[2]
+    assert key.startswith("sw_")
+    assert len(key) > 40
+    listing = await run("list")
+    assert key_id in listing.stdout
+    assert "Tulips Ltd" in listing.stdout
+    assert key not in listing.stdout  # shown once, never again
+
+    assert (await system.client.get("/v1/declarations", headers={"X-API-Key": key})).status_code == 200
+    revoked = await run("revoke", key_id)
+    assert revoked.returncode == 0, revoked.stderr
+    refused = await system.client.get("/v1/declarations", headers={"X-API-Key": key})
+    assert refused.status_code == 401
+    assert (await run("revoke", key_id)).returncode == 1  # already revoked
+
+    wrong = await run("create", "--role", "nppo", "--subject", "NLD")
+    assert wrong.returncode == 2
+    assert "country code" in wrong.stderr
+
+
+async def test_closed_operations_endpoints_need_an_operator_key(system: System) -> None:
+    settings = system.gateway.settings.model_copy(update={"ops_public": False})
+    async with (
+        served(gateway_app(bootstrap_gateway(settings))) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+    ):
+        for path in ("/health", "/ready", "/metrics"):
+            assert (await client.get(path)).status_code == 401
+            assert (await client.get(path, headers=TRADER_KEY)).status_code == 403
+            assert (await client.get(path, headers=OPERATOR_KEY)).status_code == 200
+
+
+async def test_a_key_over_its_rate_gets_429_with_retry_after_and_others_go_on(system: System) -> None:
+    settings = system.gateway.settings.model_copy(update={"rate_limit_per_second": 0.2, "rate_limit_burst": 3})
+    async with (
+        served(gateway_app(bootstrap_gateway(settings))) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+    ):
+        statuses = [(await client.get("/v1/declarations", headers=TRADER_KEY)).status_code for _ in range(3)]
+        assert statuses == [200, 200, 200]
+        limited = await client.get("/v1/declarations", headers=TRADER_KEY)
+        assert limited.status_code == 429
+        assert limited.headers["content-type"] == "application/problem+json"
+        assert 1 <= int(limited.headers["Retry-After"]) <= 5
+        assert "0.2 requests per second" in limited.json()["detail"]
+        assert (await client.get("/v1/declarations", headers=CUSTOMS_OFFICER_KEY)).status_code == 200
+
+
+def _declaration(lrn: str) -> dict[str, Any]:
+    return payloads.customs_only("84713000", "CN") | {"lrn": lrn}

@@ -1,0 +1,105 @@
+"""Who may call what: the role-by-endpoint table is the router's, API key specs fit their role, and the
+per-key token buckets."""
+
+import pytest
+from pydantic import ValidationError
+
+from services.gateway.domain.callers import Grant, Role
+from services.gateway.domain.rate_limits import TokenBuckets
+from services.gateway.entrypoints.access import TABLE, default_gateway, markdown, operations
+from services.gateway.entrypoints.http import create_app
+from services.gateway.service_layer.api_keys import KeySpec
+
+
+def test_the_committed_table_is_the_routers() -> None:
+    """A new route changes the generated table: CI fails until docs/access.md is regenerated and reviewed."""
+    assert TABLE.read_text() == markdown(default_gateway())
+
+
+def test_every_operation_of_the_api_has_a_row() -> None:
+    gateway = default_gateway()
+    spec = create_app(gateway).openapi()
+    documented = {(method.upper(), path) for path, methods in spec["paths"].items() for method in methods}
+    assert {(operation.method, operation.path) for operation in operations(gateway)} == documented
+
+
+def test_only_operations_endpoints_are_public_and_they_can_be_closed() -> None:
+    public = {operation.path for operation in operations(default_gateway()) if operation.gate is None}
+    assert public == {"/health", "/ready", "/metrics"}
+    closed = default_gateway()
+    closed.settings = closed.settings.model_copy(update={"ops_public": False})
+    gates = {operation.path: operation.gate for operation in operations(closed)}
+    for path in public:
+        gate = gates[path]
+        assert gate is not None
+        assert (gate.roles, gate.grants) == ((Role.OPERATOR,), ())
+
+
+class TestKeySpec:
+    @pytest.mark.parametrize(
+        ("role", "subject"),
+        [
+            (Role.TRADER, "GB123456789000"),
+            (Role.NPPO, "NL"),
+            (Role.OFFICER, "customs"),
+            (Role.CARRIER, "GBDVR-FERRYPORT"),
+            (Role.OPERATOR, ""),
+        ],
+    )
+    def test_each_role_acts_for_its_kind_of_subject(self, role: Role, subject: str) -> None:
+        assert KeySpec(role=role, subject=subject).subject == subject
+
+    @pytest.mark.parametrize(
+        ("role", "subject", "expected"),
+        [
+            (Role.TRADER, "", "trader identifier"),
+            (Role.TRADER, "gb123", "trader identifier"),
+            (Role.NPPO, "NLD", "country code"),
+            (Role.OFFICER, "Customs", "agency code"),
+            (Role.CARRIER, "", "carrier"),
+            (Role.OPERATOR, "GB123456789000", "operator acts for no one"),
+        ],
+    )
+    def test_a_subject_that_does_not_fit_the_role_is_refused(self, role: Role, subject: str, expected: str) -> None:
+        with pytest.raises(ValidationError, match=expected):
+            KeySpec(role=role, subject=subject)
+
+    def test_grants_are_for_operators_only(self) -> None:
+        assert KeySpec(role=Role.OPERATOR, grants=[Grant.TRADE_READ]).grants == [Grant.TRADE_READ]
+        with pytest.raises(ValidationError, match="grants are for operator keys"):
+            KeySpec(role=Role.OFFICER, subject="customs", grants=[Grant.TRADE_READ])
+
+
+class TestTokenBuckets:
+    def test_a_burst_passes_then_the_rate_holds(self) -> None:
+        buckets = TokenBuckets(rate=2.0, burst=3)
+        assert [buckets.take("a", 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+        assert buckets.take("a", 0.0) == pytest.approx(0.5)
+        assert buckets.take("a", 0.5) == 0.0  # one token came back in half a second
+        assert buckets.take("a", 0.5) == pytest.approx(0.5)
+
+    def test_keys_have_their_own_buckets(self) -> None:
+        buckets = TokenBuckets(rate=1.0, burst=1)
+        assert buckets.take("a", 0.0) == 0.0
+        assert buckets.take("a", 0.0) > 0
+        assert buckets.take("b", 0.0) == 0.0
+
+    def test_a_refused_request_spends_nothing(self) -> None:
+        buckets = TokenBuckets(rate=1.0, burst=1)
+        buckets.take("a", 0.0)
+        for _ in range(10):
+            buckets.take("a", 0.5)
+        assert buckets.take("a", 1.0) == 0.0
+
+    def test_idle_keys_are_forgotten_beyond_the_bound_without_losing_anything(self) -> None:
+        buckets = TokenBuckets(rate=1.0, burst=2, most_keys=2)
+        buckets.take("idle", 0.0)
+        buckets.take("busy", 9.0)
+        buckets.take("new", 10.0)  # three keys: "idle" has had a full bucket since t=2
+        assert buckets.take("idle", 10.0) == 0.0
+        assert buckets.take("idle", 10.0) == 0.0
+        assert buckets.take("idle", 10.0) > 0
+
+    def test_retry_after_is_whole_seconds_and_never_zero(self) -> None:
+        buckets = TokenBuckets(rate=10.0, burst=1)
+        assert (buckets.retry_after(0.05), buckets.retry_after(1.2)) == (1, 2)

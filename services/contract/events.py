@@ -20,6 +20,7 @@ class Topic(StrEnum):
     DECISIONS = "decisions"
     CLEARANCE = "clearance"
     ALERTS = "alerts"
+    AUDIT = "audit"
 
 
 class Event(ContractModel):
@@ -323,6 +324,20 @@ class ClearanceDecided(Event):
         return self.declaration_id
 
 
+class AuditAnchored(Event):
+    """The gateway sealed its audit trail up to `position`: the chain's head, kept outside its database so that
+    an edited, deleted, reordered or truncated trail is found by `python -m services.gateway.entrypoints.audit`."""
+
+    topic: ClassVar[Topic] = Topic.AUDIT
+    position: int = Field(ge=1, description="The last sealed record: records are numbered 1, 2, ...")
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 chain hash of the record at `position`")
+    sealed: int = Field(ge=1, description="How many records this round sealed")
+    sealed_at: AwareDatetime
+
+    def key(self) -> str:
+        return "audit"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type_name(): cls
     for cls in (
@@ -338,5 +353,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AgencyDecisionMade,
         CorrectionAssessed,
         ClearanceDecided,
+        AuditAnchored,
     )
 }

@@ -4,7 +4,7 @@ import asyncio
 import logging
 from contextlib import suppress
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -13,6 +13,14 @@ from services.contract.metrics import KAFKA_CONNECTED
 from services.contract.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+
+async def behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    """True while some partition has records before the end offsets taken at the start."""
+    for partition, end in ends.items():
+        if await consumer.position(partition) < end:
+            return True
+    return False
 
 
 def topic_names(settings: ServiceSettings) -> list[str]:

@@ -4,15 +4,21 @@ The outbox relay holds one so that several instances of a service sharing a data
 outbox from one place at a time, in order; another instance takes over when the holder stops renewing.
 """
 
+import asyncio
+import logging
 import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Table, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
 
 
 class Lease:
@@ -62,3 +68,43 @@ class Lease:
                 .where(table.c.name == self._name, table.c.holder == self.holder)
                 .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
             )
+
+
+class LeasedLoop:
+    """Runs `work` every `poll_seconds` (or when woken) while this instance holds `lease`; stands by while another
+    instance holds it; pauses through database outages. The lease is released on a clean stop."""
+
+    def __init__(self, *, lease: Lease, what: str, poll_seconds: float, work: Callable[[], Awaitable[object]]) -> None:
+        self._lease = lease
+        self._what = what
+        self._poll_seconds = poll_seconds
+        self._work = work
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        leading = False
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    if await self._lease.acquire() != leading:
+                        leading = not leading
+                        log.info("%s %s", self._what, "running" if leading else "standing by: another instance")
+                    if leading:
+                        await self._work()
+                except (DBAPIError, OSError) as exc:
+                    log.warning("%s paused (%s)", self._what, exc)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+        finally:
+            if leading:
+                with suppress(DBAPIError, OSError):
+                    await self._lease.release()

@@ -3,7 +3,7 @@
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
@@ -21,18 +21,27 @@ from services.contract.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 
+PublishHook = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+"""Called with each event a transaction publishes, inside that transaction (the gateway's audit trail)."""
+
+
 class Transaction:
     """One database transaction: the data a service writes and the events it publishes commit together."""
 
-    def __init__(self, connection: AsyncConnection, outbox: Table, settings: ServiceSettings) -> None:
+    def __init__(
+        self, connection: AsyncConnection, outbox: Table, settings: ServiceSettings, hooks: Sequence[PublishHook] = ()
+    ) -> None:
         self.connection = connection
         self._outbox = outbox
         self._settings = settings
+        self._hooks = hooks
         self.published = 0
 
     async def publish(self, envelope: Envelope) -> None:
         """Queue an event in the outbox; the relay sends it to its topic once the transaction commits."""
         await enqueue(self.connection, self._outbox, envelope, self._settings.topic(envelope.data.topic))
+        for hook in self._hooks:
+            await hook(self.connection, envelope)
         self.published += 1
 
 
@@ -44,11 +53,16 @@ class Transactions:
         self._outbox = outbox
         self._settings = settings
         self._relay = relay
+        self._hooks: list[PublishHook] = []
+
+    def on_publish(self, hook: PublishHook) -> None:
+        """Call `hook` with every event published from now on, in the publishing transaction."""
+        self._hooks.append(hook)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Transaction]:
         async with self._engine.begin() as connection:
-            transaction = Transaction(connection, self._outbox, self._settings)
+            transaction = Transaction(connection, self._outbox, self._settings, self._hooks)
             yield transaction
         if transaction.published:
             self._relay.notify()

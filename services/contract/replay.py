@@ -11,16 +11,10 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from services.contract.kafka import behind
+
 log = logging.getLogger(__name__)
 DEAD_LETTER_HEADERS = "dlq_"
-
-
-async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
-    """True while some partition has records before the end offsets taken at the start."""
-    for partition, end in ends.items():
-        if await consumer.position(partition) < end:
-            return True
-    return False
 
 
 async def replay(bootstrap: str, dead_letter_topic: str, *, group_id: str | None = None) -> int:
@@ -40,7 +34,7 @@ async def replay(bootstrap: str, dead_letter_topic: str, *, group_id: str | None
         while not consumer.assignment():
             await consumer.getmany(timeout_ms=200)
         ends = await consumer.end_offsets(list(consumer.assignment()))
-        while await _behind(consumer, ends):
+        while await behind(consumer, ends):
             batches = await consumer.getmany(timeout_ms=1000, max_records=500)
             for partition, records in batches.items():
                 for record in records:

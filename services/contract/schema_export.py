@@ -28,6 +28,7 @@ CHANNEL_ROLES: dict[Topic, tuple[str, str, str]] = {
     Topic.CLEARANCE: ("gateway", "traders' systems, carriers, terminals", "The single-window decision"),
     Topic.INSPECTIONS: ("gateway", "customs, phyto", "Inspection results recorded by officers"),
     Topic.ALERTS: ("phyto", "operators", "Alerts raised by agencies"),
+    Topic.AUDIT: ("gateway", "auditors (the verify command)", "Heads of the gateway's hash-chained audit trail"),
 }
 
 CLOUDEVENT_HEADERS: dict[str, Any] = {

@@ -19,7 +19,7 @@ from services.gateway.adapters.webhook_http import HttpSender
 from services.gateway.domain.notifications import TargetPolicy
 from services.gateway.domain.rate_limits import TokenBuckets
 from services.gateway.domain.routing import RoutingTable
-from services.gateway.service_layer import amendments, api_keys, decisions
+from services.gateway.service_layer import amendments, api_keys, audit, decisions
 from services.gateway.service_layer.webhook_delivery import DeliveryPolicy, WebhookDispatcher
 from services.gateway.settings import GatewaySettings
 
@@ -52,11 +52,13 @@ class Gateway:
         if isinstance(envelope.data, AgencyDecisionMade):
 
             async def effect(transaction: Transaction, event: Envelope) -> None:
+                await audit.on_consumed(transaction.connection, event)
                 await decisions.record(transaction, event, now=self.clock(), source=self.source)
 
         elif isinstance(envelope.data, CorrectionAssessed):
 
             async def effect(transaction: Transaction, event: Envelope) -> None:
+                await audit.on_consumed(transaction.connection, event)
                 await amendments.record_assessment(transaction, event, now=self.clock())
 
         else:
@@ -92,6 +94,17 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         poll_seconds=settings.webhook_poll_ms / 1000,
     )
     runtime.run_beside("webhook-delivery", dispatcher)
+    runtime.transactions.on_publish(audit.on_publish)
+    sealer = audit.AuditSealer(
+        engine=runtime.engine,
+        transactions=runtime.transactions,
+        lease=Lease(
+            engine=runtime.engine, table=orm.leases, name="audit-sealer", ttl_seconds=settings.relay_lease_seconds
+        ),
+        clock=clock,
+        poll_seconds=settings.audit_seal_ms / 1000,
+    )
+    runtime.run_beside("audit-sealer", sealer)
     gateway = Gateway(
         settings=settings,
         runtime=runtime,

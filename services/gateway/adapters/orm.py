@@ -246,5 +246,22 @@ webhook_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
 )
 
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("correlation_id", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    # Set when the sealer chains the record: its place in the trail and the hashes.
+    Column("position", BigInteger, nullable=True, unique=True),
+    Column("previous", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+)
+
 messaging = messaging_tables(metadata)
 outbox, inbox, leases = messaging

@@ -11,6 +11,7 @@ from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Caller, Grant, Role
 from services.gateway.domain.errors import Overloaded, RateLimited
 from services.gateway.service_layer import api_keys
+from services.gateway.service_layer.audit import acting
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key")
 
@@ -62,6 +63,8 @@ class Gate:
 
     async def __call__(self, who: Annotated[Caller, Depends(caller)]) -> Caller:
         if who.role in self.roles or (who.role is Role.OPERATOR and who.grants.intersection(self.grants)):
+            actor = f"{who.role}:{who.subject}" if who.subject else str(who.role)
+            acting.set(f"{actor} ({who.label})"[:128] if who.label else actor)
             return who
         needed = " or ".join([*self.roles, *(f"operator with {grant}" for grant in self.grants)])
         raise HTTPException(403, f"this operation needs the role {needed}; your key has {who.role}")

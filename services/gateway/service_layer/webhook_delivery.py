@@ -6,18 +6,16 @@ import asyncio
 import json
 import logging
 import time
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any, Protocol
 
 from sqlalchemy import Row
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contract.clock import Clock
-from services.contract.lease import Lease
+from services.contract.lease import Lease, LeasedLoop
 from services.gateway.adapters import notification_store
 from services.gateway.adapters.notification_store import ABANDONED, DELIVERED, PENDING
 from services.gateway.adapters.webhook_http import DeliveryFailed
@@ -70,43 +68,24 @@ class WebhookDispatcher:
         batch_size: int = 100,
     ) -> None:
         self._engine = engine
-        self._lease = lease
         self._send = sender
         self._policy = policy
         self._clock = clock
-        self._poll_seconds = poll_seconds
         self._batch_size = batch_size
-        self._wake = asyncio.Event()
-        self._stopping = False
+        self._loop = LeasedLoop(lease=lease, what="webhook delivery", poll_seconds=poll_seconds, work=self.deliver_due)
 
     def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
+        self._loop.stop()
 
     def wake(self) -> None:
         """Look for due deliveries now (a webhook was enabled again)."""
-        self._wake.set()
+        self._loop.wake()
 
     async def run(self) -> None:
-        leading = False
         try:
-            while not self._stopping:
-                self._wake.clear()
-                try:
-                    if await self._lease.acquire() != leading:
-                        leading = not leading
-                        log.info("webhook delivery %s", "running" if leading else "standing by: another instance")
-                    if leading:
-                        await self.deliver_due()
-                except (DBAPIError, OSError) as exc:
-                    log.warning("webhook delivery paused (%s)", exc)
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            await self._loop.run()
         finally:
             await self._send.close()
-            if leading:
-                with suppress(DBAPIError, OSError):
-                    await self._lease.release()
 
     async def deliver_due(self) -> int:
         """Attempt every delivery that is due: webhooks side by side, each one's deliveries in order."""

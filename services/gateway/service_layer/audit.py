@@ -1,0 +1,80 @@
+"""The audit trail: every event the gateway publishes and every agency decision it takes in is recorded with
+who caused it, in the same transaction; a sealer chains the records by hash and anchors the head on Kafka."""
+
+import hashlib
+import logging
+from contextvars import ContextVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.contract.clock import Clock
+from services.contract.cloudevents import Envelope
+from services.contract.events import AuditAnchored
+from services.contract.lease import Lease, LeasedLoop
+from services.contract.outbox import Transactions
+from services.gateway.adapters import audit_store
+from services.gateway.domain.audit import AuditRecord, seal
+
+log = logging.getLogger(__name__)
+acting: ContextVar[str | None] = ContextVar("acting", default=None)
+"""Who the current request acts for (`role:subject`), set once its API key passed a gate."""
+SYSTEM = "gateway"
+"""The actor of what the gateway does on its own: the single-window decision it joins."""
+
+
+def record_of(envelope: Envelope, actor: str) -> AuditRecord:
+    return AuditRecord(
+        recorded_at=envelope.time,
+        actor=actor,
+        action=type(envelope.data).__name__,
+        subject=envelope.data.subject(),
+        event_id=envelope.id,
+        correlation_id=envelope.correlation_id,
+        digest=hashlib.sha256(envelope.value()).hexdigest(),
+    )
+
+
+async def on_publish(connection: AsyncConnection, envelope: Envelope) -> None:
+    """The hook every gateway transaction calls for each event it publishes (anchors excepted)."""
+    if isinstance(envelope.data, AuditAnchored):
+        return
+    await audit_store.append(connection, record_of(envelope, acting.get() or SYSTEM))
+
+
+async def on_consumed(connection: AsyncConnection, envelope: Envelope) -> None:
+    """An agency's decision taken in: its actor is the agency's service that published it."""
+    await audit_store.append(connection, record_of(envelope, f"service:{envelope.source}"))
+
+
+class AuditSealer:
+    """Chains unsealed records in id order after the head and publishes the new head (one instance at a time)."""
+
+    def __init__(
+        self, *, engine: AsyncEngine, transactions: Transactions, lease: Lease, clock: Clock, poll_seconds: float
+    ) -> None:
+        self._engine = engine
+        self._transactions = transactions
+        self._clock = clock
+        self._loop = LeasedLoop(lease=lease, what="audit sealer", poll_seconds=poll_seconds, work=self.seal_round)
+
+    def stop(self) -> None:
+        self._loop.stop()
+
+    async def run(self) -> None:
+        await self._loop.run()
+
+    async def seal_round(self, batch: int = 1000) -> int:
+        """Seal what is waiting; the number of records sealed."""
+        async with self._transactions.begin() as transaction:
+            connection = transaction.connection
+            waiting = await audit_store.unsealed(connection, batch)
+            if not waiting:
+                return 0
+            sealed = seal(await audit_store.head(connection), [record for _, record in waiting])
+            for (record_id, _), entry in zip(waiting, sealed, strict=True):
+                await audit_store.mark_sealed(connection, record_id, entry)
+            head = sealed[-1]
+            anchor = AuditAnchored(position=head.position, hash=head.hash, sealed=len(sealed), sealed_at=self._clock())
+            await transaction.publish(Envelope(data=anchor, source=SYSTEM, correlation_id=f"audit-{head.position}"))
+        log.info("audit trail sealed up to record %d (%d new)", head.position, len(sealed))
+        return len(sealed)

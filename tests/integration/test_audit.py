@@ -1,0 +1,66 @@
+"""The audit trail end to end: actions over HTTP and decisions over Kafka are recorded with their actor,
+sealed, anchored on Kafka, and the verify command finds tampering in the database."""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from services.gateway.adapters.audit_anchors import published_anchors
+from services.gateway.adapters.orm import audit_log
+from services.gateway.entrypoints.audit import verify
+from tests.integration.test_customs_controls import customs_decision, inspect
+from tests.integration.test_flow import submit_declaration, wait_for_status
+from tests.support import payloads
+from tests.support.in_process import System
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+
+async def sealed_and_anchored(system: System, declaration_id: str) -> list[Any]:
+    """The trail once every record of the declaration is sealed and the last seal is anchored on Kafka."""
+
+    async def ready() -> list[Any] | None:
+        async with system.gateway.runtime.engine.connect() as connection:
+            rows = list(await connection.execute(select(audit_log).order_by(audit_log.c.id)))
+        mine = [row for row in rows if row.subject == declaration_id]
+        if not mine or any(row.position is None for row in rows):
+            return None
+        head = max(row.position for row in rows)
+        anchors = await published_anchors(system.gateway.settings)
+        return rows if any(anchor.position == head for anchor in anchors) else None
+
+    found: list[Any] = await eventually(ready, within=30, what="the audit trail to be sealed and anchored")
+    return found
+
+
+async def test_who_did_what_is_sealed_anchored_and_verified(system: System, capsys: pytest.CaptureFixture[str]) -> None:
+    declaration_id = await submit_declaration(system, payloads.customs_only("61091000", "CN", net_mass_kg="500"))
+    await customs_decision(system, declaration_id, 1)
+    assert (await inspect(system, declaration_id, result="release", findings="in order")).status_code == 201
+    await wait_for_status(system, declaration_id, "released")
+
+    rows = await sealed_and_anchored(system, declaration_id)
+    mine = [(row.action, row.actor) for row in rows if row.subject == declaration_id]
+    assert ("DeclarationSubmitted", "trader:GB123456789000 (Roses Import Ltd (trader))") in mine
+    assert ("InspectionRecorded", "officer:customs (customs officer)") in mine
+    assert ("AgencyDecisionMade", "service:customs") in mine
+    assert ("ClearanceDecided", "gateway") in mine
+    assert [row.position for row in rows] == list(range(1, len(rows) + 1))
+
+    assert await verify(system.gateway.settings) == 0
+    assert "the trail is intact" in capsys.readouterr().out
+
+    engine = system.gateway.runtime.engine
+    async with engine.begin() as connection:
+        await connection.execute(update(audit_log).where(audit_log.c.position == 2).values(actor="trader:GB1"))
+    assert await verify(system.gateway.settings) == 1
+    assert "PROBLEM: record 2 was changed after it was sealed" in capsys.readouterr().out
+
+    head = len(rows)
+    async with engine.begin() as connection:
+        await connection.execute(delete(audit_log).where(audit_log.c.position == head))
+    assert await verify(system.gateway.settings) == 1
+    out = capsys.readouterr().out
+    assert f"record {head}, anchored outside the database, is gone" in out or f"record {head} is missing" in out

@@ -33,6 +33,16 @@ async def inspect(system: System, declaration_id: str, headers: dict[str, str] |
     )
 
 
+async def roses_certified_as_grown_elsewhere(system: System) -> tuple[str, dict[str, Any]]:
+    """Roses declared from NL whose certificate says they were grown in Kenya: plant health holds them."""
+    number = payloads.certificate_number()
+    certificate = payloads.certificate(number)
+    certificate["line_items"][0]["origin_countries"] = ["KE"]
+    assert (await system.client.post("/v1/certificates", json=certificate, headers=NPPO_KEY)).status_code == 201
+    declaration_id = await submit_declaration(system, payloads.declaration(number))
+    return declaration_id, await wait_for_status(system, declaration_id, "held")
+
+
 async def test_unpaid_vat_holds_the_goods_until_payments_cover_it(system: System) -> None:
     # Laptops: 0% duty; 8400.00 EUR / 1.1450 = 7336.24 GBP; VAT 20% = 1467.24 GBP, no deferment declared.
     declaration_id = await submit_declaration(system, payloads.customs_only("84713000", "CN", deferment=False))
@@ -114,12 +124,7 @@ async def test_unknown_commodity_code_is_refused_with_the_reason(system: System)
 
 
 async def test_plant_health_officer_settles_a_certificate_mismatch(system: System) -> None:
-    number = payloads.certificate_number()
-    certificate = payloads.certificate(number)
-    certificate["line_items"][0]["origin_countries"] = ["KE"]
-    assert (await system.client.post("/v1/certificates", json=certificate, headers=NPPO_KEY)).status_code == 201
-    declaration_id = await submit_declaration(system, payloads.declaration(number))
-    held = await wait_for_status(system, declaration_id, "held")
+    declaration_id, held = await roses_certified_as_grown_elsewhere(system)
     assert [r["code"] for r in held["clearance"]["reasons"]] == ["CERTIFICATE_MISMATCH"]
 
     assert (await inspect(system, declaration_id, result="release")).status_code == 409  # customs released
@@ -186,12 +191,7 @@ async def test_customs_refers_goods_to_plant_health_which_holds_them_until_its_o
 
 
 async def test_plant_health_refers_goods_to_customs_which_holds_them_for_its_own_control(system: System) -> None:
-    number = payloads.certificate_number()
-    certificate = payloads.certificate(number)
-    certificate["line_items"][0]["origin_countries"] = ["KE"]
-    assert (await system.client.post("/v1/certificates", json=certificate, headers=NPPO_KEY)).status_code == 201
-    declaration_id = await submit_declaration(system, payloads.declaration(number))
-    held = await wait_for_status(system, declaration_id, "held")
+    declaration_id, held = await roses_certified_as_grown_elsewhere(system)
     assert [d["outcome"] for d in held["decisions"] if d["agency"] == "customs"] == ["released"]
 
     referral = await inspect(

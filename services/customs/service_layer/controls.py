@@ -56,43 +56,41 @@ async def record_payment(transaction: Transaction, envelope: Envelope, *, rulebo
 async def record_inspection(transaction: Transaction, envelope: Envelope, *, now: datetime) -> None:
     recorded = envelope.data
     assert isinstance(recorded, InspectionRecorded)
-    latest = await _latest(transaction.connection, recorded.declaration_id)
-    if latest is None:
-        raise PermanentEventError(f"inspection {recorded.inspection_id}: customs has no decision on the declaration")
-    stale = latest.declaration_version != recorded.declaration_version
-    if stale or await _cancelled(transaction.connection, recorded.declaration_id):
-        log.warning(
-            "inspection %s of version %d not acted on: declaration %s is %s",
-            recorded.inspection_id,
-            recorded.declaration_version,
-            recorded.declaration_id,
-            f"at version {latest.declaration_version}" if stale else "cancelled",
-        )
-        return
-    inspection = Inspection(recorded.result, recorded.findings, recorded.referred_to, recorded.officer)
-    await _publish(transaction, envelope, latest, after_inspection(_decision_of(latest), inspection), now)
+    what = f"inspection {recorded.inspection_id}"
+    latest = await _acting_on(transaction, what, recorded.declaration_id, recorded.declaration_version)
+    if latest is not None:
+        inspection = Inspection(recorded.result, recorded.findings, recorded.referred_to, recorded.officer)
+        await _publish(transaction, envelope, latest, after_inspection(_decision_of(latest), inspection), now)
 
 
 async def record_referral(transaction: Transaction, envelope: Envelope, *, now: datetime) -> None:
     """Goods another agency referred to customs are held for a customs officer's control."""
     referred = envelope.data
     assert isinstance(referred, DeclarationReferred)
-    latest = await _latest(transaction.connection, referred.declaration_id)
+    what = f"referral {referred.inspection_id}"
+    latest = await _acting_on(transaction, what, referred.declaration_id, referred.version)
+    decision = None if latest is None else after_referral(_decision_of(latest), referred.referred_by, referred.findings)
+    if latest is not None and decision is not None:
+        await _publish(transaction, envelope, latest, decision, now)
+
+
+async def _acting_on(transaction: Transaction, what: str, declaration_id: str, version: int) -> Row[Any] | None:
+    """Customs' latest decision when an officer's act on `version` still applies; None (logged) when the
+    declaration has moved to another version or was cancelled."""
+    latest = await _latest(transaction.connection, declaration_id)
     if latest is None:
-        raise PermanentEventError(f"referral {referred.inspection_id}: customs has no decision on the declaration")
-    stale = latest.declaration_version != referred.version
-    if stale or await _cancelled(transaction.connection, referred.declaration_id):
+        raise PermanentEventError(f"{what}: customs has no decision on the declaration")
+    stale = latest.declaration_version != version
+    if stale or await _cancelled(transaction.connection, declaration_id):
         log.warning(
-            "referral %s of version %d not acted on: declaration %s is %s",
-            referred.inspection_id,
-            referred.version,
-            referred.declaration_id,
+            "%s of version %d not acted on: declaration %s is %s",
+            what,
+            version,
+            declaration_id,
             f"at version {latest.declaration_version}" if stale else "cancelled",
         )
-        return
-    decision = after_referral(_decision_of(latest), referred.referred_by, referred.findings)
-    if decision is not None:
-        await _publish(transaction, envelope, latest, decision, now)
+        return None
+    return latest
 
 
 async def _cancelled(connection: AsyncConnection, declaration_id: str) -> bool:

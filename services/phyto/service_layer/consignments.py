@@ -3,7 +3,9 @@
 import logging
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.cloudevents import Envelope, output_event_id
@@ -37,6 +39,43 @@ async def _assess(
 ) -> PhytoAssessment:
     certificates = await repository.certificates_by_number(connection, _cited(declaration), declaration.export_country)
     return assess(requirements, declaration, certificates)
+
+
+async def _locked(
+    connection: AsyncConnection, declaration_id: str, declaration: Declaration
+) -> tuple[Row[Any] | None, set[str]]:
+    """What phyto holds of the declaration, and the numbers it cites now, with every certificate number it
+    cites (now or before) locked: a certificate arriving meanwhile waits for this transaction."""
+    numbers = _cited(declaration)
+    stored = await repository.declaration(connection, declaration_id)
+    old_numbers = set() if stored is None else _cited(Declaration.model_validate(stored.body))
+    await repository.lock_certificate_numbers(connection, numbers | old_numbers)
+    return stored, numbers
+
+
+async def _keep(
+    connection: AsyncConnection,
+    envelope: Envelope,
+    stored: Row[Any] | None,
+    declaration_id: str,
+    version: int,
+    body: dict[str, Any],
+    numbers: set[str],
+) -> None:
+    """Store a declaration phyto does not hold yet, or a later version of one it holds."""
+    if stored is None:
+        await repository.save_declaration(
+            connection,
+            declaration_id=declaration_id,
+            version=version,
+            body=body,
+            correlation_id=envelope.correlation_id,
+            numbers=numbers,
+        )
+    else:
+        await repository.save_version(
+            connection, declaration_id=declaration_id, version=version, body=body, numbers=numbers
+        )
 
 
 async def _publish_decision(
@@ -99,10 +138,7 @@ async def on_declaration(
     lodged = envelope.data
     assert isinstance(lodged, DeclarationSubmitted | DeclarationAmended)
     connection = transaction.connection
-    numbers = _cited(lodged.declaration)
-    stored = await repository.declaration(connection, lodged.declaration_id)
-    old_numbers = set() if stored is None else _cited(Declaration.model_validate(stored.body))
-    await repository.lock_certificate_numbers(connection, numbers | old_numbers)
+    stored, numbers = await _locked(connection, lodged.declaration_id, lodged.declaration)
     if stored is not None and stored.version >= lodged.version:
         return
     body = lodged.declaration.model_dump(mode="json")
@@ -113,19 +149,7 @@ async def on_declaration(
                 connection, declaration_id=lodged.declaration_id, version=lodged.version, body=body, numbers=set()
             )
         return
-    if stored is None:
-        await repository.save_declaration(
-            connection,
-            declaration_id=lodged.declaration_id,
-            version=lodged.version,
-            body=body,
-            correlation_id=envelope.correlation_id,
-            numbers=numbers,
-        )
-    else:
-        await repository.save_version(
-            connection, declaration_id=lodged.declaration_id, version=lodged.version, body=body, numbers=numbers
-        )
+    await _keep(connection, envelope, stored, lodged.declaration_id, lodged.version, body, numbers)
     await _publish_decision(
         transaction,
         event_id=output_event_id(envelope.id, AGENCY),
@@ -222,10 +246,7 @@ async def on_referral(
     referred = envelope.data
     assert isinstance(referred, DeclarationReferred)
     connection = transaction.connection
-    numbers = _cited(referred.declaration)
-    stored = await repository.declaration(connection, referred.declaration_id)
-    old_numbers = set() if stored is None else _cited(Declaration.model_validate(stored.body))
-    await repository.lock_certificate_numbers(connection, numbers | old_numbers)
+    stored, numbers = await _locked(connection, referred.declaration_id, referred.declaration)
     if stored is not None and stored.version > referred.version:
         log.warning(
             "referral %s of version %d not acted on: declaration %s is at version %d",
@@ -235,20 +256,9 @@ async def on_referral(
             stored.version,
         )
         return
-    body = referred.declaration.model_dump(mode="json")
-    if stored is None:
-        await repository.save_declaration(
-            connection,
-            declaration_id=referred.declaration_id,
-            version=referred.version,
-            body=body,
-            correlation_id=envelope.correlation_id,
-            numbers=numbers,
-        )
-    elif stored.version < referred.version:
-        await repository.save_version(
-            connection, declaration_id=referred.declaration_id, version=referred.version, body=body, numbers=numbers
-        )
+    if stored is None or stored.version < referred.version:
+        body = referred.declaration.model_dump(mode="json")
+        await _keep(connection, envelope, stored, referred.declaration_id, referred.version, body, numbers)
     referral = referred.model_dump(mode="json", include={"inspection_id", "referred_by", "findings"})
     await repository.record_inspection(connection, referred.declaration_id, {"referral": referral})
     await _publish_decision(

@@ -69,8 +69,10 @@ async def record_referral(transaction: Transaction, envelope: Envelope, *, now: 
     assert isinstance(referred, DeclarationReferred)
     what = f"referral {referred.inspection_id}"
     latest = await _acting_on(transaction, what, referred.declaration_id, referred.version)
-    decision = None if latest is None else after_referral(_decision_of(latest), referred.referred_by, referred.findings)
-    if latest is not None and decision is not None:
+    if latest is None:
+        return
+    decision = after_referral(_decision_of(latest), referred.referred_by, referred.findings)
+    if decision is not None:
         await _publish(transaction, envelope, latest, decision, now)
 
 

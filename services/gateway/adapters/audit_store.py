@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.adapters.orm import audit_log
@@ -43,8 +43,8 @@ async def trail(connection: AsyncConnection) -> list[Sealed]:
 
 
 async def unsealed_count(connection: AsyncConnection) -> int:
-    query = select(audit_log.c.id).where(audit_log.c.position.is_(None))
-    return len((await connection.execute(query)).all())
+    query = select(func.count()).select_from(audit_log).where(audit_log.c.position.is_(None))
+    return await connection.scalar(query) or 0
 
 
 def _record(row: Row[Any]) -> AuditRecord:

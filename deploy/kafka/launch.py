@@ -456,6 +456,10 @@ class LocalKafka:
     def is_formatted(self) -> bool:
         return (self.data_dir / "meta.properties").is_file()
 
+    def format_options(self) -> list[str]:
+        """More StorageTool ``format`` arguments (e.g. SCRAM credentials a secured broker starts with)."""
+        return []
+
     def format(self) -> None:
         """Format the KRaft data dir once (``--standalone``); a no-op when already formatted."""
         if self.is_formatted():
@@ -467,7 +471,7 @@ class LocalKafka:
         ids = re.findall(r"^[A-Za-z0-9_-]{22}$", out, flags=re.MULTILINE)
         if not ids:
             raise LocalKafkaError(f"could not read a cluster id from StorageTool random-uuid output: {out!r}")
-        self._run_tool("format", "--standalone", "-t", ids[-1], "-c", str(self.properties_file))
+        self._run_tool("format", "--standalone", "-t", ids[-1], "-c", str(self.properties_file), *self.format_options())
         if not self.is_formatted():
             raise LocalKafkaError(f"StorageTool format finished but {self.data_dir}/meta.properties is missing")
 

@@ -11,7 +11,7 @@ from sqlalchemy import Table, insert, select
 
 from services.contract.cloudevents import Envelope, UndecodableEvent, decode
 from services.contract.database import is_unavailable
-from services.contract.kafka import KafkaLink
+from services.contract.kafka import KafkaLink, connection
 from services.contract.logs import correlation_id
 from services.contract.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from services.contract.outbox import Transaction, Transactions
@@ -96,7 +96,7 @@ class EventConsumer:
         settings = self._settings
         await self._link.wait_connected()  # the topics exist
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **connection(settings),
             group_id=self._group_id,
             client_id=f"{settings.service_name}-consumer",
             enable_auto_commit=False,

@@ -3,16 +3,37 @@
 import asyncio
 import logging
 from contextlib import suppress
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from services.contract.events import Topic
 from services.contract.metrics import KAFKA_CONNECTED
-from services.contract.settings import ServiceSettings
+from services.contract.settings import KafkaSecurity, ServiceSettings
 
 log = logging.getLogger(__name__)
+
+
+def connection(settings: ServiceSettings) -> dict[str, Any]:
+    """Where the brokers are and how to authenticate to them: the arguments every aiokafka client takes."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol.value,
+    }
+    if settings.kafka_security_protocol in (KafkaSecurity.SSL, KafkaSecurity.SASL_SSL):
+        options["ssl_context"] = create_ssl_context(
+            cafile=None if settings.kafka_ssl_cafile is None else str(settings.kafka_ssl_cafile),
+            certfile=None if settings.kafka_ssl_certfile is None else str(settings.kafka_ssl_certfile),
+            keyfile=None if settings.kafka_ssl_keyfile is None else str(settings.kafka_ssl_keyfile),
+        )
+    if settings.kafka_security_protocol in (KafkaSecurity.SASL_PLAINTEXT, KafkaSecurity.SASL_SSL):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = settings.kafka_password()
+    return options
 
 
 async def behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
@@ -31,7 +52,7 @@ def topic_names(settings: ServiceSettings) -> list[str]:
 
 async def ensure_topics(settings: ServiceSettings) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.service_name}-admin")
+    admin = AIOKafkaAdminClient(**connection(settings), client_id=f"{settings.service_name}-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -104,7 +125,7 @@ class KafkaLink:
         async with self._producer_lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self._settings.kafka_bootstrap,
+                    **connection(self._settings),
                     client_id=self._settings.service_name,
                     acks="all",
                     enable_idempotence=True,

@@ -1,8 +1,9 @@
 """Puts dead letters back on the topic they came from, once the cause is fixed.
 
-`python -m services.contract.replay --bootstrap HOST:PORT --dead-letter-topic decisions.dlq` republishes
-every record not replayed before (the replay keeps its own consumer group), without the dlq_* headers,
-and stops when it has caught up. It prints how many it replayed.
+`python -m services.contract.replay --service customs --dead-letter-topic decisions.dlq` republishes every
+record not replayed before (the replay keeps its own consumer group), without the dlq_* headers, and stops
+when it has caught up. It prints how many it replayed. It connects as the named service does (its SW_<SERVICE>_*
+Kafka settings: bootstrap, TLS, SASL); --bootstrap overrides the address.
 """
 
 import argparse
@@ -11,22 +12,24 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.contract.kafka import behind
+from services.contract.kafka import behind, connection
+from services.contract.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 DEAD_LETTER_HEADERS = "dlq_"
+SERVICES = ("gateway", "customs", "phyto")
 
 
-async def replay(bootstrap: str, dead_letter_topic: str, *, group_id: str | None = None) -> int:
+async def replay(settings: ServiceSettings, dead_letter_topic: str, *, group_id: str | None = None) -> int:
     """Republish the dead letters not replayed yet; return how many. Offsets commit after each produce."""
     consumer = AIOKafkaConsumer(
         dead_letter_topic,
-        bootstrap_servers=bootstrap,
+        **connection(settings),
         group_id=group_id or f"{dead_letter_topic}.replay",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**connection(settings), acks="all", enable_idempotence=True)
     await consumer.start()
     await producer.start()
     replayed = 0
@@ -54,11 +57,14 @@ async def replay(bootstrap: str, dead_letter_topic: str, *, group_id: str | None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
+    parser.add_argument("--service", choices=SERVICES, default="gateway", help="connect with this service's settings")
+    parser.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers, instead of the service's")
     parser.add_argument("--dead-letter-topic", required=True, help="e.g. decisions.dlq")
     parser.add_argument("--group", default=None, help="consumer group remembering what was replayed")
     args = parser.parse_args()
-    count = asyncio.run(replay(args.bootstrap, args.dead_letter_topic, group_id=args.group))
+    overrides = {} if args.bootstrap is None else {"kafka_bootstrap": args.bootstrap}
+    settings = ServiceSettings.load(env_prefix=f"SW_{args.service.upper()}_", **overrides)
+    count = asyncio.run(replay(settings, args.dead_letter_topic, group_id=args.group))
     print(f"replayed {count} record(s) from {args.dead_letter_topic}")
 
 

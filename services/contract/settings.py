@@ -1,9 +1,11 @@
 """Settings every service shares; each service subclasses it with its own env prefix."""
 
 import sys
-from typing import Self
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Self
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,6 +22,15 @@ def _explain(prefix: str, error: ErrorDetails) -> str:
     return f"invalid setting {prefix.upper()}{name.upper()}{shown}: {error['msg']}"
 
 
+class KafkaSecurity(StrEnum):
+    """How a service connects to the brokers (Kafka's ``security.protocol``)."""
+
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
 class ServiceSettings(BaseSettings):
     """Validated at start: a bad value stops the service with a message naming the variable."""
 
@@ -31,6 +42,14 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(default="sqlite+aiosqlite:///./var/service.db", min_length=1)
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", min_length=3)
     kafka_request_timeout_ms: int = Field(default=5000, ge=1000, le=120_000)
+    kafka_security_protocol: KafkaSecurity = KafkaSecurity.PLAINTEXT
+    kafka_sasl_mechanism: str = Field(default="SCRAM-SHA-512", pattern=r"^(SCRAM-SHA-256|SCRAM-SHA-512|PLAIN)$")
+    kafka_sasl_username: str | None = Field(default=None, min_length=1, max_length=255)
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="Prefer kafka_sasl_password_file")
+    kafka_sasl_password_file: Path | None = Field(default=None, description="File holding the SASL password")
+    kafka_ssl_cafile: Path | None = Field(default=None, description="PEM CA bundle the brokers' certificates chain to")
+    kafka_ssl_certfile: Path | None = Field(default=None, description="PEM client certificate (mutual TLS)")
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="PEM private key of kafka_ssl_certfile")
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
     topic_partitions: int = Field(default=3, ge=1, le=1000)
     topic_replication: int = Field(default=1, ge=1, le=7)
@@ -46,6 +65,28 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=10.0, gt=0, le=300)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
+    @model_validator(mode="after")
+    def _kafka_credentials(self) -> Self:
+        sasl = self.kafka_security_protocol in (KafkaSecurity.SASL_PLAINTEXT, KafkaSecurity.SASL_SSL)
+        has_password = self.kafka_sasl_password is not None or self.kafka_sasl_password_file is not None
+        if sasl and (self.kafka_sasl_username is None or not has_password):
+            raise ValueError(f"{self.kafka_security_protocol} needs kafka_sasl_username and a password (or its file)")
+        if self.kafka_sasl_password is not None and self.kafka_sasl_password_file is not None:
+            raise ValueError("set kafka_sasl_password or kafka_sasl_password_file, not both")
+        files = (self.kafka_sasl_password_file, self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        for path in files:
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path} is not a readable file")
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("kafka_ssl_certfile and kafka_ssl_keyfile go together")
+        return self
+
+    def kafka_password(self) -> str | None:
+        """The SASL password, read from its file each time a client is made (a rotated file counts from then)."""
+        if self.kafka_sasl_password_file is not None:
+            return self.kafka_sasl_password_file.read_text().strip()
+        return None if self.kafka_sasl_password is None else self.kafka_sasl_password.get_secret_value()
+
     def topic(self, topic: Topic) -> str:
         return f"{self.topic_prefix}{topic.value}"
 
@@ -53,15 +94,16 @@ class ServiceSettings(BaseSettings):
         return f"{topic}.dlq"
 
     @classmethod
-    def load(cls) -> Self:
-        """Build from the environment, or exit with one line per bad variable.
+    def load(cls, env_prefix: str | None = None, **values: Any) -> Self:
+        """Build from the environment (and `values`), or exit with one line per bad variable.
 
         A bad value is echoed unless its field may hold a secret (URLs with passwords, keys, tokens).
+        `env_prefix` reads another service's variables (e.g. ``SW_CUSTOMS_``) into these shared settings.
         """
+        prefix = env_prefix if env_prefix is not None else str(cls.model_config.get("env_prefix", ""))
         try:
-            return cls()
+            return cls(_env_prefix=prefix, **values)
         except ValidationError as exc:
-            prefix = str(cls.model_config.get("env_prefix", ""))
             lines = [_explain(prefix, error) for error in exc.errors()]
             sys.stderr.write("\n".join(lines) + "\n")
             raise SystemExit(2) from None

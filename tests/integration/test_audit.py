@@ -1,6 +1,7 @@
 """The audit trail end to end: actions over HTTP and decisions over Kafka are recorded with their actor,
 sealed, anchored on Kafka, and the verify command finds tampering in the database."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -8,11 +9,13 @@ from sqlalchemy import delete, select, update
 
 from services.gateway.adapters.audit_anchors import published_anchors
 from services.gateway.adapters.orm import audit_log
+from services.gateway.domain.callers import Role
 from services.gateway.entrypoints.audit import verify
+from services.gateway.service_layer import api_keys
 from tests.integration.test_customs_controls import customs_decision, inspect
 from tests.integration.test_flow import submit_declaration, wait_for_status
 from tests.support import payloads
-from tests.support.in_process import System
+from tests.support.in_process import TRADER_KEY, System
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -64,3 +67,28 @@ async def test_who_did_what_is_sealed_anchored_and_verified(system: System, caps
     assert await verify(system.gateway.settings) == 1
     out = capsys.readouterr().out
     assert f"record {head}, anchored outside the database, is gone" in out or f"record {head} is missing" in out
+
+
+async def test_changes_to_webhooks_and_keys_are_in_the_trail(system: System) -> None:
+    registered = await system.client.post(
+        "/v1/webhooks", json={"url": "https://hooks.example.org/sw"}, headers=TRADER_KEY
+    )
+    assert registered.status_code == 201, registered.text
+    webhook_id = registered.json()["id"]
+    assert (await system.client.delete(f"/v1/webhooks/{webhook_id}", headers=TRADER_KEY)).status_code == 204
+    async with system.gateway.runtime.engine.begin() as connection:
+        spec = api_keys.KeySpec(role=Role.OFFICER, subject="customs", label="night shift")
+        key_id, _ = await api_keys.create(connection, spec, datetime.now(UTC), actor="cli:ops")
+        assert await api_keys.revoke(connection, key_id, datetime.now(UTC), actor="cli:ops")
+        assert not await api_keys.revoke(connection, key_id, datetime.now(UTC), actor="cli:ops")  # once only
+
+    rows = await sealed_and_anchored(system, key_id)
+    changes = [(row.action, row.subject, row.actor) for row in rows if row.subject in (webhook_id, key_id)]
+    trader = "trader:GB123456789000 (Roses Import Ltd (trader))"
+    assert changes == [
+        ("WebhookRegistered", webhook_id, trader),
+        ("WebhookDeleted", webhook_id, trader),
+        ("ApiKeyCreated", key_id, "cli:ops"),
+        ("ApiKeyRevoked", key_id, "cli:ops"),
+    ]
+    assert await verify(system.gateway.settings) == 0

@@ -130,12 +130,14 @@ async def test_the_gateway_accepts_while_kafka_is_unreachable(database: Database
         health = (await client.get("/health")).json()
         async with gateway.runtime.engine.connect() as connection:
             waiting = await connection.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.sent_at.is_(None), outbox.c.topic == f"{topic_prefix}declarations")
             )
     assert ready.status_code == 200
     assert health["kafka"]["connected"] is False
     assert health["kafka"]["last_error"]
-    assert waiting == 1
+    assert waiting == 1  # the lodgement; an audit anchor may wait beside it, if the sealer's tick came
 
 
 async def test_a_full_outbox_answers_503_with_retry_after(database: Databases, topic_prefix: str) -> None:
@@ -184,6 +186,7 @@ async def test_a_replayed_dead_letter_is_processed_once_its_cause_is_fixed(syste
         headers=dead_letter_headers,
     )
 
-    assert await replay(system.bootstrap, system.topic("decisions.dlq")) == 1
+    settings = system.gateway.runtime.settings
+    assert await replay(settings, system.topic("decisions.dlq")) == 1
     await eventually(lambda: recorded(system, parked.id), within=30, what="the replayed decision")
-    assert await replay(system.bootstrap, system.topic("decisions.dlq")) == 0  # nothing is replayed twice
+    assert await replay(settings, system.topic("decisions.dlq")) == 0  # nothing is replayed twice

@@ -1,6 +1,6 @@
 """The three services running inside the test process, against the real broker and SQLite files."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,15 +80,21 @@ WEBHOOKS_ON_LOOPBACK: dict[str, Any] = {
 
 
 @asynccontextmanager
-async def running_system(bootstrap: str, topic_prefix: str, databases: Databases) -> AsyncIterator[System]:
+async def running_system(
+    bootstrap: str,
+    topic_prefix: str,
+    databases: Databases,
+    connect_as: Callable[[str], dict[str, Any]] = lambda service: {},
+) -> AsyncIterator[System]:
+    """The three services in process; `connect_as(service)` adds that service's Kafka credentials."""
     common = common_settings(bootstrap, topic_prefix)
     gateway = bootstrap_gateway(
         GatewaySettings(
             database_url=await databases.url("gateway"),
             environment="development",
             dev_keys_file=DEV_KEYS,
-            **common,
             **WEBHOOKS_ON_LOOPBACK,
+            **(common | connect_as("gateway")),
         )
     )
     customs = bootstrap_customs(
@@ -96,10 +102,10 @@ async def running_system(bootstrap: str, topic_prefix: str, databases: Databases
             database_url=await databases.url("customs"),
             risk_profile=risk_profile_without_random_selection(),
             selectivity_key=SELECTIVITY_KEY,
-            **common,
+            **(common | connect_as("customs")),
         )
     )
-    phyto = bootstrap_phyto(PhytoSettings(database_url=await databases.url("phyto"), **common))
+    phyto = bootstrap_phyto(PhytoSettings(database_url=await databases.url("phyto"), **(common | connect_as("phyto"))))
     apps = [gateway_app(gateway), customs_app(customs), phyto_app(phyto)]
     async with AsyncExitStack() as stack:
         for app in apps:

@@ -75,3 +75,42 @@ class TestDevKeysFile:
         with pytest.raises(SystemExit):
             GatewaySettings.load()
         assert "s3cret" not in capsys.readouterr().err
+
+
+class TestKafkaSecurity:
+    def test_sasl_needs_a_user_and_a_password(self):
+        with pytest.raises(ValidationError, match="SASL_SSL needs kafka_sasl_username and a password"):
+            GatewaySettings(kafka_security_protocol="SASL_SSL", kafka_sasl_username="gateway")
+
+    def test_a_password_comes_from_one_place(self, tmp_path):
+        secret = tmp_path / "password"
+        secret.write_text("from-the-file\n")
+        with pytest.raises(ValidationError, match="not both"):
+            GatewaySettings(
+                kafka_security_protocol="SASL_SSL",
+                kafka_sasl_username="gateway",
+                kafka_sasl_password="inline",
+                kafka_sasl_password_file=secret,
+            )
+        settings = GatewaySettings(
+            kafka_security_protocol="SASL_SSL", kafka_sasl_username="gateway", kafka_sasl_password_file=secret
+        )
+        assert settings.kafka_password() == "from-the-file"
+
+    def test_a_missing_file_stops_the_service_at_start(self, tmp_path):
+        with pytest.raises(ValidationError, match="is not a readable file"):
+            GatewaySettings(kafka_security_protocol="SSL", kafka_ssl_cafile=tmp_path / "absent.pem")
+
+    def test_a_bad_password_setting_is_not_echoed(self, monkeypatch, capsys):
+        monkeypatch.setenv("SW_GATEWAY_KAFKA_SASL_PASSWORD", "x" * 3)
+        monkeypatch.setenv("SW_GATEWAY_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+        with pytest.raises(SystemExit):
+            GatewaySettings.load()
+        error = capsys.readouterr().err
+        assert "needs kafka_sasl_username" in error
+        assert "xxx" not in error
+
+    def test_a_service_reads_another_services_variables_when_asked(self, monkeypatch):
+        monkeypatch.setenv("SW_CUSTOMS_KAFKA_BOOTSTRAP", "broker.example:9093")
+        assert GatewaySettings.load(env_prefix="SW_CUSTOMS_").kafka_bootstrap == "broker.example:9093"
+        assert GatewaySettings.load().kafka_bootstrap == "127.0.0.1:19092"

@@ -4,7 +4,7 @@ from aiokafka import AIOKafkaConsumer
 
 from services.contract.cloudevents import decode
 from services.contract.events import AuditAnchored, Topic
-from services.contract.kafka import behind
+from services.contract.kafka import behind, connection
 from services.contract.settings import ServiceSettings
 from services.gateway.domain.audit import Anchor
 
@@ -13,7 +13,7 @@ async def published_anchors(settings: ServiceSettings, timeout_seconds: float = 
     """Every anchor on the audit topic, from its first record to its end when we asked (no consumer group)."""
     consumer = AIOKafkaConsumer(
         settings.topic(Topic.AUDIT),
-        bootstrap_servers=settings.kafka_bootstrap,
+        **connection(settings),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

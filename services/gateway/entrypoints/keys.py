@@ -6,11 +6,14 @@
     python -m services.gateway.entrypoints.keys revoke 01JDQ4Z9Y8X7W6V5T4S3R2Q1P0
 
 `create` prints the key once, on standard output, and its id; the database keeps only a hash. A revoked key
-is refused from the next request on. The database is migrated to the gateway's schema first.
+is refused from the next request on. The database is migrated to the gateway's schema first. Both changes go
+into the audit trail with the operating-system user who ran the command as the actor (`cli:<user>`).
 """
 
 import argparse
 import asyncio
+import getpass
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -53,7 +56,7 @@ async def _create(spec: api_keys.KeySpec) -> int:
     engine = await _engine()
     try:
         async with engine.begin() as connection:
-            key_id, key = await api_keys.create(connection, spec, datetime.now(UTC))
+            key_id, key = await api_keys.create(connection, spec, datetime.now(UTC), actor=_operator())
     finally:
         await engine.dispose()
     acting = f" {spec.subject}" if spec.subject else ""
@@ -83,7 +86,7 @@ async def _revoke(key_id: str) -> int:
     engine = await _engine()
     try:
         async with engine.begin() as connection:
-            revoked = await api_keys.revoke(connection, key_id, datetime.now(UTC))
+            revoked = await api_keys.revoke(connection, key_id, datetime.now(UTC), actor=_operator())
     finally:
         await engine.dispose()
     if not revoked:
@@ -91,6 +94,14 @@ async def _revoke(key_id: str) -> int:
         return 1
     sys.stdout.write(f"key {key_id} revoked\n")
     return 0
+
+
+def _operator() -> str:
+    """Who runs the command, for the audit trail: the login name, or the uid where there is none."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return f"cli:uid-{os.getuid()}"
 
 
 async def _engine() -> AsyncEngine:

@@ -17,6 +17,7 @@ from ulid import ULID
 from services.contract.rules_file import load_rules
 from services.gateway.adapters import repository
 from services.gateway.domain.callers import Caller, Grant, Role
+from services.gateway.service_layer import audit
 
 KEY_PREFIX = "sw_"
 _SUBJECTS = {
@@ -81,17 +82,23 @@ def _values(spec: KeySpec, key: str, now: datetime) -> dict[str, Any]:
     }
 
 
-async def create(connection: AsyncConnection, spec: KeySpec, now: datetime) -> tuple[str, str]:
+async def create(connection: AsyncConnection, spec: KeySpec, now: datetime, *, actor: str) -> tuple[str, str]:
     """A new key for `spec`: its id and the key itself, which is stored only as a hash and never shown again."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     values = _values(spec, key, now)
     await repository.insert_api_key(connection, values)
-    return values["key_id"], key
+    key_id = values["key_id"]
+    facts = spec.model_dump(mode="json")
+    await audit.on_change(connection, action="ApiKeyCreated", subject=key_id, facts=facts, at=now, actor=actor)
+    return key_id, key
 
 
-async def revoke(connection: AsyncConnection, key_id: str, now: datetime) -> bool:
+async def revoke(connection: AsyncConnection, key_id: str, now: datetime, *, actor: str) -> bool:
     """Revoke the key with this id at once; False when there is no such key not yet revoked."""
-    return await repository.revoke_api_key(connection, key_id, now)
+    if not await repository.revoke_api_key(connection, key_id, now):
+        return False
+    await audit.on_change(connection, action="ApiKeyRevoked", subject=key_id, facts={}, at=now, actor=actor)
+    return True
 
 
 async def listing(connection: AsyncConnection) -> list[Row[Any]]:

@@ -1,16 +1,22 @@
-"""The audit trail: every event the gateway publishes and every agency decision it takes in is recorded with
-who caused it, in the same transaction; a sealer chains the records by hash and anchors the head on Kafka."""
+"""The audit trail: every event the gateway publishes, every agency decision it takes in and every change to
+webhooks and API keys is recorded with who caused it, in the same transaction; a sealer chains the records by
+hash and anchors the head on Kafka."""
 
 import hashlib
+import json
 import logging
 from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from ulid import ULID
 
 from services.contract.clock import Clock
 from services.contract.cloudevents import Envelope
 from services.contract.events import AuditAnchored
 from services.contract.lease import Lease, LeasedLoop
+from services.contract.logs import correlation_id
 from services.contract.outbox import Transactions
 from services.gateway.adapters import audit_store
 from services.gateway.domain.audit import AuditRecord, seal
@@ -44,6 +50,32 @@ async def on_publish(connection: AsyncConnection, envelope: Envelope) -> None:
 async def on_consumed(connection: AsyncConnection, envelope: Envelope) -> None:
     """An agency's decision taken in: its actor is the agency's service that published it."""
     await audit_store.append(connection, record_of(envelope, f"service:{envelope.source}"))
+
+
+async def on_change(
+    connection: AsyncConnection,
+    *,
+    action: str,
+    subject: str,
+    facts: dict[str, Any],
+    at: datetime,
+    actor: str | None = None,
+) -> None:
+    """A change that publishes no event (a webhook registered, an API key revoked...), in the caller's transaction.
+
+    `facts` say what changed and never hold a secret; the record keeps their SHA-256, as it does an event's.
+    """
+    canonical = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=str).encode()
+    record = AuditRecord(
+        recorded_at=at,
+        actor=actor or acting.get() or SYSTEM,
+        action=action,
+        subject=subject,
+        event_id=str(ULID()),
+        correlation_id=correlation_id.get() or "",
+        digest=hashlib.sha256(canonical).hexdigest(),
+    )
+    await audit_store.append(connection, record)
 
 
 class AuditSealer:

@@ -20,6 +20,7 @@ from services.gateway.adapters import notification_store
 from services.gateway.adapters.notification_store import ABANDONED, DELIVERED, PENDING
 from services.gateway.adapters.webhook_http import DeliveryFailed
 from services.gateway.domain.notifications import retry_delay, should_disable, signature
+from services.gateway.service_layer import audit
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,8 @@ class WebhookDispatcher:
                 f" the last: {error}"
             )
             await notification_store.update_webhook(connection, webhook_id, disabled_at=now, disabled_reason=reason)
+            facts = {"reason": reason}
+            await audit.on_change(connection, action="WebhookDisabled", subject=webhook_id, facts=facts, at=now)
             log.warning("webhook %s disabled: %s", webhook_id, reason)
 
 

@@ -13,6 +13,7 @@ from services.gateway.adapters import notification_store
 from services.gateway.domain.callers import Caller
 from services.gateway.domain.errors import Conflict, NotFound, Unprocessable
 from services.gateway.domain.notifications import TargetPolicy, new_secret
+from services.gateway.service_layer import audit
 from services.gateway.service_layer.notifications import recipient_of
 
 
@@ -49,6 +50,8 @@ async def register(
             "created_at": now,
         },
     )
+    facts = {"owner": owner, "url": registration.url, "description": registration.description}
+    await audit.on_change(connection, action="WebhookRegistered", subject=webhook_id, facts=facts, at=now)
     return await get(connection, caller, webhook_id)
 
 
@@ -65,17 +68,20 @@ async def get(connection: AsyncConnection, caller: Caller, webhook_id: str) -> R
 
 async def enable(connection: AsyncConnection, caller: Caller, webhook_id: str, now: datetime) -> Row[Any]:
     """Enable a disabled webhook again; its deliveries that waited are due at once."""
-    await get(connection, caller, webhook_id)
+    row = await get(connection, caller, webhook_id)
     await notification_store.update_webhook(connection, webhook_id, disabled_at=None, disabled_reason=None)
     await notification_store.reschedule_pending(connection, webhook_id, now)
+    facts = {"url": row.url, "disabled_reason": row.disabled_reason}
+    await audit.on_change(connection, action="WebhookEnabled", subject=webhook_id, facts=facts, at=now)
     return await get(connection, caller, webhook_id)
 
 
 async def delete(connection: AsyncConnection, caller: Caller, webhook_id: str, now: datetime) -> None:
     """Stop delivering to the webhook; its delivery log stays readable to operators, the feed keeps every notice."""
-    await get(connection, caller, webhook_id)
+    row = await get(connection, caller, webhook_id)
     await notification_store.update_webhook(connection, webhook_id, deleted_at=now)
     await notification_store.abandon_pending(connection, webhook_id, "webhook deleted")
+    await audit.on_change(connection, action="WebhookDeleted", subject=webhook_id, facts={"url": row.url}, at=now)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 
 from tests.support import payloads
+from tests.support.artifacts import keep
 from tests.support.in_process import TRADER_KEY
 
 
@@ -136,8 +137,5 @@ async def reconcile(
 
 def report(line: str) -> None:
     """Keep the figures of every fault run beside the test results (test-artifacts/ is not committed)."""
-    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
-    with (artifacts / "fault-report.txt").open("a") as out:
-        out.write(line + "\n")
+    keep("fault-report.txt", line + "\n", append=True)
     sys.stdout.write(line + "\n")

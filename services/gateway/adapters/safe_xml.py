@@ -28,6 +28,8 @@ class UnsafeXml(XmlRefused):
 # The richest real line item seen has 131 elements, so 999 of them make some 131,000: this bounds the tree's memory
 # (about 300 bytes an element).
 MAX_ELEMENTS = 200_000
+MAX_NAME = 200  # characters of an element's local name (the longest in SPS and WCO is under 60)
+MAX_ATTRIBUTES = 64  # on one element (SPS and WCO elements carry at most a few)
 UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
 XML_DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*([\"'])([^\"']*)\1")
 _EXPLAINED = {
@@ -70,7 +72,7 @@ class _Refused(Exception):
 
 def _refuse_encoding(data: bytes) -> None:
     """Only UTF-8 (or its ASCII subset) is read: what the Hub sends, and what the claim check stores."""
-    if data.startswith((b"\xfe\xff", b"\xff\xfe")) or b"\x00" in data[:4]:
+    if data.startswith((b"\xfe\xff", b"\xff\xfe")) or data[:4].count(b"\x00") >= 2:
         raise UnsafeXml("the document is UTF-16 or UTF-32; send it encoded in UTF-8")
     declared = XML_DECLARATION.match(data[:500])
     if declared and declared.group(2).decode("ascii", "replace").lower() not in UTF8_NAMES:
@@ -123,6 +125,10 @@ def parse(data: bytes, *, node: type[N], kind: str, max_bytes: int, max_depth: i
         if count > MAX_ELEMENTS:
             raise _Refused(f"the document has more than {MAX_ELEMENTS} elements")
         namespace, _, name = tag.rpartition("}")
+        if len(name) > MAX_NAME:
+            raise _Refused(f"an element name is {len(name)} characters long; at most {MAX_NAME} are accepted")
+        if len(attributes) > MAX_ATTRIBUTES:
+            raise _Refused(f"an element has {len(attributes)} attributes; at most {MAX_ATTRIBUTES} are accepted")
         parent = stack[-1] if stack else None
         element = node(namespace, name, parser.CurrentLineNumber, parser.CurrentByteIndex, attributes, parent)
         if pending:

@@ -35,6 +35,8 @@ class Gateway:
     webhook_targets: TargetPolicy
     webhook_dispatcher: WebhookDispatcher
     rate_limits: TokenBuckets
+    failed_keys: TokenBuckets
+    """Per client address: requests with an unknown API key (guessing, or a client with a revoked key)."""
 
     @property
     def source(self) -> str:
@@ -115,6 +117,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         ),
         webhook_dispatcher=dispatcher,
         rate_limits=TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst),
+        failed_keys=TokenBuckets(settings.failed_keys_per_minute / 60, settings.failed_keys_burst),
     )
     runtime.consume([settings.topic(Topic.DECISIONS)], f"{settings.topic_prefix}gateway", gateway.on_decision)
     return gateway

@@ -27,6 +27,10 @@ class GatewaySettings(ServiceSettings):
         default=50.0, gt=0, description="Requests per second one API key may sustain, per gateway instance"
     )
     rate_limit_burst: int = Field(default=100, ge=1, description="Requests one API key may make at once above the rate")
+    failed_keys_per_minute: float = Field(
+        default=30.0, gt=0, description="Requests with an unknown API key one client address may make per minute"
+    )
+    failed_keys_burst: int = Field(default=20, ge=1, description="Unknown-key requests one address may make at once")
     audit_seal_ms: int = Field(default=1000, ge=10, description="How often new audit records are chained and anchored")
     outbox_max_backlog: int = Field(
         default=50_000, ge=1, description="Above this many unpublished events, submissions get 503 and Retry-After"

@@ -157,5 +157,21 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after_and_others_go_on(sy
         assert (await client.get("/v1/declarations", headers=CUSTOMS_OFFICER_KEY)).status_code == 200
 
 
+async def test_an_address_sending_unknown_keys_is_slowed_down_and_valid_keys_go_on(system: System) -> None:
+    settings = system.gateway.settings.model_copy(update={"failed_keys_per_minute": 1.0, "failed_keys_burst": 2})
+    async with (
+        served(gateway_app(bootstrap_gateway(settings))) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+    ):
+        guesses = [{"X-API-Key": f"sw_guess-{n}"} for n in range(3)]
+        statuses = [(await client.get("/v1/declarations", headers=guess)).status_code for guess in guesses]
+        assert statuses == [401, 401, 429]
+        limited = await client.get("/v1/declarations", headers=guesses[0])
+        assert limited.status_code == 429
+        assert 30 <= int(limited.headers["Retry-After"]) <= 60
+        assert "too many requests with unknown API keys from 127.0.0.1" in limited.json()["detail"]
+        assert (await client.get("/v1/declarations", headers=TRADER_KEY)).status_code == 200
+
+
 def _declaration(lrn: str) -> dict[str, Any]:
     return payloads.customs_only("84713000", "CN") | {"lrn": lrn}

@@ -24,12 +24,19 @@ def gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(gateway)]
 
 
-async def caller(context: GatewayDep, key: Annotated[str | None, Security(_api_key)]) -> Caller:
+async def caller(request: Request, context: GatewayDep, key: Annotated[str | None, Security(_api_key)]) -> Caller:
     if not key:
         raise HTTPException(401, "an X-API-Key header is required", headers={"WWW-Authenticate": "ApiKey"})
     async with context.runtime.engine.connect() as connection:
         found = await api_keys.authenticate(connection, key)
     if found is None:
+        address = request.client.host if request.client else "unknown"
+        wait = context.failed_keys.take(address, time.monotonic())
+        if wait > 0:
+            raise RateLimited(
+                f"too many requests with unknown API keys from {address}; retry in {wait:.0f} s",
+                retry_after_seconds=context.failed_keys.retry_after(wait),
+            )
         raise HTTPException(401, "the API key is not valid", headers={"WWW-Authenticate": "ApiKey"})
     wait = context.rate_limits.take(api_keys.hash_key(key), time.monotonic())
     if wait > 0:

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -169,3 +170,39 @@ class KafkaLink:
         await self.renew_producer()
         self._ready.clear()
         KAFKA_CONNECTED.set(0)
+
+
+@dataclass(frozen=True)
+class Lag:
+    group: str
+    topic: str
+    partition: int
+    committed: int
+    end: int
+
+    @property
+    def behind(self) -> int:
+        return self.end - self.committed
+
+
+async def consumer_lag(settings: ServiceSettings) -> list[Lag]:
+    """How far each consumer group of these settings' topics is behind, per partition it has committed on."""
+    admin = AIOKafkaAdminClient(**connection(settings), client_id=f"{settings.service_name}-lag")
+    consumer = AIOKafkaConsumer(**connection(settings), group_id=None, client_id=f"{settings.service_name}-lag")
+    await admin.start()
+    try:
+        ours = set(topic_names(settings))
+        groups = sorted(group for group, *_ in await admin.list_consumer_groups())
+        committed = {group: await admin.list_consumer_group_offsets(group) for group in groups}
+        partitions = {partition for offsets in committed.values() for partition in offsets if partition.topic in ours}
+        await consumer.start()
+        ends = await consumer.end_offsets(list(partitions)) if partitions else {}
+    finally:
+        await consumer.stop()
+        await admin.close()
+    lags = []
+    for group in groups:
+        for partition, offset in sorted(committed[group].items()):
+            if partition in ends:
+                lags.append(Lag(group, partition.topic, partition.partition, offset.offset, ends[partition]))
+    return lags

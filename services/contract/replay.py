@@ -1,13 +1,10 @@
 """Puts dead letters back on the topic they came from, once the cause is fixed.
 
-`python -m services.contract.replay --service customs --dead-letter-topic decisions.dlq` republishes every
+`python -m services.operator replay --service customs --dead-letter-topic decisions.dlq` republishes every
 record not replayed before (the replay keeps its own consumer group), without the dlq_* headers, and stops
-when it has caught up. It prints how many it replayed. It connects as the named service does (its SW_<SERVICE>_*
-Kafka settings: bootstrap, TLS, SASL); --bootstrap overrides the address.
+when it has caught up.
 """
 
-import argparse
-import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -17,7 +14,6 @@ from services.contract.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 DEAD_LETTER_HEADERS = "dlq_"
-SERVICES = ("gateway", "customs", "phyto")
 
 
 async def replay(settings: ServiceSettings, dead_letter_topic: str, *, group_id: str | None = None) -> int:
@@ -53,20 +49,3 @@ async def replay(settings: ServiceSettings, dead_letter_topic: str, *, group_id:
         await producer.stop()
         await consumer.stop()
     return replayed
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--service", choices=SERVICES, default="gateway", help="connect with this service's settings")
-    parser.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers, instead of the service's")
-    parser.add_argument("--dead-letter-topic", required=True, help="e.g. decisions.dlq")
-    parser.add_argument("--group", default=None, help="consumer group remembering what was replayed")
-    args = parser.parse_args()
-    overrides = {} if args.bootstrap is None else {"kafka_bootstrap": args.bootstrap}
-    settings = ServiceSettings.load(env_prefix=f"SW_{args.service.upper()}_", **overrides)
-    count = asyncio.run(replay(settings, args.dead_letter_topic, group_id=args.group))
-    print(f"replayed {count} record(s) from {args.dead_letter_topic}")
-
-
-if __name__ == "__main__":
-    main()

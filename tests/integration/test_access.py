@@ -1,10 +1,7 @@
 """Every cell of the role-by-endpoint table, sent over real HTTP with a key of each role: a role the table
 admits passes the gate, any other gets 403, no key gets 401. Operator keys and rate limits, end to end."""
 
-import asyncio
 import os
-import sys
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,6 +12,7 @@ from services.gateway.domain.callers import Grant, Role
 from services.gateway.entrypoints.access import operations
 from services.gateway.entrypoints.http import create_app as gateway_app
 from tests.support import payloads
+from tests.support.commands import Ran, run_module
 from tests.support.in_process import (
     CARRIER_KEY,
     CUSTOMS_OFFICER_KEY,
@@ -28,13 +26,6 @@ from tests.support.serving import served
 pytestmark = pytest.mark.integration
 OPERATOR_KEY = {"X-API-Key": "dev-operator-000000001"}
 SOME_ID = "01JDQ5S2M8X7Y3K4P9R6T0V1WZ"  # a well-formed id of nothing
-
-
-@dataclass(frozen=True)
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 async def status_of(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str]) -> int:
@@ -95,16 +86,9 @@ async def test_a_trader_asking_for_another_traders_declaration_gets_404_never_th
 
 async def test_operators_create_list_and_revoke_keys_with_the_command(system: System) -> None:
     env = {**os.environ, "SW_GATEWAY_DATABASE_URL": system.gateway.settings.database_url}
-    command = [sys.executable, "-m", "services.gateway.entrypoints.keys"]
 
     async def run(*args: str) -> Ran:
-        """The command as its own process, while this event loop (and the gateway in it) goes on."""
-        process = await asyncio.create_subprocess_exec(
-            *command, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-        assert process.returncode is not None
-        return Ran(process.returncode, out.decode(), err.decode())
+        return await run_module("services.operator", "keys", *args, env=env)
 
     created = await run("create", "--role", "trader", "--subject", "GB777777777000", "--label", "Tulips Ltd")
     assert created.returncode == 0, created.stderr

@@ -1,0 +1,1 @@
+"""One command for operators: topics, consumer lag, dead-letter replay, rule reloads, audit, API keys."""

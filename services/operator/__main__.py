@@ -1,0 +1,5 @@
+import sys
+
+from services.operator.cli import main
+
+sys.exit(main())

@@ -45,6 +45,21 @@ async def test_malformed_json_gets_422(system: System) -> None:
     assert response.json()["errors"][0]["message"] == "JSON decode error"
 
 
+@pytest.mark.parametrize("path", ["/v1/declarations", "/v1/webhooks"])  # a body the gateway reads; one FastAPI reads
+@pytest.mark.parametrize(
+    ("body", "where", "message"),
+    [(b'{"lrn": "\xff"}', "body.9", "byte 9 is not UTF-8"), (b"[" * 100_000, "body", "nested too deeply")],
+)
+async def test_a_body_json_cannot_decode_gets_422_saying_where(
+    system: System, path: str, body: bytes, where: str, message: str
+) -> None:
+    response = await system.client.post(path, content=body, headers={**TRADER_KEY, "content-type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["path"] == where
+    assert message in error["message"]
+
+
 async def test_same_lrn_same_body_returns_the_first_and_other_body_conflicts(system: System) -> None:
     body = payloads.declaration(None)
     first = await system.client.post("/v1/declarations", json=body, headers=TRADER_KEY)

@@ -216,3 +216,10 @@ async def test_server_sent_events_follow_the_feed_resume_and_reach_any_gateway_i
         refused = await client.get("/v1/notifications/stream", headers=CUSTOMS_OFFICER_KEY)
         assert refused.status_code == 403
     await other.state.gateway.runtime.engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["/v1/notifications", "/v1/notifications/stream"])
+async def test_a_sequence_past_what_the_database_holds_is_refused_with_422(system: System, path: str) -> None:
+    response = await system.client.get(path, params={"after": 2**63}, headers=TRADER_KEY)
+    assert response.status_code == 422
+    assert [error["path"] for error in response.json()["errors"]] == ["query.after"]

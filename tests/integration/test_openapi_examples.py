@@ -101,6 +101,21 @@ def test_problem_details_have_an_example(system: System) -> None:
     assert example["errors"][0]["path"].startswith("body.")
 
 
+def test_errors_are_documented_as_the_problem_details_they_are(system: System) -> None:
+    """Each operation that needs a key documents 401, 403 and 429 (and 415 if it reads XML too), and every error as
+    application/problem+json, the type the gateway sends, with the Problem schema."""
+    spec = system.app.openapi()
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for method, path, operation in operations(spec):
+        if "security" not in operation:
+            continue
+        errors = {status: response for status, response in operation["responses"].items() if int(status) >= 400}
+        expected = {"401", "403", "429"} | ({"415"} if examples(operation, XML) else set())
+        assert expected <= errors.keys(), f"{method} {path} documents {sorted(errors)}"
+        for status, response in errors.items():
+            assert response["content"] == problem, f"{method} {path} {status}"
+
+
 class Walk:
     """Sends each operation once and remembers which were sent, so that none is forgotten."""
 

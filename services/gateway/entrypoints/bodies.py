@@ -45,16 +45,28 @@ def _unknown_in_value(value: Any, raw: Any, path: tuple[str | int, ...]) -> Iter
             yield from _unknown_in_value(item, raw_item, (*path, index))
 
 
+def not_json(exc: ValueError | RecursionError) -> RequestValidationError:
+    """422 for a body `json.loads` refused, at the offset where it stopped: bad syntax, bytes that are not UTF-8,
+    or arrays and objects nested deeper than the parser goes."""
+    location: tuple[str | int, ...] = ("body",)
+    message = "JSON decode error"
+    if isinstance(exc, json.JSONDecodeError):
+        location = ("body", exc.pos)
+    elif isinstance(exc, UnicodeDecodeError):
+        location = ("body", exc.start)
+        message = f"JSON decode error: byte {exc.start} is not UTF-8 ({exc.reason}); send UTF-8"
+    elif isinstance(exc, RecursionError):
+        message = "JSON decode error: arrays and objects are nested too deeply"
+    return RequestValidationError([{"loc": location, "msg": message, "type": "json_invalid"}])
+
+
 async def read_json(request: Request, model: type[M]) -> M:
     """The body as `model`; 422 with the path of every invalid or unknown field."""
     raw_bytes = await request.body()
     try:
         raw = json.loads(raw_bytes)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        position = getattr(exc, "pos", 0)
-        raise RequestValidationError(
-            [{"loc": ("body", position), "msg": "JSON decode error", "type": "json_invalid"}]
-        ) from exc
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise not_json(exc) from exc
     try:
         parsed = model.model_validate(raw)
     except ValidationError as exc:

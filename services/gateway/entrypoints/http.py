@@ -64,7 +64,7 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = response_examples.document(generate())
+            app.openapi_schema = problems.document(response_examples.document(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

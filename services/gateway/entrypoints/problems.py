@@ -1,6 +1,7 @@
 """Every error the gateway returns, as RFC 9457 problem details, mapped in this one place."""
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +23,7 @@ from services.gateway.domain.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from services.gateway.entrypoints.bodies import not_json
 from services.gateway.entrypoints.schemas import FieldProblem, Problem
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,18 @@ def problem_response(
         errors=errors or [],
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_JSON)
+
+
+def document(spec: dict[str, Any]) -> dict[str, Any]:
+    """Error responses as they are sent: FastAPI puts a response model's schema under application/json, but where a
+    route declares application/problem+json for a status (the routes' PROBLEMS), that is the only type it answers."""
+    for methods in spec["paths"].values():
+        for operation in methods.values():
+            for response in operation["responses"].values():
+                content = response.get("content", {})
+                if PROBLEM_JSON in content and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    return spec
 
 
 def _unavailable(request: Request) -> JSONResponse:
@@ -87,6 +101,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+            # FastAPI's "error parsing the body": a JSON body it could not decode, answered as every other one is.
+            return await _invalid(request, not_json(exc.__cause__))
         response = problem_response(request, exc.status_code, str(exc.detail), str(exc.detail))
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value

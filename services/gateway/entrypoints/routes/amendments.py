@@ -12,7 +12,7 @@ from services.gateway.entrypoints.bodies import read_declaration, request_body
 from services.gateway.entrypoints.deps import READERS, GatewayDep, allow, outbox_has_room
 from services.gateway.entrypoints.examples import AMENDMENT_EXAMPLE, AMENDMENT_XML_EXAMPLE, CORRECTION_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
-from services.gateway.entrypoints.routes.declarations import PROBLEMS, ULID_PATH
+from services.gateway.entrypoints.routes.declarations import BODY_PROBLEMS, PROBLEMS, ULID_PATH
 from services.gateway.entrypoints.schemas import (
     CancellationCreate,
     CorrectionCreate,
@@ -38,7 +38,7 @@ CANCELLATION_EXAMPLE = {"reason": "The goods were not shipped"}
         "A WCO Data Model 3.x declaration, whole, with FunctionCode 4 (change) or 5 (replace)",
         {"fewer roses": AMENDMENT_XML_EXAMPLE},
     ),
-    responses={200: {"model": DeclarationRead, "description": "The body equals the current version"}, **PROBLEMS},
+    responses={200: {"model": DeclarationRead, "description": "The body equals the current version"}, **BODY_PROBLEMS},
     summary="Amend a declaration before release",
 )
 async def amend_declaration(

@@ -13,7 +13,7 @@ from services.gateway.entrypoints.bodies import read_certificate, request_body
 from services.gateway.entrypoints.deps import GatewayDep, allow, outbox_has_room
 from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE, CERTIFICATE_XML_EXAMPLE
 from services.gateway.entrypoints.idempotent import Answer, IdempotencyKey, answer_once
-from services.gateway.entrypoints.routes.declarations import PROBLEMS
+from services.gateway.entrypoints.routes.declarations import BODY_PROBLEMS, PROBLEMS
 from services.gateway.entrypoints.schemas import ULID_PATTERN, CertificateRead
 from services.gateway.entrypoints.views import certificate_view
 from services.gateway.service_layer import certificates
@@ -35,7 +35,7 @@ CERTIFICATE_ID = Path(pattern=ULID_PATTERN, description="Certificate id (ULID)")
         "UN/CEFACT SPS certificate XML: SPSCertificate, Hub Envelope or ePhytoEnvelope, optionally in a SOAP body",
         {"cut flowers": CERTIFICATE_XML_EXAMPLE},
     ),
-    responses={200: {"model": CertificateRead, "description": "A redelivery of a stored certificate"}, **PROBLEMS},
+    responses={200: {"model": CertificateRead, "description": "A redelivery of a stored certificate"}, **BODY_PROBLEMS},
     summary="Deliver an ePhyto certificate",
 )
 async def submit_certificate(

@@ -35,8 +35,13 @@ router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
 ULID_PATH = Path(pattern=ULID_PATTERN, description="Declaration id (ULID)")
 PROBLEMS: dict[int | str, dict[str, object]] = {
     status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (401, 403, 404, 409, 413, 422, 503)
+    for status in (401, 403, 404, 409, 413, 422, 429, 503)
 }
+BODY_PROBLEMS: dict[int | str, dict[str, object]] = {
+    **PROBLEMS,
+    415: {"model": Problem, "content": {"application/problem+json": {}}},
+}
+"""For routes that read a JSON or an XML body themselves: a body of another media type is 415."""
 
 
 @router.post(
@@ -50,7 +55,10 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
         "A WCO Data Model 3.x declaration (MetaData or Declaration root)",
         {"plants": DECLARATION_XML_EXAMPLE},
     ),
-    responses={200: {"model": DeclarationRead, "description": "The same declaration was lodged before"}, **PROBLEMS},
+    responses={
+        200: {"model": DeclarationRead, "description": "The same declaration was lodged before"},
+        **BODY_PROBLEMS,
+    },
     summary="Lodge a declaration",
 )
 async def submit_declaration(

@@ -34,13 +34,17 @@ router = APIRouter(tags=["notifications"])
 Listener = Annotated[Caller, Depends(allow(Role.TRADER, Role.CARRIER))]
 WEBHOOK_ID = Annotated[str, Path(pattern=ULID_PATTERN, description="The id POST /v1/webhooks answered")]
 PAGE = 100
+LAST_SEQUENCE = 10**18 - 1
+"""The largest sequence a client can name (18 digits, as in Last-Event-ID): it fits the database's 64-bit integers."""
 
 
 @router.get("/v1/notifications", response_model=NotificationPage, responses=PROBLEMS, summary="Read your feed")
 async def read_feed(
     context: GatewayDep,
     who: Listener,
-    after: Annotated[int, Query(ge=0, description="Only notices after this sequence (0: from the first)")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=LAST_SEQUENCE, description="Only notices after this sequence (0: from the first)")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = PAGE,
 ) -> NotificationPage:
     """Your notices in order: every change of a declaration's clearance where you are declarant or importer
@@ -66,7 +70,9 @@ async def stream_feed(
     last_event_id: Annotated[
         str | None, Header(alias="Last-Event-ID", pattern=r"^\d{1,18}$", description="Resume after this event")
     ] = None,
-    after: Annotated[int | None, Query(ge=0, description="Start after this sequence (0: the whole feed)")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=LAST_SEQUENCE, description="Start after this sequence (0: the whole feed)")
+    ] = None,
 ) -> StreamingResponse:
     """Server-sent events (`text/event-stream`): one event per notice, `id` its sequence, `event` its type,
     `data` the notice as JSON. Without `Last-Event-ID` or `after`, the stream starts with the next notice.

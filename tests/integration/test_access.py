@@ -14,17 +14,16 @@ from services.gateway.entrypoints.http import create_app as gateway_app
 from tests.support import payloads
 from tests.support.commands import Ran, run_module
 from tests.support.in_process import (
-    CARRIER_KEY,
     CUSTOMS_OFFICER_KEY,
-    NPPO_KEY,
+    OPERATOR_KEY,
     TRADER_KEY,
     System,
+    every_keyholder,
     seeded_key,
 )
 from tests.support.serving import served
 
 pytestmark = pytest.mark.integration
-OPERATOR_KEY = {"X-API-Key": "dev-operator-000000001"}
 SOME_ID = "01JDQ5S2M8X7Y3K4P9R6T0V1WZ"  # a well-formed id of nothing
 
 
@@ -37,34 +36,24 @@ async def status_of(client: httpx.AsyncClient, method: str, path: str, headers: 
 
 
 async def test_every_cell_of_the_table(system: System) -> None:
-    granted = await seeded_key(system, Role.OPERATOR, "", (Grant.TRADE_READ,))
-    personas: list[tuple[str, Role | None, dict[str, str]]] = [
-        ("trader", Role.TRADER, TRADER_KEY),
-        ("carrier", Role.CARRIER, CARRIER_KEY),
-        ("nppo", Role.NPPO, NPPO_KEY),
-        ("officer", Role.OFFICER, CUSTOMS_OFFICER_KEY),
-        ("operator", Role.OPERATOR, OPERATOR_KEY),
-        ("operator with trade:read", Role.OPERATOR, granted),
-        ("no key", None, {}),
-    ]
+    keyholders = await every_keyholder(system)
     wrong: list[str] = []
     cells = 0
     async with served(system.app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         for operation in operations(system.gateway):
-            for name, role, headers in personas:
-                cell = operation.admits(role)
-                admitted = cell == "yes" or (cell.startswith("with") and headers is granted)
-                status = await status_of(client, operation.method, operation.path, headers)
-                expected = "not 401/403" if admitted else ("401" if role is None else "403")
+            for holder in keyholders:
+                admitted = holder.admitted(operation)
+                status = await status_of(client, operation.method, operation.path, holder.headers)
+                expected = "not 401/403" if admitted else ("401" if holder.role is None else "403")
                 if (
                     admitted != (status not in (401, 403))
                     or (not admitted and str(status) != expected)
                     or status >= 500
                 ):
-                    wrong.append(f"{operation.method} {operation.path} as {name}: {status}, expected {expected}")
+                    wrong.append(f"{operation.method} {operation.path} as {holder.name}: {status}, expected {expected}")
                 cells += 1
     assert wrong == []
-    assert cells == 7 * len(list(operations(system.gateway)))
+    assert cells == 8 * len(list(operations(system.gateway)))
 
 
 async def test_a_trader_asking_for_another_traders_declaration_gets_404_never_the_data(system: System) -> None:

@@ -10,22 +10,12 @@ import time
 import pytest
 
 from services.gateway.bootstrap import bootstrap as bootstrap_gateway
-from services.gateway.domain.callers import Grant, Role
 from services.gateway.entrypoints.access import operations
 from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE, DECLARATION_EXAMPLE
 from services.gateway.entrypoints.http import create_app as gateway_app
 from services.gateway.entrypoints.notification_schemas import WEBHOOK_EXAMPLE
-from tests.integration.test_access import OPERATOR_KEY
 from tests.support.fuzzing import STACK_TRACE, Fuzzer, Persona, Report, takes_input
-from tests.support.in_process import (
-    CARRIER_KEY,
-    CUSTOMS_OFFICER_KEY,
-    NPPO_KEY,
-    PHYTO_OFFICER_KEY,
-    TRADER_KEY,
-    System,
-    seeded_key,
-)
+from tests.support.in_process import NPPO_KEY, TRADER_KEY, System, every_keyholder
 from tests.support.serving import served
 
 pytestmark = [
@@ -42,31 +32,15 @@ UNLIMITED = {"rate_limit_per_second": 1e6, "rate_limit_burst": 1_000_000}
 
 
 async def personas(system: System) -> list[Persona]:
-    """Each role's key (both officers', and an operator's with and without the grant) and no key, with the
-    operations the role-by-endpoint table admits it to."""
-    granted = await seeded_key(system, Role.OPERATOR, "", (Grant.TRADE_READ,))
-    keys: list[tuple[str, Role | None, dict[str, str]]] = [
-        ("trader", Role.TRADER, TRADER_KEY),
-        ("carrier", Role.CARRIER, CARRIER_KEY),
-        ("nppo", Role.NPPO, NPPO_KEY),
-        ("customs officer", Role.OFFICER, CUSTOMS_OFFICER_KEY),
-        ("plant health officer", Role.OFFICER, PHYTO_OFFICER_KEY),
-        ("operator", Role.OPERATOR, OPERATOR_KEY),
-        ("operator with trade:read", Role.OPERATOR, granted),
-        ("no key", None, {}),
-    ]
+    """Every keyholder, with the operations the role-by-endpoint table admits it to."""
     table = list(operations(system.gateway))
     return [
         Persona(
-            name,
-            headers,
-            frozenset(
-                f"{operation.method} {operation.path}"
-                for operation in table
-                if (cell := operation.admits(role)) == "yes" or (cell.startswith("with") and headers is granted)
-            ),
+            holder.name,
+            holder.headers,
+            frozenset(f"{operation.method} {operation.path}" for operation in table if holder.admitted(operation)),
         )
-        for name, role, headers in keys
+        for holder in await every_keyholder(system)
     ]
 
 

@@ -17,6 +17,7 @@ from services.customs.settings import CustomsSettings
 from services.gateway.bootstrap import Gateway
 from services.gateway.bootstrap import bootstrap as bootstrap_gateway
 from services.gateway.domain.callers import Grant, Role
+from services.gateway.entrypoints.access import Operation
 from services.gateway.entrypoints.http import create_app as gateway_app
 from services.gateway.service_layer.api_keys import KeyEntry, seed
 from services.gateway.settings import GatewaySettings
@@ -36,6 +37,7 @@ NPPO_KEY = {"X-API-Key": "dev-nppo-NL-0000000001"}
 CUSTOMS_OFFICER_KEY = {"X-API-Key": "dev-officer-customs-0001"}
 PHYTO_OFFICER_KEY = {"X-API-Key": "dev-officer-phyto-00001"}
 CARRIER_KEY = {"X-API-Key": "dev-carrier-GBDVR-00001"}
+OPERATOR_KEY = {"X-API-Key": "dev-operator-000000001"}
 
 
 @dataclass
@@ -129,3 +131,34 @@ async def seeded_key(system: System, role: Role, subject: str, grants: tuple[Gra
     async with system.gateway.runtime.engine.begin() as connection:
         await seed(connection, [entry], datetime.now(UTC))
     return {"X-API-Key": key}
+
+
+@dataclass(frozen=True)
+class Keyholder:
+    """Someone calling the gateway: a name for reports, the role of its key (None: no key), the header it sends."""
+
+    name: str
+    role: Role | None
+    headers: dict[str, str]
+    granted: bool = False
+    """An operator's key with the trade:read grant."""
+
+    def admitted(self, operation: Operation) -> bool:
+        """What the role-by-endpoint table says for this keyholder on `operation`."""
+        cell = operation.admits(self.role)
+        return cell == "yes" or (cell.startswith("with") and self.granted)
+
+
+async def every_keyholder(system: System) -> list[Keyholder]:
+    """A key of every role (both officers, an operator with and without trade:read) and no key."""
+    granted = await seeded_key(system, Role.OPERATOR, "", (Grant.TRADE_READ,))
+    return [
+        Keyholder("trader", Role.TRADER, TRADER_KEY),
+        Keyholder("carrier", Role.CARRIER, CARRIER_KEY),
+        Keyholder("nppo", Role.NPPO, NPPO_KEY),
+        Keyholder("customs officer", Role.OFFICER, CUSTOMS_OFFICER_KEY),
+        Keyholder("plant health officer", Role.OFFICER, PHYTO_OFFICER_KEY),
+        Keyholder("operator", Role.OPERATOR, OPERATOR_KEY),
+        Keyholder("operator with trade:read", Role.OPERATOR, granted, granted=True),
+        Keyholder("no key", None, {}),
+    ]

@@ -33,8 +33,14 @@ AgencyCode = Annotated[
     StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$"),
     Field(description="Border agency code as listed in the gateway's routing table", examples=["customs", "phyto"]),
 ]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=512, strip_whitespace=True)]
-Reference = Annotated[str, StringConstraints(min_length=1, max_length=70, strip_whitespace=True)]
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
+"""Text may hold tabs and line breaks but no other control character (no NUL: PostgreSQL text cannot hold it)."""
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=512, strip_whitespace=True, pattern=NO_CONTROL_CHARACTERS)
+]
+Reference = Annotated[
+    str, StringConstraints(min_length=1, max_length=70, strip_whitespace=True, pattern=NO_CONTROL_CHARACTERS)
+]
 UnitCode = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Z0-9]{2,3}$"),

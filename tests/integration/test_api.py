@@ -157,3 +157,21 @@ async def test_a_malformed_idempotency_key_is_refused(system: System) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == "header.Idempotency-Key"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/webhooks", {"url": "https://hooks.example.org/sw", "description": "a\u0000b"}, "description"),
+        ("/v1/webhooks", {"url": "https://hooks.example.org/s\u0000w"}, "url"),
+        ("/v1/declarations", payloads.declaration(None, lrn="LRN-NUL\u0000"), "lrn"),
+    ],
+    ids=["description", "url", "lrn"],
+)
+async def test_a_nul_character_in_text_is_refused_naming_the_field(
+    system: System, path: str, body: dict[str, Any], field: str
+) -> None:
+    """PostgreSQL text cannot hold U+0000: it is refused at the edge (422), never a 500 from the database."""
+    response = await system.client.post(path, json=body, headers=TRADER_KEY)
+    assert response.status_code == 422, response.text
+    assert [problem["path"] for problem in response.json()["errors"]] == [f"body.{field}"]

@@ -31,7 +31,11 @@ class NotificationPage(BaseModel):
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=2048, description="Where to POST notifications; its host must be allow-listed")
+    url: str = Field(
+        max_length=2048,
+        pattern=r"^[^\x00-\x20\x7F]+$",
+        description="Where to POST notifications; its host must be allow-listed",
+    )
     description: ShortText | None = None
 
 

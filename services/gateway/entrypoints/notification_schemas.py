@@ -33,7 +33,7 @@ class WebhookCreate(BaseModel):
 
     url: str = Field(
         max_length=2048,
-        pattern=r"^[^\x00-\x20\x7F]+$",
+        pattern=r"^[^\x00-\x1F\x7F]+$",
         description="Where to POST notifications; its host must be allow-listed",
     )
     description: ShortText | None = None

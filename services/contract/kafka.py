@@ -25,10 +25,8 @@ def connection(settings: ServiceSettings) -> dict[str, Any]:
         "security_protocol": settings.kafka_security_protocol.value,
     }
     if settings.kafka_security_protocol in (KafkaSecurity.SSL, KafkaSecurity.SASL_SSL):
-        options["ssl_context"] = create_ssl_context(
-            cafile=None if settings.kafka_ssl_cafile is None else str(settings.kafka_ssl_cafile),
-            certfile=None if settings.kafka_ssl_certfile is None else str(settings.kafka_ssl_certfile),
-            keyfile=None if settings.kafka_ssl_keyfile is None else str(settings.kafka_ssl_keyfile),
+        options["ssl_context"] = create_ssl_context(  # the ssl module takes paths as they are
+            cafile=settings.kafka_ssl_cafile, certfile=settings.kafka_ssl_certfile, keyfile=settings.kafka_ssl_keyfile
         )
     if settings.kafka_security_protocol in (KafkaSecurity.SASL_PLAINTEXT, KafkaSecurity.SASL_SSL):
         options["sasl_mechanism"] = settings.kafka_sasl_mechanism

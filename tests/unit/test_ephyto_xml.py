@@ -5,7 +5,6 @@ The samples stay in ../shared/samples (outside the project); their tests skip, s
 
 import dataclasses
 import os
-import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -518,24 +517,24 @@ class TestFields:
         assert "[line_items.0.net_quantity.value]" in str(error)
 
 
-def measured(data: bytes) -> tuple[CertificateXmlError, float, int]:
-    """The refusal, how long it took and the peak memory allocated meanwhile."""
+def measured(data: bytes) -> tuple[CertificateXmlError, int]:
+    """The refusal and the peak memory allocated meanwhile: what shows that nothing expanded.
+
+    Time is not asserted: a loaded machine makes wall-clock limits flaky, and memory tells the same story.
+    """
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         error = refused(data)
     finally:
-        elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    return error, elapsed, peak
+    return error, peak
 
 
 class TestHostileDocuments:
     def test_billion_laughs_is_refused_before_anything_expands(self):
-        error, elapsed, peak = measured(attacks.billion_laughs())
+        error, peak = measured(attacks.billion_laughs())
         assert "DOCTYPE is refused" in str(error)
-        assert elapsed < 1.0
         assert peak < 2_000_000  # the expansion would be 3 GB
 
     def test_external_entity_is_refused_without_reading_the_file(self):
@@ -572,10 +571,10 @@ class TestHostileDocuments:
         error = refused(attacks.deep_nesting(64), max_depth=64)
         assert "no certificate here" in str(error)  # read through, then found not to be an ePhyto
 
-    def test_nesting_a_hundred_thousand_deep_is_refused_quickly(self):
-        error, elapsed, _ = measured(attacks.deep_nesting(100_000))
-        assert "nested deeper" in str(error)
-        assert elapsed < 1.0
+    def test_nesting_a_hundred_thousand_deep_is_refused_before_the_tree_is_built(self):
+        error, peak = measured(attacks.deep_nesting(100_000))
+        assert "nested deeper than 64 levels" in str(error)
+        assert peak < 3_000_000  # the 700 kB document and little more; the whole tree takes 27 MB
 
     def test_binary_garbage_is_refused_as_not_utf8(self):
         error = refused(attacks.garbage())
@@ -602,9 +601,8 @@ class TestHostileDocuments:
 
 class TestMoreHostileDocuments:
     def test_quadratic_blowup_is_refused_before_anything_expands(self):
-        error, elapsed, peak = measured(attacks.quadratic_blowup())
+        error, peak = measured(attacks.quadratic_blowup())
         assert "DOCTYPE is refused" in str(error)
-        assert elapsed < 1.0
         assert peak < 2_000_000  # expanded: 2.5 GB
 
     @pytest.mark.parametrize(

@@ -36,6 +36,11 @@ class Transaction:
         self._settings = settings
         self._hooks = hooks
         self.published = 0
+        self.committed_callbacks: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction has committed (never if it rolls back): for metrics."""
+        self.committed_callbacks.append(callback)
 
     async def publish(self, envelope: Envelope) -> None:
         """Queue an event in the outbox; the relay sends it to its topic once the transaction commits."""
@@ -66,6 +71,8 @@ class Transactions:
             yield transaction
         if transaction.published:
             self._relay.notify()
+        for callback in transaction.committed_callbacks:
+            callback()
 
 
 async def enqueue(connection: AsyncConnection, outbox: Table, envelope: Envelope, topic: str) -> None:

@@ -183,24 +183,49 @@ class Lag:
         return self.end - self.committed
 
 
+class LagProbe:
+    """Measures how far consumer groups are behind, keeping its two clients between measurements."""
+
+    def __init__(self, settings: ServiceSettings, *, client_id: str) -> None:
+        self._settings = settings
+        self._admin = AIOKafkaAdminClient(**connection(settings), client_id=client_id)
+        self._consumer = AIOKafkaConsumer(**connection(settings), group_id=None, client_id=client_id)
+        self._started = False
+
+    async def measure(self, groups: list[str] | None = None) -> list[Lag]:
+        """Per partition of these settings' topics that a group has committed on: its offset and the end.
+
+        `groups` None: every group on the cluster."""
+        if not self._started:
+            self._started = True  # from here on close() stops whatever did start
+            await self._admin.start()
+            await self._consumer.start()
+        ours = set(topic_names(self._settings))
+        if groups is None:
+            groups = sorted(group for group, *_ in await self._admin.list_consumer_groups())
+        committed = {group: await self._admin.list_consumer_group_offsets(group) for group in groups}
+        partitions = {partition for offsets in committed.values() for partition in offsets if partition.topic in ours}
+        ends = await self._consumer.end_offsets(list(partitions)) if partitions else {}
+        return [
+            Lag(group, partition.topic, partition.partition, offset.offset, ends[partition])
+            for group in groups
+            for partition, offset in sorted(committed[group].items())
+            if partition in ends
+        ]
+
+    async def close(self) -> None:
+        if self._started:
+            self._started = False
+            with suppress(KafkaError, OSError):
+                await self._consumer.stop()
+            with suppress(KafkaError, OSError):
+                await self._admin.close()
+
+
 async def consumer_lag(settings: ServiceSettings) -> list[Lag]:
     """How far each consumer group of these settings' topics is behind, per partition it has committed on."""
-    admin = AIOKafkaAdminClient(**connection(settings), client_id=f"{settings.service_name}-lag")
-    consumer = AIOKafkaConsumer(**connection(settings), group_id=None, client_id=f"{settings.service_name}-lag")
-    await admin.start()
+    probe = LagProbe(settings, client_id=f"{settings.service_name}-lag")
     try:
-        ours = set(topic_names(settings))
-        groups = sorted(group for group, *_ in await admin.list_consumer_groups())
-        committed = {group: await admin.list_consumer_group_offsets(group) for group in groups}
-        partitions = {partition for offsets in committed.values() for partition in offsets if partition.topic in ours}
-        await consumer.start()
-        ends = await consumer.end_offsets(list(partitions)) if partitions else {}
+        return await probe.measure()
     finally:
-        await consumer.stop()
-        await admin.close()
-    lags = []
-    for group in groups:
-        for partition, offset in sorted(committed[group].items()):
-            if partition in ends:
-                lags.append(Lag(group, partition.topic, partition.partition, offset.offset, ends[partition]))
-    return lags
+        await probe.close()

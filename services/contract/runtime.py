@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from services.contract.consumer import EventConsumer, Handler, Inbox
 from services.contract.database import MessagingTables, create_engine, ping, upgrade
 from services.contract.kafka import KafkaLink
+from services.contract.lag_sampler import LagSampler
 from services.contract.lease import Lease
 from services.contract.outbox import OutboxRelay, Transactions
 from services.contract.settings import ServiceSettings
@@ -54,12 +55,14 @@ class Runtime:
         self._migrations = migrations
         self._ready_without_kafka = ready_without_kafka
         self._consumers: list[EventConsumer] = []
+        self._groups: list[str] = []
         self._workers: dict[str, Worker] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.failed: dict[str, str] = {}
 
     def consume(self, topics: list[str], group_id: str, handler: Handler) -> None:
         """Register a consumer group to run once the service starts."""
+        self._groups.append(group_id)
         self._consumers.append(
             EventConsumer(settings=self.settings, link=self.link, topics=topics, group_id=group_id, handler=handler)
         )
@@ -74,6 +77,8 @@ class Runtime:
         self._spawn("outbox-relay", self.relay.run())
         for index, consumer in enumerate(self._consumers):
             self._spawn(f"consumer-{index}", consumer.run())
+        if self._consumers and self.settings.lag_sample_seconds > 0:
+            self._workers.setdefault("lag-sampler", LagSampler(self.settings, sorted(set(self._groups))))
         for name, worker in self._workers.items():
             self._spawn(name, worker.run())
 

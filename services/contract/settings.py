@@ -63,6 +63,9 @@ class ServiceSettings(BaseSettings):
     startup_retry_seconds: float = Field(default=2.0, gt=0, le=60)
     startup_database_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0, le=300)
+    lag_sample_seconds: float = Field(
+        default=15.0, ge=0, le=3600, description="How often sw_consumer_lag is measured; 0 turns it off"
+    )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @model_validator(mode="after")

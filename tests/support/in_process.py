@@ -64,6 +64,7 @@ def common_settings(bootstrap: str, topic_prefix: str) -> dict[str, Any]:
         "consumer_retry_backoff_ms": 20,
         "consumer_max_retries": 2,
         "startup_retry_seconds": 0.5,
+        "lag_sample_seconds": 1.0,
     }
 
 

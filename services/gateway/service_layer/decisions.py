@@ -9,6 +9,7 @@ from sqlalchemy import Row
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.consumer import PermanentEventError
 from services.contract.events import AgencyDecisionMade, ClearanceDecided, ClearanceState
+from services.contract.metrics import AGENCY_DECISIONS, CLEARANCE_DECISIONS, TIME_TO_DECISION, TIME_TO_RELEASE
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
 from services.gateway.domain.clearance import Clearance, advance
@@ -41,6 +42,10 @@ async def record(transaction: Transaction, envelope: Envelope, *, now: datetime,
             "received_at": now,
         },
     )
+    version = await repository.version_of(connection, made.declaration_id, made.declaration_version)
+    waited = (now - (version.lodged_at if version is not None else row.submitted_at)).total_seconds()
+    lane = str(made.details.get("lane") or "none")
+    transaction.after_commit(lambda: _count_decision(made, lane, waited))
     await repository.add_to_timeline(
         connection,
         made.declaration_id,
@@ -87,6 +92,7 @@ async def publish_clearance(
     if not always and clearance.state.value == row.state and reasons == row.status_reasons:
         return
     await repository.set_state(transaction.connection, row.id, clearance.state, reasons, now)
+    transaction.after_commit(lambda: _count_clearance(clearance.state, (now - row.submitted_at).total_seconds()))
     await repository.add_to_timeline(
         transaction.connection,
         row.id,
@@ -109,3 +115,14 @@ async def publish_clearance(
     await transaction.publish(
         Envelope(data=decided, source=source, correlation_id=correlation_id, id=event_id, time=now)
     )
+
+
+def _count_decision(made: AgencyDecisionMade, lane: str, waited_seconds: float) -> None:
+    AGENCY_DECISIONS.labels(made.agency, made.outcome.value, lane).inc()
+    TIME_TO_DECISION.labels(made.agency).observe(max(0.0, waited_seconds))
+
+
+def _count_clearance(state: ClearanceState, since_lodgement_seconds: float) -> None:
+    CLEARANCE_DECISIONS.labels(state.value).inc()
+    if state is ClearanceState.RELEASED:
+        TIME_TO_RELEASE.observe(max(0.0, since_lodgement_seconds))

@@ -183,8 +183,9 @@ class Lag:
         return self.end - self.committed
 
 
-class LagProbe:
-    """Measures how far consumer groups are behind, keeping its two clients between measurements."""
+class OffsetProbe:
+    """Reads offsets, keeping its two clients between readings: how far consumer groups are behind, and how
+    many records the dead-letter topics hold."""
 
     def __init__(self, settings: ServiceSettings, *, client_id: str) -> None:
         self._settings = settings
@@ -192,14 +193,17 @@ class LagProbe:
         self._consumer = AIOKafkaConsumer(**connection(settings), group_id=None, client_id=client_id)
         self._started = False
 
-    async def measure(self, groups: list[str] | None = None) -> list[Lag]:
-        """Per partition of these settings' topics that a group has committed on: its offset and the end.
-
-        `groups` None: every group on the cluster."""
+    async def _start(self) -> None:
         if not self._started:
             self._started = True  # from here on close() stops whatever did start
             await self._admin.start()
             await self._consumer.start()
+
+    async def lag(self, groups: list[str] | None = None) -> list[Lag]:
+        """Per partition of these settings' topics that a group has committed on: its offset and the end.
+
+        `groups` None: every group on the cluster."""
+        await self._start()
         ours = set(topic_names(self._settings))
         if groups is None:
             groups = sorted(group for group, *_ in await self._admin.list_consumer_groups())
@@ -213,6 +217,23 @@ class LagProbe:
             if partition in ends
         ]
 
+    async def dead_letters(self) -> dict[str, int]:
+        """The records each dead-letter topic holds now (retention may have removed older ones)."""
+        await self._start()
+        await self._consumer.topics()  # refreshes the metadata: the partitions of every topic
+        names = [name for name in topic_names(self._settings) if name.endswith(".dlq")]
+        partitions = [
+            TopicPartition(name, number) for name in names for number in self._consumer.partitions_for_topic(name) or ()
+        ]
+        held = dict.fromkeys(names, 0)
+        if not partitions:
+            return held
+        ends = await self._consumer.end_offsets(partitions)
+        starts = await self._consumer.beginning_offsets(partitions)
+        for partition in partitions:
+            held[partition.topic] += ends[partition] - starts[partition]
+        return held
+
     async def close(self) -> None:
         if self._started:
             self._started = False
@@ -224,8 +245,8 @@ class LagProbe:
 
 async def consumer_lag(settings: ServiceSettings) -> list[Lag]:
     """How far each consumer group of these settings' topics is behind, per partition it has committed on."""
-    probe = LagProbe(settings, client_id=f"{settings.service_name}-lag")
+    probe = OffsetProbe(settings, client_id=f"{settings.service_name}-lag")
     try:
-        return await probe.measure()
+        return await probe.lag()
     finally:
         await probe.close()

@@ -6,7 +6,7 @@ from contextlib import suppress
 
 from aiokafka.errors import KafkaError
 
-from services.contract.kafka import LagProbe
+from services.contract.kafka import OffsetProbe
 from services.contract.metrics import CONSUMER_LAG
 from services.contract.settings import ServiceSettings
 
@@ -22,7 +22,7 @@ class LagSampler:
         self._settings = settings
         self._groups = groups
         self._stopping = asyncio.Event()
-        self._probe: LagProbe | None = None
+        self._probe: OffsetProbe | None = None
         self._failing = False
 
     async def run(self) -> None:
@@ -39,9 +39,9 @@ class LagSampler:
 
     async def sample(self) -> None:
         if self._probe is None:
-            self._probe = LagProbe(self._settings, client_id=f"{self._settings.service_name}-lag-sampler")
+            self._probe = OffsetProbe(self._settings, client_id=f"{self._settings.service_name}-lag-sampler")
         try:
-            lags = await self._probe.measure(self._groups)
+            lags = await self._probe.lag(self._groups)
         except (KafkaError, OSError) as exc:
             if not self._failing:
                 log.warning("consumer lag not measured (%s: %s); retrying", type(exc).__name__, exc)

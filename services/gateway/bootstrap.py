@@ -20,6 +20,7 @@ from services.gateway.domain.notifications import TargetPolicy
 from services.gateway.domain.rate_limits import TokenBuckets
 from services.gateway.domain.routing import RoutingTable
 from services.gateway.service_layer import amendments, api_keys, audit, decisions
+from services.gateway.service_layer.operations import Operations
 from services.gateway.service_layer.webhook_delivery import DeliveryPolicy, WebhookDispatcher
 from services.gateway.settings import GatewaySettings
 
@@ -37,6 +38,8 @@ class Gateway:
     rate_limits: TokenBuckets
     failed_keys: TokenBuckets
     """Per client address: requests with an unknown API key (guessing, or a client with a revoked key)."""
+    operations: Operations
+    """The operator overview and the Time Release Study."""
 
     @property
     def source(self) -> str:
@@ -118,6 +121,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         webhook_dispatcher=dispatcher,
         rate_limits=TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst),
         failed_keys=TokenBuckets(settings.failed_keys_per_minute / 60, settings.failed_keys_burst),
+        operations=Operations(settings, runtime),
     )
     runtime.consume([settings.topic(Topic.DECISIONS)], f"{settings.topic_prefix}gateway", gateway.on_decision)
     return gateway

@@ -56,6 +56,18 @@ class GatewaySettings(ServiceSettings):
     sse_poll_ms: int = Field(default=500, ge=10, description="How often an event stream looks for new notices")
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0, description="Comment lines that keep streams open")
 
+    peer_health_urls: dict[str, str] = Field(
+        default={"customs": "http://127.0.0.1:8081/health", "phyto": "http://127.0.0.1:8082/health"},
+        description="The /health of each other service, shown on the operator dashboard (JSON object)",
+    )
+    overview_cache_seconds: float = Field(
+        default=5.0, ge=0, le=300, description="How long the dashboard's Kafka and health figures are reused"
+    )
+    release_study_max_days: int = Field(default=366, ge=1, le=3660, description="Longest period one study covers")
+    release_study_max_consignments: int = Field(
+        default=200_000, ge=1, description="Most declarations one study reads; a busier period must be split"
+    )
+
     @model_validator(mode="after")
     def _dev_keys_only_in_development(self) -> "GatewaySettings":
         if self.dev_keys_file is not None and self.environment != "development":

@@ -36,7 +36,7 @@ declarations = Table(
     Column("state", String(32), nullable=False, index=True),
     Column("status_reasons", JSON, nullable=False),
     Column("correlation_id", Text, nullable=False),
-    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False, index=True),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("declarant_id", "lrn", name="uq_declarations_declarant_lrn"),
 )
@@ -106,7 +106,7 @@ agency_decisions = Table(
     Column("details", JSON, nullable=False),
     Column("rules_version", String(64), nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
-    Column("received_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False, index=True),
 )
 
 timeline = Table(

@@ -11,7 +11,14 @@ from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Role
 from services.gateway.entrypoints import problems, response_examples
 from services.gateway.entrypoints.deps import allow
-from services.gateway.entrypoints.routes import amendments, arrivals, certificates, declarations, notifications
+from services.gateway.entrypoints.routes import (
+    amendments,
+    arrivals,
+    certificates,
+    declarations,
+    notifications,
+    operations,
+)
 
 
 def routers(gateway: Gateway) -> list[APIRouter]:
@@ -23,6 +30,7 @@ def routers(gateway: Gateway) -> list[APIRouter]:
         arrivals.router,
         certificates.router,
         notifications.router,
+        operations.router,
         ops_router(gateway.settings.service_name, gateway.runtime, guard),
     ]
 

@@ -86,6 +86,10 @@ class Stack:
                 # Webhooks to receivers on this machine (production allows only the hosts an operator lists).
                 "WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1", "localhost"]',
                 "WEBHOOK_ALLOWED_SCHEMES": '["http", "https"]',
+                # The dashboard shows the health of the others, on the ports this stack gave them.
+                "PEER_HEALTH_URLS": json.dumps(
+                    {other.name: f"{other.url}/health" for other in self.services if other.name != "gateway"}
+                ),
             }
         if service.module == "services.customs":
             settings |= {"SELECTIVITY_KEY_FILE": str(self.state_dir / "customs-selectivity.key")}

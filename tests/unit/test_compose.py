@@ -1,5 +1,6 @@
 """The container deployment agrees with the code: docker-compose.yml, deploy/docker/Dockerfile, .dockerignore
-and deploy/postgres/init.sql against the services' settings classes.
+and deploy/postgres/init.sql against the services' settings classes, and the Prometheus and Grafana containers
+against deploy/monitoring (tests/unit/test_monitoring.py checks those files themselves).
 
 No Docker engine is needed. `docker compose config -q` (which needs the Compose plugin but no engine) runs
 when the plugin is installed and is skipped otherwise.
@@ -16,8 +17,9 @@ import threading
 from collections.abc import Iterator
 from fnmatch import fnmatch
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -33,6 +35,7 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "docker" / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 POSTGRES_INIT = REPO / "deploy" / "postgres" / "init.sql"
+MONITORING = REPO / "deploy" / "monitoring"
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "gateway": GatewaySettings,
@@ -136,8 +139,8 @@ def effective_command(service: dict[str, Any]) -> list[str]:
     return [str(part) for part in parsed]
 
 
-def test_compose_runs_broker_database_and_the_three_services(compose_services: Services) -> None:
-    assert {"kafka", "postgres", *SETTINGS} <= set(compose_services)
+def test_compose_runs_broker_database_the_three_services_and_their_monitoring(compose_services: Services) -> None:
+    assert {"kafka", "postgres", *SETTINGS, "prometheus", "grafana"} <= set(compose_services)
 
 
 @pytest.mark.parametrize("name", SETTINGS)
@@ -177,7 +180,11 @@ def test_settings_accept_the_container_environment(
         monkeypatch.setenv(key, value)
     settings = settings_class()
     for key, value in given.items():
-        assert str(getattr(settings, key.removeprefix(prefix(name)).lower())) == value, key
+        used = getattr(settings, key.removeprefix(prefix(name)).lower())
+        if isinstance(used, dict | list):  # given as JSON
+            assert used == json.loads(value), key
+        else:
+            assert (str(used).lower() if isinstance(used, bool) else str(used)) == value, key
     assert settings.http_host == "0.0.0.0", "a service in a container must listen on every interface"
 
 
@@ -359,6 +366,115 @@ def test_dockerignore_keeps_local_state_out_but_not_the_sources() -> None:
 
     for needed in ("pyproject.toml", "services", "services/gateway/settings.py", "services/gateway/data/routing.yaml"):
         assert not ignored(needed), needed
+
+
+def repository_file(service: dict[str, Any], container_path: str) -> Path | None:
+    """The file of the repository that a bind mount of `service` shows at `container_path`, if any."""
+    wanted = PurePosixPath(container_path)
+    for source, target, _ in mounts(service):
+        if source.startswith((".", "/")) and (
+            wanted == PurePosixPath(target) or PurePosixPath(target) in wanted.parents
+        ):
+            return (REPO / source / wanted.relative_to(target)).resolve()
+    return None
+
+
+def test_named_volumes_are_declared(compose: dict[str, Any], compose_services: Services) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name, service in compose_services.items():
+        for source, _, _ in mounts(service):
+            if source and not source.startswith((".", "/")):
+                assert source in declared, f"{name} mounts volume {source}, which `volumes:` does not declare"
+
+
+@pytest.mark.parametrize(
+    ("name", "image"),
+    [("prometheus", r"prom/prometheus:v\d+\.\d+\.\d+"), ("grafana", r"grafana/grafana:\d+\.\d+\.\d+")],
+)
+def test_monitoring_images_are_pinned(name: str, image: str, compose_services: Services) -> None:
+    assert re.fullmatch(image, compose_services[name]["image"]), compose_services[name]["image"]
+
+
+@pytest.mark.parametrize(("name", "port"), [("prometheus", 9090), ("grafana", 3000)])
+def test_monitoring_is_published_on_the_loopback_only(name: str, port: int, compose_services: Services) -> None:
+    assert compose_services[name]["ports"] == [f"127.0.0.1:{port}:{port}"]
+
+
+@pytest.mark.parametrize("name", ["prometheus", "grafana"])
+def test_monitoring_mounts_files_of_the_repository_read_only(name: str, compose_services: Services) -> None:
+    binds = [
+        (source, target, read_only)
+        for source, target, read_only in mounts(compose_services[name])
+        if source.startswith(".")
+    ]
+    assert binds
+    for source, target, read_only in binds:
+        assert (REPO / source).exists(), f"{name}: {source} (mounted at {target}) is not in the repository"
+        assert (REPO / source).resolve().is_relative_to(MONITORING), source
+        assert read_only, f"{name}: {source} should be mounted read-only"
+
+
+def test_prometheus_loads_the_config_and_the_rules_of_the_repository(compose_services: Services) -> None:
+    prometheus = compose_services["prometheus"]
+    flags = dict(str(arg).removeprefix("--").split("=", 1) for arg in prometheus["command"])
+    config_path = flags["config.file"]
+    assert repository_file(prometheus, config_path) == MONITORING / "prometheus.yml"
+    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    assert config["rule_files"]
+    for rules in config["rule_files"]:
+        # Prometheus resolves rule_files against the directory of its config file, in the container as here.
+        in_container = PurePosixPath(config_path).parent / rules
+        assert repository_file(prometheus, str(in_container)) == (MONITORING / rules).resolve(), rules
+    storage = [target for source, target, _ in mounts(prometheus) if not source.startswith((".", "/"))]
+    assert storage == [flags["storage.tsdb.path"]], "the TSDB lives in a named volume"
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_prometheus_scrapes_each_service_at_its_compose_address(name: str, compose_services: Services) -> None:
+    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    [job] = [job for job in config["scrape_configs"] if job["job_name"] == name]
+    targets = [target for group in job["static_configs"] for target in group["targets"]]
+    assert targets == [f"{name}:{environment(compose_services[name])[f'{prefix(name)}HTTP_PORT']}"]
+    assert name in compose_services["prometheus"].get("depends_on", [])
+
+
+def test_prometheus_can_read_the_gateway_metrics_without_a_key(compose_services: Services) -> None:
+    """The gateway takes keys in X-API-Key, which a scrape does not send: its ops endpoints must be public."""
+    value = environment(compose_services["gateway"]).get("SW_GATEWAY_OPS_PUBLIC")
+    public = GatewaySettings.model_fields["ops_public"].default if value is None else value.lower() == "true"
+    assert public
+    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    [job] = [job for job in config["scrape_configs"] if job["job_name"] == "gateway"]
+    assert not {"authorization", "basic_auth", "oauth2"} & set(job)
+
+
+def test_grafana_provisions_the_compose_prometheus_and_the_dashboards(compose_services: Services) -> None:
+    grafana = compose_services["grafana"]
+    provisioning = MONITORING / "grafana" / "provisioning"
+    for kind in ("datasources", "dashboards"):
+        assert repository_file(grafana, f"/etc/grafana/provisioning/{kind}") == provisioning / kind
+    [datasource] = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    url = urlsplit(datasource["url"])
+    assert url.hostname == "prometheus"
+    assert url.port == 9090
+    assert ("9090", "9090") in published_ports(compose_services["prometheus"])
+    [provider] = yaml.safe_load((provisioning / "dashboards" / "single-window.yml").read_text())["providers"]
+    dashboards = repository_file(grafana, provider["options"]["path"])
+    assert dashboards == MONITORING / "grafana" / "dashboards"
+    assert list(dashboards.glob("*.json"))
+
+
+def test_grafana_opens_on_the_overview_for_anonymous_viewers(compose_services: Services) -> None:
+    env = environment(compose_services["grafana"])
+    home = repository_file(compose_services["grafana"], env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"])
+    assert home == MONITORING / "grafana" / "dashboards" / "single-window-overview.json"
+    assert home.is_file()
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer", "anonymous visitors read, they do not edit"
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:-[^}]+\}", env["GF_SECURITY_ADMIN_PASSWORD"]), (
+        "the admin password comes from the environment, with a development default"
+    )
 
 
 def _compose_cli() -> list[str] | None:

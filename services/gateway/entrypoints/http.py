@@ -56,6 +56,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     problems.install(app)
     for router in routers(gateway):
         app.include_router(router)
+    app.include_router(operations.pages)
     limit = gateway.settings.max_body_bytes
 
     @app.middleware("http")

@@ -124,9 +124,9 @@ function horizontalBars(svg, bars, label) {
   bars.forEach((bar, index) => {
     const y = 4 + index * rowHeight;
     nodes.push(svgElement("text", { x: 2, y: y + 14 }, bar.name));
-    let x = 180;
+    let x = 170;
     for (const part of bar.parts) {
-      const width = (part.value / top) * 320;
+      const width = (part.value / top) * 250;
       const rect = svgElement("rect", { x, y, width: Math.max(width, 0.5), height: rowHeight - 6, class: part.className });
       rect.append(svgElement("title", {}, part.text));
       nodes.push(rect);
@@ -185,7 +185,7 @@ function percentileBars(rows) {
 async function refreshStudy() {
   const study = await getJson(studyPath());
   $("study-summary").textContent =
-    `${study.consignments} declarations lodged from ${new Date(study.since).toLocaleString()} ` +
+    `Declarations lodged: ${study.consignments}, from ${new Date(study.since).toLocaleString()} ` +
     `to ${new Date(study.until).toLocaleString()}; percentiles by ${study.percentile_method.split(":")[0]}.`;
   const lanes = study.rows.filter((r) => r.dimension === "lane" && r.interval === "lodgement_to_release");
   const agencies = study.rows.filter((r) => r.dimension === "agency" && r.interval === "lodgement_to_decision");
@@ -209,6 +209,7 @@ function report(error) {
 }
 
 let lastStudy = 0;
+let lastActivity = "";
 
 async function refresh() {
   if (!sessionStorage.getItem(KEY_ITEM)) return;
@@ -220,7 +221,10 @@ async function refresh() {
     showLagAndDeadLetters(overview);
     showMix(overview);
     showWaiting(overview);
-    if (Date.now() - lastStudy > STUDY_REFRESH_MS) {
+    // The study is read again when decisions or releases have happened since, and at least every minute.
+    const activity = JSON.stringify(overview.throughput.last_15_minutes);
+    if (activity !== lastActivity || Date.now() - lastStudy > STUDY_REFRESH_MS) {
+      lastActivity = activity;
       lastStudy = Date.now();
       await refreshStudy();
     }

@@ -20,6 +20,8 @@ from services.gateway.entrypoints.operations_schemas import OperationsOverview, 
 from services.gateway.entrypoints.routes.declarations import PROBLEMS
 
 router = APIRouter(tags=["operations"])
+pages = APIRouter(include_in_schema=False)
+"""The dashboard's page, script and style: public, they hold no data (not API operations: no access row)."""
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
 CSV = "text/csv"
 STUDY_READERS = allow(Role.OPERATOR, Role.OFFICER)
@@ -80,14 +82,14 @@ async def release_study(
     return body
 
 
-@router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+@pages.get("/dashboard", response_class=HTMLResponse)
 async def dashboard() -> HTMLResponse:
     """The operator dashboard: a page with no data in it; its script asks for an operator key and reads
     /v1/operations/overview and /v1/release-study with it."""
     return HTMLResponse(_asset("index.html"), headers=_PAGE_HEADERS)
 
 
-@router.get("/dashboard/{name}", include_in_schema=False)
+@pages.get("/dashboard/{name}")
 async def dashboard_asset(name: Literal["app.js", "style.css"]) -> Response:
     kind = "text/javascript" if name.endswith(".js") else "text/css"
     return Response(_asset(name), media_type=f"{kind}; charset=utf-8", headers=_PAGE_HEADERS)

@@ -177,6 +177,7 @@ def _print_banner(stack: Stack, broker: str, seconds: float) -> None:
         f"  API            {gateway.url}/v1",
         f"  API docs       {gateway.url}/docs",
         f"  OpenAPI        {gateway.url}/openapi.json",
+        f"  dashboard      {gateway.url}/dashboard   (give it the operator key)",
         f"  health         {gateway.url}/health   {customs.url}/health   {phyto.url}/health",
         f"  Kafka          {broker}",
         f"  logs           {stack.state_dir / 'logs'}",

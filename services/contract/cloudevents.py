@@ -11,6 +11,11 @@ from services.contract.events import EVENT_TYPES, Event
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 _OUTPUT_NAMESPACE = uuid.UUID("6f1c3a52-93c4-4a2e-9c57-2f1b8d0e7a41")
+TRACE_CONTEXT_HEADERS = {"traceparent": "ce_traceparent", "tracestate": "ce_tracestate"}
+"""W3C trace context header -> its Kafka header: the CloudEvents distributed tracing extension in binary mode.
+
+Set when tracing is on (services/contract/tracing.py); they carry the context in which the event was created.
+"""
 
 
 class UndecodableEvent(Exception):
@@ -59,10 +64,14 @@ class Envelope:
 
 def decode(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], value: bytes | None) -> Envelope:
     """Turn a Kafka record back into an Envelope, or say exactly why it cannot be."""
-    try:
-        attributes = {name: raw.decode() for name, raw in headers}
-    except UnicodeDecodeError as exc:
-        raise UndecodableEvent(f"a header is not UTF-8: {exc}") from exc
+    attributes = {}
+    for name, raw in headers:
+        try:
+            attributes[name] = raw.decode()
+        except UnicodeDecodeError as exc:
+            if name in TRACE_CONTEXT_HEADERS.values():
+                continue  # a mangled trace context costs the event its trace, not its processing
+            raise UndecodableEvent(f"header {name!r} is not UTF-8: {exc}") from exc
     missing = [a for a in ("ce_specversion", "ce_id", "ce_source", "ce_type") if a not in attributes]
     if missing:
         raise UndecodableEvent(f"not a CloudEvent: missing header(s) {', '.join(missing)}")

@@ -16,6 +16,7 @@ from services.contract.logs import correlation_id
 from services.contract.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from services.contract.outbox import Transaction, Transactions
 from services.contract.settings import ServiceSettings
+from services.contract.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,17 @@ class EventConsumer:
     """Joins a group with auto-commit off and commits each partition's offset once its records are done."""
 
     def __init__(
-        self, *, settings: ServiceSettings, link: KafkaLink, topics: list[str], group_id: str, handler: Handler
+        self,
+        *,
+        settings: ServiceSettings,
+        link: KafkaLink,
+        topics: list[str],
+        group_id: str,
+        handler: Handler,
+        tracing: Tracing,
     ) -> None:
         self._settings = settings
+        self._tracing = tracing
         self._link = link
         self._topics = topics
         self._group_id = group_id
@@ -141,16 +150,18 @@ class EventConsumer:
         return batches
 
     async def _process(self, record: ConsumerRecord) -> None:
-        try:
-            envelope = decode(record.headers, record.value)
-        except UndecodableEvent as exc:
-            await self._dead_letter(record, str(exc))
-            return
-        token = correlation_id.set(envelope.correlation_id)
-        try:
-            await self._handle_with_retries(envelope, record)
-        finally:
-            correlation_id.reset(token)
+        """One record, inside a span that continues the trace its headers carry (when tracing is on)."""
+        with self._tracing.consumer_span(record, self._group_id):
+            try:
+                envelope = decode(record.headers, record.value)
+            except UndecodableEvent as exc:
+                await self._dead_letter(record, str(exc))
+                return
+            token = correlation_id.set(envelope.correlation_id)
+            try:
+                await self._handle_with_retries(envelope, record)
+            finally:
+                correlation_id.reset(token)
 
     async def _handle_with_retries(self, envelope: Envelope, record: ConsumerRecord) -> None:
         """Retry a failing event a bounded number of times, then dead-letter it.
@@ -214,6 +225,7 @@ class EventConsumer:
                 await self._link.renew_producer()
                 await asyncio.sleep(self._settings.startup_retry_seconds)
         DEAD_LETTERS.labels(record.topic).inc()
+        self._tracing.failed(f"dead-lettered: {reason}")
         EVENTS_CONSUMED.labels(record.topic, "dead_lettered").inc()
         log.error(
             "dead-lettered %s[%d]@%d: %s",

@@ -1,9 +1,11 @@
-"""Operations endpoints and HTTP middleware every service mounts: /health, /ready, /metrics, correlation ids."""
+"""Operations endpoints and HTTP middleware every service mounts: /health, /ready, /metrics, correlation ids,
+and a trace span per request when tracing is on."""
 
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response, params
 from fastapi.responses import JSONResponse
@@ -13,14 +15,26 @@ from starlette.routing import Match
 from services.contract.logs import correlation_id
 from services.contract.metrics import HTTP_REQUESTS
 from services.contract.runtime import Runtime
+from services.contract.tracing import Tracing, answered
 
 CORRELATION_HEADER = "X-Correlation-ID"
 _VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_UNMATCHED = "unmatched"
+_UNTRACED = Tracing("untraced")
 
 
 def ops_router(service: str, runtime: Runtime, dependencies: Sequence[params.Depends] = ()) -> APIRouter:
-    """/health, /ready and /metrics; `dependencies` guard them when they are not public."""
-    router = APIRouter(tags=["operations"], dependencies=dependencies)
+    """/health, /ready and /metrics; `dependencies` guard them when they are not public.
+
+    Every service's app includes this router: its lifespan hands the runtime's tracing to the HTTP middleware.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.tracing = runtime.tracing
+        yield
+
+    router = APIRouter(tags=["operations"], dependencies=dependencies, lifespan=lifespan)
 
     @router.get("/health", summary="The process is alive; shows the state of its dependencies")
     async def health() -> dict[str, object]:
@@ -44,24 +58,27 @@ def _route_template(app: FastAPI, request: Request) -> str:
         match, _ = route.matches(request.scope)
         if match is Match.FULL:
             return str(getattr(route, "path", request.url.path))
-    return "unmatched"
+    return _UNMATCHED
 
 
 def install_http_middleware(app: FastAPI) -> None:
-    """Correlation id in and out of every request, and the latency histogram by route and status."""
+    """Correlation id in and out of every request, the latency histogram by route and status, and a server span
+    (named after the route template) that continues the caller's ``traceparent``."""
 
     @app.middleware("http")
     async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         incoming = request.headers.get(CORRELATION_HEADER, "")
         cid = incoming if _VALID_CORRELATION.match(incoming) else str(uuid.uuid4())
+        tracing: Tracing = getattr(app.state, "tracing", _UNTRACED)
         token = correlation_id.set(cid)
         started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            correlation_id.reset(token)
-        HTTP_REQUESTS.labels(request.method, _route_template(app, request), response.status_code).observe(
-            time.perf_counter() - started
-        )
+        with tracing.server_span(request) as span:
+            try:
+                response = await call_next(request)
+            finally:
+                correlation_id.reset(token)
+            route = _route_template(app, request)
+            answered(span, request.method, None if route == _UNMATCHED else route, response.status_code)
+        HTTP_REQUESTS.labels(request.method, route, response.status_code).observe(time.perf_counter() - started)
         response.headers[CORRELATION_HEADER] = cid
         return response

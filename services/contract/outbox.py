@@ -17,6 +17,7 @@ from services.contract.kafka import KafkaLink
 from services.contract.lease import Lease
 from services.contract.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 from services.contract.settings import ServiceSettings
+from services.contract.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,19 @@ class Transaction:
     """One database transaction: the data a service writes and the events it publishes commit together."""
 
     def __init__(
-        self, connection: AsyncConnection, outbox: Table, settings: ServiceSettings, hooks: Sequence[PublishHook] = ()
+        self,
+        connection: AsyncConnection,
+        outbox: Table,
+        settings: ServiceSettings,
+        hooks: Sequence[PublishHook] = (),
+        *,
+        tracing: Tracing,
     ) -> None:
         self.connection = connection
         self._outbox = outbox
         self._settings = settings
         self._hooks = hooks
+        self._tracing = tracing
         self.published = 0
         self.committed_callbacks: list[Callable[[], None]] = []
 
@@ -43,8 +51,12 @@ class Transaction:
         self.committed_callbacks.append(callback)
 
     async def publish(self, envelope: Envelope) -> None:
-        """Queue an event in the outbox; the relay sends it to its topic once the transaction commits."""
-        await enqueue(self.connection, self._outbox, envelope, self._settings.topic(envelope.data.topic))
+        """Queue an event in the outbox; the relay sends it to its topic once the transaction commits.
+
+        Published while a span is current (tracing on), the event carries that trace on in its headers.
+        """
+        topic = self._settings.topic(envelope.data.topic)
+        await enqueue(self.connection, self._outbox, envelope, topic, self._tracing.event_headers(envelope, topic))
         for hook in self._hooks:
             await hook(self.connection, envelope)
         self.published += 1
@@ -53,11 +65,14 @@ class Transaction:
 class Transactions:
     """Begins transactions, and wakes the relay after a commit that published something."""
 
-    def __init__(self, engine: AsyncEngine, outbox: Table, settings: ServiceSettings, relay: "OutboxRelay") -> None:
+    def __init__(
+        self, engine: AsyncEngine, outbox: Table, settings: ServiceSettings, relay: "OutboxRelay", *, tracing: Tracing
+    ) -> None:
         self._engine = engine
         self._outbox = outbox
         self._settings = settings
         self._relay = relay
+        self._tracing = tracing
         self._hooks: list[PublishHook] = []
 
     def on_publish(self, hook: PublishHook) -> None:
@@ -67,7 +82,7 @@ class Transactions:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Transaction]:
         async with self._engine.begin() as connection:
-            transaction = Transaction(connection, self._outbox, self._settings, self._hooks)
+            transaction = Transaction(connection, self._outbox, self._settings, self._hooks, tracing=self._tracing)
             yield transaction
         if transaction.published:
             self._relay.notify()
@@ -75,14 +90,21 @@ class Transactions:
             callback()
 
 
-async def enqueue(connection: AsyncConnection, outbox: Table, envelope: Envelope, topic: str) -> None:
-    """Add an event to the outbox inside the caller's transaction."""
+async def enqueue(
+    connection: AsyncConnection,
+    outbox: Table,
+    envelope: Envelope,
+    topic: str,
+    extra_headers: Sequence[tuple[str, bytes]] = (),
+) -> None:
+    """Add an event to the outbox inside the caller's transaction; the relay publishes its headers as stored."""
+    headers = [*envelope.headers(), *extra_headers]
     await connection.execute(
         insert(outbox).values(
             event_id=envelope.id,
             topic=topic,
             key=envelope.key(),
-            headers=json.dumps([[name, value.decode()] for name, value in envelope.headers()]),
+            headers=json.dumps([[name, value.decode()] for name, value in headers]),
             value=envelope.value(),
             created_at=datetime.now(UTC),
         )
@@ -93,9 +115,18 @@ class OutboxRelay:
     """Publishes committed outbox rows in id order with the idempotent producer, then marks them sent."""
 
     def __init__(
-        self, *, engine: AsyncEngine, outbox: Table, lease: Lease, link: KafkaLink, batch_size: int, poll_ms: int
+        self,
+        *,
+        engine: AsyncEngine,
+        outbox: Table,
+        lease: Lease,
+        link: KafkaLink,
+        batch_size: int,
+        poll_ms: int,
+        tracing: Tracing,
     ) -> None:
         self._engine = engine
+        self._tracing = tracing
         self._outbox = outbox
         self._lease = lease
         self.published = 0
@@ -181,17 +212,14 @@ class OutboxRelay:
             self.last_backlog = 0
             OUTBOX_BACKLOG.set(0)
             return 0
+        messages = [(row, [(name, value.encode()) for name, value in json.loads(row.headers)]) for row in rows]
         producer = await self._link.producer()
-        deliveries = [
-            await producer.send(
-                row.topic,
-                value=row.value,
-                key=row.key,
-                headers=[(name, value.encode()) for name, value in json.loads(row.headers)],
-            )
-            for row in rows
-        ]
-        await asyncio.gather(*deliveries)
+        with self._tracing.sending((row.topic, headers) for row, headers in messages):
+            deliveries = [
+                await producer.send(row.topic, value=row.value, key=row.key, headers=headers)
+                for row, headers in messages
+            ]
+            await asyncio.gather(*deliveries)
         self._link.record(None)
         self.published += len(rows)
         async with self._engine.begin() as connection:

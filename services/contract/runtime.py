@@ -15,6 +15,7 @@ from services.contract.lag_sampler import LagSampler
 from services.contract.lease import Lease
 from services.contract.outbox import OutboxRelay, Transactions
 from services.contract.settings import ServiceSettings
+from services.contract.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Runtime:
         self.engine = engine = create_engine(settings.database_url)
         outbox, inbox, leases = tables
         self.link = KafkaLink(settings)
+        self.tracing = Tracing.configured(settings)
         self.relay = OutboxRelay(
             engine=engine,
             outbox=outbox,
@@ -49,8 +51,9 @@ class Runtime:
             link=self.link,
             batch_size=settings.outbox_batch_size,
             poll_ms=settings.outbox_poll_ms,
+            tracing=self.tracing,
         )
-        self.transactions = Transactions(engine, outbox, settings, self.relay)
+        self.transactions = Transactions(engine, outbox, settings, self.relay, tracing=self.tracing)
         self.inbox = Inbox(transactions=self.transactions, inbox=inbox)
         self._migrations = migrations
         self._ready_without_kafka = ready_without_kafka
@@ -64,7 +67,14 @@ class Runtime:
         """Register a consumer group to run once the service starts."""
         self._groups.append(group_id)
         self._consumers.append(
-            EventConsumer(settings=self.settings, link=self.link, topics=topics, group_id=group_id, handler=handler)
+            EventConsumer(
+                settings=self.settings,
+                link=self.link,
+                topics=topics,
+                group_id=group_id,
+                handler=handler,
+                tracing=self.tracing,
+            )
         )
 
     def run_beside(self, name: str, worker: Worker) -> None:
@@ -73,6 +83,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self._migrate_when_reachable()
+        self.tracing.start()
         self._spawn("kafka-link", self.link.connect())
         self._spawn("outbox-relay", self.relay.run())
         for index, consumer in enumerate(self._consumers):
@@ -101,6 +112,7 @@ class Runtime:
             await asyncio.gather(*late, return_exceptions=True)
         await self.link.close()
         await self.engine.dispose()
+        await self.tracing.stop()
         log.info("stopped")
 
     async def _migrate_when_reachable(self) -> None:

@@ -44,6 +44,12 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
         "ce_subject": {"type": "string", "description": "The record key: declaration id or country:number"},
         "ce_dataschema": {"type": "string", "description": "The $id of the data's JSON Schema"},
         "ce_correlationid": {"type": "string", "description": "Follows one submission through every service"},
+        "ce_traceparent": {
+            "type": "string",
+            "description": "W3C traceparent of the span that created the event (CloudEvents distributed tracing "
+            "extension); only while the producer traces. A consumer that cannot parse it starts a new trace",
+        },
+        "ce_tracestate": {"type": "string", "description": "W3C tracestate that goes with ce_traceparent, if any"},
         "content-type": {"type": "string", "const": "application/json"},
     },
 }

@@ -5,7 +5,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -67,6 +67,14 @@ class ServiceSettings(BaseSettings):
         default=15.0, ge=0, le=3600, description="How often sw_consumer_lag is measured; 0 turns it off"
     )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    otlp_endpoint: AnyHttpUrl | None = Field(
+        default=None, description="OTLP/HTTP collector (spans go to its /v1/traces); none: tracing off"
+    )
+
+    @field_validator("otlp_endpoint", mode="before")
+    @classmethod
+    def _empty_endpoint_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # SW_..._OTLP_ENDPOINT= turns tracing off, as unset does
 
     @model_validator(mode="after")
     def _kafka_credentials(self) -> Self:

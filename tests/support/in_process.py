@@ -88,9 +88,11 @@ async def running_system(
     topic_prefix: str,
     databases: Databases,
     connect_as: Callable[[str], dict[str, Any]] = lambda service: {},
+    otlp_endpoint: str | None = None,
 ) -> AsyncIterator[System]:
-    """The three services in process; `connect_as(service)` adds that service's Kafka credentials."""
-    common = common_settings(bootstrap, topic_prefix)
+    """The three services in process; `connect_as(service)` adds that service's Kafka credentials; each
+    service sends its spans to `otlp_endpoint` when given."""
+    common = common_settings(bootstrap, topic_prefix) | {"otlp_endpoint": otlp_endpoint}
     gateway = bootstrap_gateway(
         GatewaySettings(
             database_url=await databases.url("gateway"),

@@ -14,6 +14,7 @@ from tests.integration.test_flow import wait_for_status
 from tests.support.in_process import (
     CARRIER_KEY,
     NPPO_KEY,
+    OPERATOR_KEY,
     PHYTO_OFFICER_KEY,
     TRADER_KEY,
     WEBHOOKS_ON_LOOPBACK,
@@ -195,6 +196,8 @@ async def test_sending_every_example_gets_the_documented_status(system: System) 
         await walk.send("GET", "/v1/certificates/{certificate_id}/document", NPPO_KEY, certificate_id=certificate)
 
         await walk.send("GET", "/v1/notifications", TRADER_KEY)
+        await walk.send("GET", "/v1/operations/overview", OPERATOR_KEY)
+        await walk.send("GET", "/v1/release-study", OPERATOR_KEY)
         async with client.stream("GET", "/v1/notifications/stream", headers=TRADER_KEY) as stream:
             assert stream.status_code == 200
             walk.sent.add(("GET", "/v1/notifications/stream"))

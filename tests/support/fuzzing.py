@@ -82,7 +82,7 @@ class Tally:
 
     def failed(self, failure: str, case: Case[Any], persona: Persona) -> None:
         self.failures[failure] += 1
-        self.examples.setdefault(failure, case.as_curl_command(headers=persona.headers))
+        self.examples.setdefault(failure, case.as_curl_command(headers=dict(persona.headers)))
 
     @property
     def cases(self) -> int:
@@ -187,14 +187,17 @@ class Fuzzer:
             else:
                 tally.positive += 1
             try:
-                response = case.call(base_url=self.base_url, session=session, headers=persona.headers, timeout=timeout)
+                # A copy: schemathesis adds to the dict it is given, and the keyholders' dicts are shared.
+                response = case.call(
+                    base_url=self.base_url, session=session, headers=dict(persona.headers), timeout=timeout
+                )
             except requests.RequestException as exc:
                 tally.failed(f"no answer: {type(exc).__name__}", case, persona)
                 continue
             tally.statuses[response.status_code] += 1
             checks = [*CHECKS, gate_holds(case.operation.label in persona.admitted)]
             try:
-                case.validate_response(response, checks=checks, headers=persona.headers)
+                case.validate_response(response, checks=checks, headers=dict(persona.headers))
             except FailureGroup as group:
                 for failure in group.exceptions:
                     what = f"{failure.title}: {failure.message}".replace("\n", " ")[:300]

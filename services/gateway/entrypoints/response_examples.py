@@ -18,6 +18,7 @@ from services.contract.events import (
     Outcome,
     Reason,
 )
+from services.gateway.domain.release_study import Dimension, Interval, Summary
 from services.gateway.entrypoints.examples import (
     CERTIFICATE_EXAMPLE,
     CERTIFICATE_XML_EXAMPLE,
@@ -35,6 +36,20 @@ from services.gateway.entrypoints.notification_schemas import (
     WebhookCreated,
     WebhookRead,
 )
+from services.gateway.entrypoints.operations_schemas import (
+    BrokerState,
+    DeadLetters,
+    DecisionMix,
+    GroupLag,
+    MixRow,
+    OperationsOverview,
+    ReleaseStudy,
+    ServiceHealth,
+    StudyRow,
+    Throughput,
+    WaitingConsignment,
+)
+from services.gateway.entrypoints.operations_schemas import Counts as OverviewCounts
 from services.gateway.entrypoints.routes.notifications import server_sent_event
 from services.gateway.entrypoints.schemas import (
     AgencyDecisionRead,
@@ -324,6 +339,66 @@ PROBLEM = Problem(
     errors=[FieldProblem(path="body.goods_items.0.origin_country", message="String should match pattern '^[A-Z]{2}$'")],
 )
 
+OVERVIEW = OperationsOverview(
+    at=LODGED + timedelta(minutes=10),
+    services=[
+        ServiceHealth(name="gateway", reachable=True, ready=True, checks={"database": True, "background_tasks": True}),
+        ServiceHealth(name="customs", reachable=True, ready=True, kafka_connected=True, status=200),
+        ServiceHealth(name="phyto", reachable=True, ready=True, kafka_connected=True, status=200),
+    ],
+    broker=BrokerState(bootstrap="kafka:9092", connected=True, last_error=None, offsets_read=True),
+    outbox_backlog=0,
+    throughput=Throughput(
+        last_minute=OverviewCounts(lodged=12, decisions=23, released=11),
+        last_15_minutes=OverviewCounts(lodged=170, decisions=335, released=158),
+    ),
+    lag=[GroupLag(group="customs", topic="declarations", partition=0, committed=5120, end=5121, behind=1)],
+    dead_letters=[DeadLetters(topic="declarations.dlq", records=0)],
+    decision_mix=DecisionMix(
+        hours=24,
+        rows=[
+            MixRow(agency="customs", outcome="released", lane="green", count=2890),
+            MixRow(agency="phyto", outcome="held", lane="none", count=41),
+        ],
+    ),
+    waiting_longest=[
+        WaitingConsignment(
+            declaration_id=ROSES,
+            state="partially_held",
+            lodged_at=LODGED,
+            waiting_seconds=600.0,
+            waiting_for=["phyto: held (CERTIFICATE_AWAITED)"],
+        )
+    ],
+)
+STUDY = ReleaseStudy(
+    since=LODGED - timedelta(days=30),
+    until=LODGED,
+    consignments=2,
+    rows=[
+        StudyRow.of(
+            Summary(
+                dimension=Dimension.LANE,
+                group="green",
+                interval=Interval.LODGEMENT_TO_RELEASE,
+                agency=None,
+                count=2,
+                waiting=0,
+                percentiles={50: 1.9, 75: 2.4, 90: 2.4, 95: 2.4, 99: 2.4},
+                mean=2.15,
+                minimum=1.9,
+                maximum=2.4,
+            )
+        )
+    ],
+)
+STUDY_CSV = (
+    "since,until,dimension,group,interval,agency,count,waiting,p50_seconds,p75_seconds,p90_seconds,p95_seconds,"
+    "p99_seconds,mean_seconds,min_seconds,max_seconds\n"
+    "2026-10-24T08:00:00+00:00,2026-11-23T08:00:00+00:00,lane,green,lodgement_to_release,,2,0,1.9,2.4,2.4,2.4,2.4,"
+    "2.15,1.9,2.4\n"
+)
+
 MODEL_EXAMPLES: list[BaseModel] = [
     DECLARATION_READ,
     DECLARATION_PAGE,
@@ -337,6 +412,8 @@ MODEL_EXAMPLES: list[BaseModel] = [
     WEBHOOK_READ,
     WEBHOOK_CREATED,
     DELIVERY_PAGE,
+    OVERVIEW,
+    STUDY,
     PROBLEM,
 ]
 
@@ -360,6 +437,7 @@ MEDIA_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/health"): ("application/json", HEALTH_EXAMPLE),
     ("GET", "/ready"): ("application/json", READY_EXAMPLE),
     ("GET", "/metrics"): ("text/plain", METRICS_EXAMPLE),
+    ("GET", "/v1/release-study"): ("text/csv", STUDY_CSV),
 }
 """Responses with no model: the example sits on the media type of the operation's success response."""
 

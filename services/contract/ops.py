@@ -4,8 +4,7 @@ and a trace span per request when tracing is on."""
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI, Request, Response, params
 from fastapi.responses import JSONResponse
@@ -20,21 +19,11 @@ from services.contract.tracing import Tracing, answered
 CORRELATION_HEADER = "X-Correlation-ID"
 _VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _UNMATCHED = "unmatched"
-_UNTRACED = Tracing("untraced")
 
 
 def ops_router(service: str, runtime: Runtime, dependencies: Sequence[params.Depends] = ()) -> APIRouter:
-    """/health, /ready and /metrics; `dependencies` guard them when they are not public.
-
-    Every service's app includes this router: its lifespan hands the runtime's tracing to the HTTP middleware.
-    """
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.tracing = runtime.tracing
-        yield
-
-    router = APIRouter(tags=["operations"], dependencies=dependencies, lifespan=lifespan)
+    """/health, /ready and /metrics; `dependencies` guard them when they are not public."""
+    router = APIRouter(tags=["operations"], dependencies=dependencies)
 
     @router.get("/health", summary="The process is alive; shows the state of its dependencies")
     async def health() -> dict[str, object]:
@@ -61,15 +50,14 @@ def _route_template(app: FastAPI, request: Request) -> str:
     return _UNMATCHED
 
 
-def install_http_middleware(app: FastAPI) -> None:
+def install_http_middleware(app: FastAPI, tracing: Tracing) -> None:
     """Correlation id in and out of every request, the latency histogram by route and status, and a server span
-    (named after the route template) that continues the caller's ``traceparent``."""
+    (named after the route template) that continues the caller's ``traceparent`` (a no-op when tracing is off)."""
 
     @app.middleware("http")
     async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         incoming = request.headers.get(CORRELATION_HEADER, "")
         cid = incoming if _VALID_CORRELATION.match(incoming) else str(uuid.uuid4())
-        tracing: Tracing = getattr(app.state, "tracing", _UNTRACED)
         token = correlation_id.set(cid)
         started = time.perf_counter()
         with tracing.server_span(request) as span:

@@ -42,5 +42,5 @@ def consumer_app(title: str, runtime: Runtime) -> FastAPI:
 
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     app.include_router(ops_router(runtime.settings.service_name, runtime))
-    install_http_middleware(app)
+    install_http_middleware(app, runtime.tracing)
     return app

@@ -188,7 +188,6 @@ class TestHttp:
     @staticmethod
     def app(tracing: Tracing) -> FastAPI:
         app = FastAPI()
-        app.state.tracing = tracing  # what the ops router's lifespan does in every service
 
         @app.get("/v1/declarations/{declaration_id}")
         async def read(declaration_id: str) -> dict[str, str]:
@@ -196,7 +195,7 @@ class TestHttp:
                 raise HTTPException(503, "database unavailable")
             return {"id": declaration_id}
 
-        install_http_middleware(app)
+        install_http_middleware(app, tracing)
         return app
 
     async def get(self, tracing: Tracing, path: str, headers: dict[str, str]) -> httpx.Response:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.contract.events import ClearanceState
 from services.gateway.adapters.orm import agency_decisions, declarations
 from services.gateway.adapters.repository import decisions_of
-from services.gateway.domain.clearance import AgencyDecision
+from services.gateway.domain.clearance import latest_decisions
 
 FINAL_STATES = (ClearanceState.RELEASED, ClearanceState.REFUSED, ClearanceState.CANCELLED)
 
@@ -84,13 +84,8 @@ async def waiting_longest(connection: AsyncConnection, limit: int) -> list[Waiti
     )
     waiting = []
     for row in rows:
-        latest: dict[str, AgencyDecision] = {}
-        for recorded in await decisions_of(connection, row.id):
-            decision = recorded.decision
-            current = latest.get(decision.agency)
-            newer = current is None or decision.sequence > current.sequence
-            if decision.declaration_version == row.version and newer:
-                latest[decision.agency] = decision
+        recorded = await decisions_of(connection, row.id)
+        latest = latest_decisions((entry.decision for entry in recorded), row.version)
         awaited = []
         for agency in row.required_agencies:
             last = latest.get(agency)

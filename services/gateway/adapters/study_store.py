@@ -23,11 +23,8 @@ async def consignments_lodged(
     connection: AsyncConnection, since: datetime, until: datetime, *, limit: int
 ) -> list[Consignment]:
     """Every declaration first lodged in [since, until), with its arrival, decisions and release."""
-    lodged = (
-        select(declarations.c.id)
-        .where(declarations.c.submitted_at >= since, declarations.c.submitted_at < until)
-        .scalar_subquery()
-    )
+    in_period = (declarations.c.submitted_at >= since, declarations.c.submitted_at < until)
+    lodged = select(declarations.c.id).where(*in_period).scalar_subquery()
     rows = list(
         await connection.execute(
             select(
@@ -39,7 +36,7 @@ async def consignments_lodged(
                 arrivals.c.arrived_at,
             )
             .outerjoin(arrivals, arrivals.c.declaration_id == declarations.c.id)
-            .where(declarations.c.submitted_at >= since, declarations.c.submitted_at < until)
+            .where(*in_period)
             .order_by(declarations.c.submitted_at, declarations.c.id)
             .limit(limit + 1)
         )

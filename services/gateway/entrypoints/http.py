@@ -68,7 +68,7 @@ def create_app(gateway: Gateway) -> FastAPI:
             )
         return await call_next(request)
 
-    install_http_middleware(app)
+    install_http_middleware(app, gateway.runtime.tracing)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -42,8 +42,11 @@ async def record(transaction: Transaction, envelope: Envelope, *, now: datetime,
             "received_at": now,
         },
     )
-    version = await repository.version_of(connection, made.declaration_id, made.declaration_version)
-    waited = (now - (version.lodged_at if version is not None else row.submitted_at)).total_seconds()
+    lodged_at = row.submitted_at  # version 1 is lodged at submission: no need to read it
+    if made.declaration_version > 1:
+        version = await repository.version_of(connection, made.declaration_id, made.declaration_version)
+        lodged_at = version.lodged_at if version is not None else row.submitted_at
+    waited = (now - lodged_at).total_seconds()
     lane = str(made.details.get("lane") or "none")
     transaction.after_commit(lambda: _count_decision(made, lane, waited))
     await repository.add_to_timeline(

@@ -64,6 +64,8 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     extra_instances: list[Service] = field(default_factory=list)
+    workdir: Path = REPO
+    """Where the processes run (a container's WORKDIR): relative paths in their settings resolve from here."""
 
     @property
     def services(self) -> list[Service]:
@@ -131,7 +133,7 @@ class Stack:
         with self.log_file(service.name).open("ab") as log:
             self.processes[service.name] = subprocess.Popen(
                 [sys.executable, "-m", service.module],
-                cwd=REPO,
+                cwd=self.workdir,
                 env=self.environment(service),
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -1,12 +1,14 @@
 """Loading rules that administrations edit (routing, profiles, requirements): YAML validated into typed models."""
 
+import logging
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 class RulesFileError(Exception):
@@ -27,3 +29,26 @@ def load_rules(path: Path, model: type[M]) -> M:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
         raise RulesFileError(f"{path}: {problems}") from exc
+
+
+class RulesInForce(Generic[M]):
+    """The rules of one file in force; `reload` reads the file again, and a file that fails keeps the old rules."""
+
+    def __init__(self, path: Path, model: type[M]) -> None:
+        self._path = path
+        self._model = model
+        self.current = load_rules(path, model)
+
+    def reload(self) -> bool:
+        try:
+            candidate = load_rules(self._path, self._model)
+        except RulesFileError as exc:
+            log.error("%s reload refused, keeping version %s: %s", self._path.name, _version(self.current), exc)
+            return False
+        self.current = candidate
+        log.info("%s reloaded: version %s", self._path.name, _version(candidate))
+        return True
+
+
+def _version(rules: BaseModel) -> str:
+    return str(getattr(rules, "version", "(unversioned)"))

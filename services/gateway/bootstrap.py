@@ -12,7 +12,7 @@ from services.contract.consumer import PermanentEventError
 from services.contract.events import AgencyDecisionMade, CorrectionAssessed, Topic
 from services.contract.lease import Lease
 from services.contract.outbox import Transaction
-from services.contract.rules_file import load_rules
+from services.contract.rules_file import RulesInForce
 from services.contract.runtime import Runtime
 from services.gateway.adapters import orm
 from services.gateway.adapters.webhook_http import HttpSender
@@ -31,7 +31,7 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 class Gateway:
     settings: GatewaySettings
     runtime: Runtime
-    routing: RoutingTable
+    routing_rules: RulesInForce[RoutingTable]
     clock: Clock
     webhook_targets: TargetPolicy
     webhook_dispatcher: WebhookDispatcher
@@ -44,6 +44,14 @@ class Gateway:
     @property
     def source(self) -> str:
         return self.settings.service_name
+
+    @property
+    def routing(self) -> RoutingTable:
+        return self.routing_rules.current
+
+    def reload_rules(self) -> bool:
+        """Read the routing table again; a file that does not load leaves the table in force (see the log)."""
+        return self.routing_rules.reload()
 
     async def start(self) -> None:
         await self.runtime.start()
@@ -113,7 +121,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
     gateway = Gateway(
         settings=settings,
         runtime=runtime,
-        routing=load_rules(settings.routing_table, RoutingTable),
+        routing_rules=RulesInForce(settings.routing_table, RoutingTable),
         clock=clock,
         webhook_targets=TargetPolicy(
             schemes=frozenset(settings.webhook_allowed_schemes), hosts=frozenset(settings.webhook_allowed_hosts)

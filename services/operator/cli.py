@@ -4,8 +4,7 @@
     lag [--service S]                         consumer lag of every group, per topic and partition
     replay --dead-letter-topic T [--service S] [--group G]
                                               put dead letters back on the topic they came from
-    rules check|reload --service customs [--pid N]
-                                              load the rule files as the service would; reload signals it
+    rules check|reload --service S [--pid N]  load a service's rule files as it would; reload signals it (SIGHUP)
     audit verify                              check the audit trail's chain against its anchors on Kafka
     keys create|list|revoke ...               API keys (see `keys --help`)
 
@@ -23,17 +22,21 @@ from pathlib import Path
 
 from services.contract.kafka import consumer_lag, ensure_topics, topic_names
 from services.contract.replay import replay
-from services.contract.rules_file import RulesFileError
+from services.contract.rules_file import RulesFileError, load_rules
 from services.contract.settings import ServiceSettings
 from services.customs.adapters.rulebook_files import MissingSelectivityKey, load_rulebook, selectivity_key
 from services.customs.domain.risk_engine import RandomDraw
 from services.customs.domain.rulebook import RulebookError
 from services.customs.settings import CustomsSettings
+from services.gateway.domain.routing import RoutingTable
 from services.gateway.entrypoints import audit, keys
+from services.gateway.settings import GatewaySettings
+from services.phyto.domain.requirements import ImportRequirements
+from services.phyto.settings import PhytoSettings
 
 SERVICES = ("gateway", "customs", "phyto")
-RELOADABLE = {"customs": ("services.customs", "sw-customs")}
-"""Services that reload their rule files on SIGHUP, and how their processes are recognised."""
+PROCESS_NAMES = {service: (f"services.{service}", f"sw-{service}") for service in SERVICES}
+"""How each service's processes are recognised on this machine (a module or a script name)."""
 
 
 def _settings(service: str) -> ServiceSettings:
@@ -60,21 +63,27 @@ async def _lag(settings: ServiceSettings) -> int:
     return 0
 
 
-def _rules(command: str, service: str, pid: int | None) -> int:
-    if service != "customs":
-        _out(f"{service} reads its rule files at start only: restart it to load new ones")
-        return 2
-    settings = CustomsSettings.load()
-    try:
+def _rule_versions(service: str) -> dict[str, str]:
+    """The versions of a service's rule files, loaded with its settings as it loads them on SIGHUP."""
+    if service == "customs":
+        settings = CustomsSettings.load()
         draw = RandomDraw(selectivity_key(settings, create=False))
-        versions = load_rulebook(settings, draw).versions
+        return load_rulebook(settings, draw).versions
+    if service == "gateway":
+        return {"routing": load_rules(GatewaySettings.load().routing_table, RoutingTable).version}
+    return {"import_requirements": load_rules(PhytoSettings.load().import_requirements, ImportRequirements).version}
+
+
+def _rules(command: str, service: str, pid: int | None) -> int:
+    try:
+        versions = _rule_versions(service)
     except (RulesFileError, RulebookError, MissingSelectivityKey, OSError) as exc:
         _out(f"the rule files do not load; nothing was reloaded: {exc}")
         return 1
     _out("the rule files load: " + ", ".join(f"{name} {version}" for name, version in versions.items()))
     if command == "check":
         return 0
-    targets = [pid] if pid is not None else _processes(RELOADABLE[service])
+    targets = [pid] if pid is not None else _processes(PROCESS_NAMES[service])
     if not targets:
         _out(f"no {service} process found on this machine; give --pid, or signal it where it runs (SIGHUP)")
         return 1

@@ -89,13 +89,13 @@ class Operations:
             body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         except (httpx.HTTPError, ValueError) as exc:
             return {"name": name, "reachable": False, "ready": False, "error": f"{type(exc).__name__}: {exc}"}
-        kafka = body.get("kafka", {}) if isinstance(body, dict) else {}
-        return {
-            "name": name,
-            "reachable": True,
+        answered = {"name": name, "reachable": True, "status": response.status_code}
+        kafka = body.get("kafka") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(kafka, dict | None):
+            return answered | {"ready": False, "error": "its health answer is not the JSON object a service gives"}
+        return answered | {
             "ready": response.status_code == 200 and not body.get("failed_tasks"),
-            "kafka_connected": bool(kafka.get("connected")),
-            "status": response.status_code,
+            "kafka_connected": bool((kafka or {}).get("connected")),
         }
 
     async def _kafka(self) -> dict[str, Any]:

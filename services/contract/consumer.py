@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from sqlalchemy import Table, insert, select
 
 from services.contract.cloudevents import Envelope, UndecodableEvent, decode
@@ -126,15 +126,32 @@ class EventConsumer:
                 for partition, records in batches.items():
                     done = None
                     for record in records:
-                        if self._stopping.is_set():
-                            break
+                        if self._stopping.is_set() or partition not in consumer.assignment():
+                            break  # stopping, or a rebalance gave the partition to another instance
                         await self._process(record)
                         done = record
                     if done is not None:
-                        await consumer.commit({TopicPartition(partition.topic, partition.partition): done.offset + 1})
+                        await self._commit(consumer, partition, done.offset + 1)
         finally:
             await consumer.stop()
             log.info("left consumer group %s", self._group_id)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+        """Commit once the effects are durable. A rebalance meanwhile may have given the partition to another
+        instance: the broker then refuses the commit, and the new owner reads these records again from the last
+        committed offset, which changes nothing (each effect is applied once, by event id)."""
+        try:
+            await consumer.commit({partition: offset})
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning(
+                "group %s: offset %d of %s[%d] not committed after a rebalance (%s); its owner reads on from the "
+                "last committed offset",
+                self._group_id,
+                offset,
+                partition.topic,
+                partition.partition,
+                exc,
+            )
 
     async def _fetch_unless_stopping(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, list[ConsumerRecord]]:
         """The next records, or none when a stop comes first (nothing is in hand then: safe to abandon)."""

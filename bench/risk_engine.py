@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from services.contract.declaration import Declaration
+from services.contract.keyed_draw import KeyedDraw
 from services.contract.rules_file import load_rules
 from services.customs.domain.exchange_rates import ExchangeRates
 from services.customs.domain.facts import DeclarationFacts, facts_of
 from services.customs.domain.lanes import Lane
 from services.customs.domain.risk import RiskProfile
-from services.customs.domain.risk_engine import RANDOM_RULE, Assessment, RandomDraw, RiskEngine, assess_naively
+from services.customs.domain.risk_engine import RANDOM_RULE, Assessment, RiskEngine, assess_naively
 from services.customs.domain.rulebook import Rulebook
 from services.customs.domain.tariff import Tariff
 from services.customs.domain.traders import TraderRegister
@@ -532,7 +533,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     catalogue = goods(rng, shipped.tariff)
     traders = national_traders(rng)
     risk_profile = profile(rng, args.rules, catalogue, traders)
-    draw = RandomDraw(KEY)
+    draw = KeyedDraw(KEY)
     engine = RiskEngine(risk_profile, draw)
     rulebook = Rulebook(risk_profile, shipped.tariff, shipped.rates, shipped.register, shipped.watch_lists, draw)
     started = time.perf_counter()

@@ -21,17 +21,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.contract.kafka import consumer_lag, ensure_topics, topic_names
+from services.contract.keyed_draw import KeyedDraw, MissingDrawKey
 from services.contract.replay import replay
 from services.contract.rules_file import RulesFileError, load_rules
 from services.contract.settings import ServiceSettings
-from services.customs.adapters.rulebook_files import MissingSelectivityKey, load_rulebook, selectivity_key
-from services.customs.domain.risk_engine import RandomDraw
+from services.customs.adapters.rulebook_files import load_rulebook, selectivity_key
 from services.customs.domain.rulebook import RulebookError
 from services.customs.settings import CustomsSettings
 from services.gateway.domain.routing import RoutingTable
 from services.gateway.entrypoints import audit, keys
 from services.gateway.settings import GatewaySettings
-from services.phyto.domain.requirements import ImportRequirements
+from services.phyto.adapters.rules_files import load_requirements
 from services.phyto.settings import PhytoSettings
 
 SERVICES = ("gateway", "customs", "phyto")
@@ -67,17 +67,17 @@ def _rule_versions(service: str) -> dict[str, str]:
     """The versions of a service's rule files, loaded with its settings as it loads them on SIGHUP."""
     if service == "customs":
         settings = CustomsSettings.load()
-        draw = RandomDraw(selectivity_key(settings, create=False))
+        draw = KeyedDraw(selectivity_key(settings, create=False))
         return load_rulebook(settings, draw).versions
     if service == "gateway":
         return {"routing": load_rules(GatewaySettings.load().routing_table, RoutingTable).version}
-    return {"import_requirements": load_rules(PhytoSettings.load().import_requirements, ImportRequirements).version}
+    return {"import_requirements": load_requirements(PhytoSettings.load()).version}
 
 
 def _rules(command: str, service: str, pid: int | None) -> int:
     try:
         versions = _rule_versions(service)
-    except (RulesFileError, RulebookError, MissingSelectivityKey, OSError) as exc:
+    except (RulesFileError, RulebookError, MissingDrawKey, OSError) as exc:
         _out(f"the rule files do not load; nothing was reloaded: {exc}")
         return 1
     _out("the rule files load: " + ", ".join(f"{name} {version}" for name, version in versions.items()))

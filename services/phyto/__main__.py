@@ -1,4 +1,11 @@
-"""Run the plant-health service: `python -m services.phyto` (settings from SW_PHYTO_* variables)."""
+"""Run the plant-health service: `python -m services.phyto` (settings from SW_PHYTO_* variables).
+
+SIGHUP reloads the import requirements; a file that does not load leaves the rules in force, and the log says why.
+"""
+
+import signal
+
+from fastapi import FastAPI
 
 from services.contract.serve import serve
 from services.phyto.bootstrap import bootstrap
@@ -6,8 +13,14 @@ from services.phyto.entrypoints.http import create_app
 from services.phyto.settings import PhytoSettings
 
 
+def build(settings: PhytoSettings) -> FastAPI:
+    phyto = bootstrap(settings)
+    signal.signal(signal.SIGHUP, lambda _signal, _frame: phyto.reload_rules())
+    return create_app(phyto)
+
+
 def main() -> None:
-    serve(PhytoSettings, lambda settings: create_app(bootstrap(settings)))
+    serve(PhytoSettings, build)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,9 @@ from services.contract.events import (
     Topic,
 )
 from services.contract.outbox import Transaction
-from services.contract.rules_file import load_rules
 from services.contract.runtime import Runtime
 from services.phyto.adapters import orm
-from services.phyto.domain.requirements import ImportRequirements
+from services.phyto.adapters.rules_files import PhytoRulesHolder
 from services.phyto.service_layer import consignments
 from services.phyto.settings import PhytoSettings
 
@@ -35,7 +34,7 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 class Phyto:
     settings: PhytoSettings
     runtime: Runtime
-    requirements: ImportRequirements
+    rules: PhytoRulesHolder
     clock: Clock
 
     async def on_event(self, envelope: Envelope, record: ConsumerRecord) -> bool:
@@ -68,9 +67,14 @@ class Phyto:
             raise PermanentEventError(f"phyto does not handle {envelope.type} yet")
 
         async def effect(transaction: Transaction, event: Envelope) -> None:
-            await handle(transaction, event, requirements=self.requirements, now=self.clock())
+            await handle(transaction, event, rules=rules, now=self.clock())
 
+        rules = self.rules.current  # one version of the rules for the whole event, whatever a reload does meanwhile
         return await self.runtime.inbox.process(envelope, record, effect)
+
+    def reload_rules(self) -> bool:
+        """Load the import requirements again; an invalid file leaves the rules in force (see the log)."""
+        return self.rules.reload()
 
 
 def bootstrap(settings: PhytoSettings, clock: Clock = utc_now) -> Phyto:
@@ -79,7 +83,7 @@ def bootstrap(settings: PhytoSettings, clock: Clock = utc_now) -> Phyto:
         migrations=MIGRATIONS,
         tables=orm.messaging,
     )
-    phyto = Phyto(settings, runtime, load_rules(settings.import_requirements, ImportRequirements), clock)
+    phyto = Phyto(settings, runtime, PhytoRulesHolder(settings), clock)
     topics = [settings.topic(Topic.DECLARATIONS), settings.topic(Topic.CERTIFICATES), settings.topic(Topic.INSPECTIONS)]
     runtime.consume(topics, f"{settings.topic_prefix}phyto", phyto.on_event)
     return phyto

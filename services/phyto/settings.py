@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.contract.codes import CountryCode
 from services.contract.settings import ServiceSettings
 
 DATA = Path(__file__).parent / "data"
@@ -17,3 +18,13 @@ class PhytoSettings(ServiceSettings):
     http_port: int = Field(default=8082, ge=1, le=65535)
     database_url: str = "sqlite+aiosqlite:///./var/phyto.db"
     import_requirements: Path = DATA / "import-requirements.yaml"
+    importing_country: CountryCode = Field(
+        default="GB", description="The country this border guards: certificates must be addressed to it"
+    )
+    inspection_key: SecretStr | None = Field(
+        default=None, description="Secret keying the inspection draw (at least 16 characters); else the key file"
+    )
+    inspection_key_file: Path = Field(
+        default=Path("var/phyto-inspection.key"),
+        description="Read when no key is set; created with a random key when missing. Share it between instances.",
+    )

@@ -4,13 +4,15 @@ signal sent anyway leaves the rules in force and says why in the log."""
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from deploy.stack import Stack
 from services.gateway.settings import GatewaySettings
+from services.phyto.settings import PhytoSettings
 from tests.e2e.api_client import GatewayClient
 from tests.e2e.conftest import free_port_run
 from tests.support import payloads
@@ -96,3 +98,56 @@ async def test_the_gateway_reloads_its_routing_table_on_the_operators_command(
         assert await routing_version(gateway) == "reloaded-1"
     finally:
         await gateway.close()
+
+
+@pytest.fixture
+def phyto_alone(kafka_bootstrap: str, tmp_path: Path) -> Iterator[tuple[Stack, Path]]:
+    requirements = tmp_path / "import-requirements.yaml"
+    requirements.write_text(PhytoSettings.model_fields["import_requirements"].default.read_text())
+    stack = Stack(
+        bootstrap=kafka_bootstrap,
+        state_dir=tmp_path / "stack",
+        base_port=free_port_run(3, start=25100),
+        topic_prefix=f"reload{os.getpid()}.",
+        extra_env={"SW_PHYTO_IMPORT_REQUIREMENTS": str(requirements)},
+    )
+    stack.start_service("phyto", timeout=60)
+    try:
+        yield stack, requirements
+    finally:
+        stack.stop()
+
+
+async def test_plant_health_reloads_its_import_requirements_on_the_operators_command(
+    phyto_alone: tuple[Stack, Path],
+) -> None:
+    stack, requirements = phyto_alone
+    pid = stack.processes["phyto"].pid
+    operator_env = os.environ | {"SW_PHYTO_IMPORT_REQUIREMENTS": str(requirements)}
+    shipped = yaml.safe_load(requirements.read_text())["version"]
+    edit(requirements, f'version: "{shipped}"', 'version: "reloaded-2"')
+
+    ran = await run_module(
+        "services.operator", "rules", "reload", "--service", "phyto", "--pid", str(pid), env=operator_env
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "import_requirements reloaded-2" in ran.stdout
+
+    def logged(text: str) -> Callable[[], Awaitable[bool]]:
+        async def found() -> bool:
+            return text in stack.log_file("phyto").read_text()
+
+        return found
+
+    await eventually(logged("import requirements reloaded: version reloaded-2"), within=20, what="the reload")
+
+    edit(requirements, "regulated:", "regulatd:")
+    refused = await run_module(
+        "services.operator", "rules", "reload", "--service", "phyto", "--pid", str(pid), env=operator_env
+    )
+    assert (refused.returncode, "nothing was reloaded" in refused.stdout) == (1, True)
+    os.kill(pid, signal.SIGHUP)
+    await eventually(
+        logged("import requirements reload refused, keeping version reloaded-2"), within=20, what="the refusal"
+    )
+    assert stack.processes["phyto"].poll() is None

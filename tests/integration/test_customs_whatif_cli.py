@@ -12,10 +12,10 @@ import yaml
 from sqlalchemy import insert
 
 from services.contract.database import create_engine, upgrade
+from services.contract.keyed_draw import KeyedDraw
 from services.customs.adapters import orm
 from services.customs.adapters.rulebook_files import load_profile, load_rulebook
 from services.customs.bootstrap import MIGRATIONS
-from services.customs.domain.risk_engine import RandomDraw
 from services.customs.domain.whatif import compare
 from services.customs.settings import DATA, CustomsSettings
 from tests.support.customs_corpus import corpus
@@ -86,7 +86,7 @@ def test_json_report_counts_match_the_in_process_what_if(database_url: str, cand
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
 
-    current = load_rulebook(CustomsSettings(), RandomDraw(KEY.encode()))
+    current = load_rulebook(CustomsSettings(), KeyedDraw(KEY.encode()))
     stored = [
         (declaration_id, declaration, submitted_at(index).date())
         for index, (declaration_id, declaration) in enumerate(corpus(STORED))

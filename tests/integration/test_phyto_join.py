@@ -14,11 +14,10 @@ from services.contract.database import upgrade
 from services.contract.declaration import Declaration
 from services.contract.events import CertificateReceived, DeclarationSubmitted
 from services.contract.outbox import Transaction
-from services.contract.rules_file import load_rules
 from services.contract.runtime import Runtime
 from services.phyto.adapters import orm
+from services.phyto.adapters.rules_files import load_phyto_rules
 from services.phyto.bootstrap import MIGRATIONS
-from services.phyto.domain.requirements import ImportRequirements
 from services.phyto.service_layer import consignments
 from services.phyto.settings import PhytoSettings
 from tests.support import payloads
@@ -48,7 +47,7 @@ def pair(n: int) -> tuple[Envelope, Envelope]:
     )
     received = CertificateReceived(
         certificate_id=f"01JCERT{n:019d}",
-        certificate=Certificate.model_validate(payloads.certificate(number)),
+        certificate=Certificate.model_validate(payloads.certificate(number, issued_at=now.isoformat())),
         received_at=now,
     )
     return (
@@ -61,7 +60,7 @@ async def test_two_instances_racing_on_declaration_and_certificate_never_miss_th
     url = await database.url("phyto")
     first, second = instance(url), instance(url)
     await upgrade(first.engine, MIGRATIONS)
-    requirements = load_rules(PhytoSettings().import_requirements, ImportRequirements)
+    rules = load_phyto_rules(PhytoSettings(inspection_key="test-inspection-key-0123456789"))
 
     async def handle(runtime: Runtime, envelope: Envelope, offset: int) -> None:
         effect = (
@@ -71,7 +70,7 @@ async def test_two_instances_racing_on_declaration_and_certificate_never_miss_th
         )
 
         async def run(transaction: Transaction, event: Envelope) -> None:
-            await effect(transaction, event, requirements=requirements, now=datetime.now(UTC))
+            await effect(transaction, event, rules=rules, now=datetime.now(UTC))
 
         for _ in range(20):  # what the consumer does: a lost race on a unique key is retried
             try:

@@ -14,9 +14,10 @@ import pytest
 
 from services.contract.declaration import Declaration
 from services.contract.events import Outcome
+from services.contract.keyed_draw import KeyedDraw
 from services.customs.adapters.rulebook_files import load_rulebook
 from services.customs.domain.risk import RandomSelection
-from services.customs.domain.risk_engine import RANDOM_RULE, RandomDraw
+from services.customs.domain.risk_engine import RANDOM_RULE
 from services.customs.domain.rulebook import Rulebook
 from services.customs.domain.whatif import Placement, WhatIf, compare
 from services.customs.settings import CustomsSettings
@@ -40,7 +41,7 @@ Corpus = list[tuple[str, Declaration, date]]
 
 @pytest.fixture(scope="module")
 def rulebook() -> Rulebook:
-    return load_rulebook(CustomsSettings(), RandomDraw(CORPUS_KEY))
+    return load_rulebook(CustomsSettings(), KeyedDraw(CORPUS_KEY))
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +203,7 @@ class TestWhatIf:
             rulebook.exchange_rates,
             rulebook.trader_register,
             rulebook.watch_lists,
-            RandomDraw(b"another-key-0123456789abcdef"),
+            KeyedDraw(b"another-key-0123456789abcdef"),
         )
         with pytest.raises(ValueError, match="draw"):
             compare(rulebook, other_key, [])

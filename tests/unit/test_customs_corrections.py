@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from services.contract.declaration import Declaration
+from services.contract.keyed_draw import KeyedDraw
 from services.customs.adapters.rulebook_files import load_rulebook
 from services.customs.domain.corrections import assess_correction
-from services.customs.domain.risk_engine import RandomDraw
 from services.customs.domain.rulebook import Rulebook
 from services.customs.settings import CustomsSettings
 from tests.unit.builders import declaration, goods_item
@@ -18,7 +18,7 @@ ON = date(2026, 11, 20)
 
 @pytest.fixture(scope="module")
 def rulebook() -> Rulebook:
-    return load_rulebook(CustomsSettings(selectivity_key="x" * 32), RandomDraw(b"test-selectivity-key-0123456789"))
+    return load_rulebook(CustomsSettings(selectivity_key="x" * 32), KeyedDraw(b"test-selectivity-key-0123456789"))
 
 
 def laptops(value: str, commodity_code: str = "84713000") -> Declaration:

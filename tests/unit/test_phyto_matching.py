@@ -1,16 +1,24 @@
-"""Plant-health assessment: regulated goods against the phytosanitary certificates they cite."""
+"""Plant-health assessment: regulated goods against the phytosanitary certificates they cite, field by field."""
 
+from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from services.contract.certificate import Certificate, CertificateStatus
+from services.contract.declaration import Declaration, Quantity
 from services.contract.events import Outcome
+from services.contract.keyed_draw import KeyedDraw
 from services.contract.rules_file import load_rules
-from services.phyto.domain.matching import Mismatch, assess, cited_certificates
+from services.phyto.domain.assessment import PhytoAssessment, PhytoRules
+from services.phyto.domain.assessment import assess as assess_with_rules
+from services.phyto.domain.matching import Mismatch, cited_certificates, normalised_name
 from services.phyto.domain.requirements import ImportRequirements, RegulatedCommodity
 from tests.unit.builders import (
+    AT,
     CERTIFICATE_NUMBER,
+    DECLARATION_ID,
     IMPORT_REQUIREMENTS,
     certificate,
     certificate_line,
@@ -21,6 +29,7 @@ from tests.unit.builders import (
 
 LAPTOPS = "84713000"
 CITING = [document(CERTIFICATE_NUMBER)]
+DRAW = KeyedDraw(b"test-inspection-key-0123456789")
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +37,19 @@ def requirements() -> ImportRequirements:
     return load_rules(IMPORT_REQUIREMENTS, ImportRequirements)
 
 
+def assess(
+    requirements: ImportRequirements, declared: Declaration, certificates: Mapping[str, Certificate]
+) -> PhytoAssessment:
+    """Assessed at the border GB, lodged and decided on the day the example certificate was issued."""
+    rules = PhytoRules(requirements, "GB", DRAW)
+    return assess_with_rules(rules, DECLARATION_ID, declared, certificates, lodged_at=AT, now=AT)
+
+
 def received(*certificates: Certificate) -> dict[str, Certificate]:
     return {c.number: c for c in certificates}
 
 
-def codes(assessment) -> list[str]:
+def codes(assessment: PhytoAssessment) -> list[str]:
     return [r.code for r in assessment.reasons]
 
 
@@ -143,6 +160,68 @@ class TestAssess:
         assessment = assess(requirements, tulips, received(certificate(line_items=lines)))
         assert assessment.outcome is Outcome.RELEASED
         assert assessment.mismatches == ()
+
+    def test_consignee_names_compare_normalised(self, requirements):
+        importer = {"name": "ROSES IMPORT LIMITED", "address": {"city": "Dover", "country_code": "GB"}}
+        roses = declaration(goods_item(documents=CITING), importer=importer)
+        assert assess(requirements, roses, received(certificate())).outcome is Outcome.RELEASED
+        assert normalised_name("Roses-Import, Ltd.") == normalised_name("roses import") == "roses import"
+
+    def test_another_consignee_is_a_mismatch(self, requirements):
+        importer = {"name": "Tulip Traders Ltd", "address": {"city": "Dover", "country_code": "GB"}}
+        roses = declaration(goods_item(documents=CITING), importer=importer)
+        assessment = assess(requirements, roses, received(certificate()))
+        assert assessment.mismatches == (
+            Mismatch(1, CERTIFICATE_NUMBER, "consignee", "Tulip Traders Ltd", "Roses Import Ltd"),
+        )
+
+    def test_importer_known_by_eori_only_is_not_compared_by_name(self, requirements):
+        roses = declaration(goods_item(documents=CITING), importer={"id": "GB123456789000"})
+        assert assess(requirements, roses, received(certificate())).mismatches == ()
+
+    def test_export_country_must_be_the_issuing_country(self, requirements):
+        roses = declaration(goods_item(documents=CITING), export_country="BE")
+        assert assess(requirements, roses, received(certificate())).mismatches == (
+            Mismatch(1, CERTIFICATE_NUMBER, "export_country", "BE", "NL"),
+        )
+
+    @pytest.mark.parametrize("declared", ["1080", "1320", "1150"])
+    def test_quantity_within_the_tolerance_matches(self, requirements, declared):
+        item = goods_item(documents=CITING, quantity={"value": declared, "unit": "KGM"})
+        assert assess(requirements, declaration(item), received(certificate())).mismatches == ()
+
+    @pytest.mark.parametrize("declared", ["1079", "1321"])
+    def test_quantity_beyond_the_tolerance_is_a_mismatch(self, requirements, declared):
+        item = goods_item(documents=CITING, quantity={"value": declared, "unit": "KGM"})
+        assessment = assess(requirements, declaration(item), received(certificate()))
+        assert assessment.mismatches == (Mismatch(1, CERTIFICATE_NUMBER, "quantity", f"{declared} KGM", "1200 KGM"),)
+        assert codes(assessment) == ["CERTIFICATE_MISMATCH"]
+
+    def test_net_mass_is_compared_when_declared(self, requirements):
+        item = goods_item(documents=CITING, quantity={"value": "5", "unit": "NAR"}, net_mass_kg="600")
+        assert assess(requirements, declaration(item), received(certificate())).mismatches == (
+            Mismatch(1, CERTIFICATE_NUMBER, "quantity", "600 KGM", "1200 KGM"),
+        )
+
+    def test_mass_units_are_converted(self, requirements):
+        line = certificate_line().model_copy(update={"net_quantity": Quantity(value=Decimal("1.2"), unit="TNE")})
+        item = goods_item(documents=CITING, quantity={"value": "1200", "unit": "KGM"})
+        assert assess(requirements, declaration(item), received(certificate(line_items=[line]))).mismatches == ()
+
+    def test_quantities_of_different_kinds_are_not_compared(self, requirements):
+        line = certificate_line().model_copy(update={"net_quantity": Quantity(value=Decimal("3"), unit="MTQ")})
+        item = goods_item(documents=CITING, quantity={"value": "1200", "unit": "KGM"})
+        assert assess(requirements, declaration(item), received(certificate(line_items=[line]))).mismatches == ()
+
+    def test_another_point_of_entry_is_a_mismatch(self, requirements):
+        roses = declaration(goods_item(documents=CITING), point_of_entry="GBFXT")
+        assert assess(requirements, roses, received(certificate())).mismatches == (
+            Mismatch(1, CERTIFICATE_NUMBER, "point_of_entry", "GBFXT", "GBDVR"),
+        )
+
+    def test_point_of_entry_is_compared_only_when_both_give_one(self, requirements):
+        roses = declaration(goods_item(documents=CITING), point_of_entry=None)
+        assert assess(requirements, roses, received(certificate())).mismatches == ()
 
     def test_both_origin_and_commodity_mismatches_are_reported(self, requirements):
         item = goods_item(commodity_code="06031900", origin_country="KE", documents=CITING)

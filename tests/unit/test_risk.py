@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from services.contract.declaration import Declaration
 from services.contract.events import Outcome
+from services.contract.keyed_draw import KeyedDraw
 from services.contract.rules_file import load_rules
 from services.customs.domain.exchange_rates import ExchangeRates, RatePeriod
 from services.customs.domain.facts import DeclarationFacts, ItemFacts, PartnerStanding, facts_of
@@ -25,7 +26,7 @@ from services.customs.domain.risk import (
     RiskRule,
     ValuationBand,
 )
-from services.customs.domain.risk_engine import RANDOM_RULE, Assessment, Hit, RandomDraw, RiskEngine, assess_naively
+from services.customs.domain.risk_engine import RANDOM_RULE, Assessment, Hit, RiskEngine, assess_naively
 from services.customs.domain.traders import AeoCertificate, AeoProgramme, PartnerCertification, Trader, TraderRegister
 from services.customs.domain.watch_lists import WatchList, WatchLists
 from tests.unit.builders import DECLARATION_ID, RISK_PROFILE, declaration, document, goods_item
@@ -38,7 +39,7 @@ IMPORTER = "GB123456789000"
 AUDITED = "GB987654321000"
 DAY = date(2026, 11, 20)
 KEY = b"unit-test-selection-key"
-DRAW = RandomDraw(KEY)
+DRAW = KeyedDraw(KEY)
 CONDITION_KINDS = ("commodity", "origin", "trader", "value", "weight", "watch_list", "document", "valuation")
 
 RATES = ExchangeRates(
@@ -659,11 +660,11 @@ class TestRandomSelection:
     SELECTION = RandomSelection(red=Decimal("0.05"), yellow=Decimal("0.10"), blue=Decimal("0.15"))
 
     def test_draw_is_the_same_for_the_same_declaration_profile_version_and_key(self):
-        again = RandomDraw(KEY)
+        again = KeyedDraw(KEY)
         assert [DRAW("v1", id) for id in declaration_ids(100)] == [again("v1", id) for id in declaration_ids(100)]
 
     def test_draw_changes_with_the_declaration_the_profile_version_or_the_key(self):
-        other_key = RandomDraw(b"another-selection-key")
+        other_key = KeyedDraw(b"another-selection-key")
         for id in declaration_ids(100):
             assert DRAW("v1", id) != DRAW("v2", id)
             assert DRAW("v1", id) != other_key("v1", id)
@@ -674,7 +675,7 @@ class TestRandomSelection:
 
     def test_short_key_is_refused(self):
         with pytest.raises(ValueError, match="at least 16 bytes"):
-            RandomDraw(b"too-short")
+            KeyedDraw(b"too-short")
 
     @pytest.mark.parametrize(
         ("draw", "factor", "lane"),
@@ -708,15 +709,13 @@ class TestRandomSelection:
     )
     def test_another_profile_version_or_key_selects_other_declarations(self, version, key):
         random = profile(random_selection=self.SELECTION)
-        redrawn = RiskEngine(random.model_copy(update={"version": version}), RandomDraw(key))
+        redrawn = RiskEngine(random.model_copy(update={"version": version}), KeyedDraw(key))
 
         def selected(engine: RiskEngine) -> dict[str, Lane]:
             lanes = {id: engine.assess(facts(item(), declaration_id=id)).lane for id in declaration_ids(1000)}
             return {id: lane for id, lane in lanes.items() if lane is not Lane.GREEN}
 
-        assert selected(RiskEngine(random, DRAW)) == selected(
-            RiskEngine(random, RandomDraw(b"unit-test-selection-key"))
-        )
+        assert selected(RiskEngine(random, DRAW)) == selected(RiskEngine(random, KeyedDraw(b"unit-test-selection-key")))
         assert selected(RiskEngine(random, DRAW)) != selected(redrawn)
 
     def test_fewer_random_checks_scales_the_rates_by_the_aeo_factor(self):

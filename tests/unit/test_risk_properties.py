@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 from services.contract.declaration import Amount, Declaration, GoodsItem
+from services.contract.keyed_draw import KeyedDraw
 from services.contract.rules_file import load_rules
 from services.customs.domain.exchange_rates import ExchangeRates
 from services.customs.domain.facts import DeclarationFacts, ItemFacts, PartnerStanding, facts_of
@@ -26,7 +27,7 @@ from services.customs.domain.risk import (
     RiskRule,
     ValuationBand,
 )
-from services.customs.domain.risk_engine import RANDOM_RULE, Assessment, RandomDraw, RiskEngine, assess_naively
+from services.customs.domain.risk_engine import RANDOM_RULE, Assessment, RiskEngine, assess_naively
 from services.customs.domain.rulebook import Rulebook
 from services.customs.domain.tariff import Tariff
 from services.customs.domain.traders import AeoProgramme, TraderRegister
@@ -34,7 +35,7 @@ from services.customs.domain.watch_lists import WatchLists
 from tests.unit.builders import ROOT, declaration, document, goods_item
 
 DATA = ROOT / "services" / "customs" / "data"
-DRAW = RandomDraw(b"property-test-selection-key")
+DRAW = KeyedDraw(b"property-test-selection-key")
 PROPERTIES = settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 PREFIXES = ["06", "0602", "0603", "060311", "06031100", "0603110010", "44", "4403", "4407", "6109", "610910"]

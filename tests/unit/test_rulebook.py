@@ -11,15 +11,14 @@ from typing import Any
 import pytest
 
 from services.contract.events import Outcome
+from services.contract.keyed_draw import KeyedDraw, MissingDrawKey
 from services.customs.adapters.rulebook_files import (
-    MissingSelectivityKey,
     RulebookHolder,
     load_rulebook,
     selectivity_key,
 )
 from services.customs.domain.lanes import Lane
 from services.customs.domain.risk import RandomSelection, RiskProfile
-from services.customs.domain.risk_engine import RandomDraw
 from services.customs.domain.rulebook import CustomsDecision, Rulebook, RulebookError
 from services.customs.domain.watch_lists import WatchLists
 from services.customs.settings import DATA, CustomsSettings
@@ -29,7 +28,7 @@ from tests.unit.test_wco_declaration_xml import sample
 
 ON = date(2026, 11, 20)
 DECLARATION_ID = "01JD0000000000000000000001"
-DRAW = RandomDraw(b"test-selectivity-key-0123456789")
+DRAW = KeyedDraw(b"test-selectivity-key-0123456789")
 SHIPPED_VERSIONS = {
     "risk_profile": "2026.11-2",
     "tariff": "2026.11-tariff-1",
@@ -273,7 +272,7 @@ class TestSelectivityKey:
     def test_tools_that_recompute_selections_never_invent_a_key(self, tmp_path: Path) -> None:
         key_file = tmp_path / "customs.key"
         settings = CustomsSettings(selectivity_key=None, selectivity_key_file=key_file)
-        with pytest.raises(MissingSelectivityKey, match="SW_CUSTOMS_SELECTIVITY_KEY"):
+        with pytest.raises(MissingDrawKey, match="SW_CUSTOMS_SELECTIVITY_KEY"):
             selectivity_key(settings, create=False)
         assert not key_file.exists()
 

@@ -5,13 +5,12 @@ a goods item meets only the rules that can match it; `assess_naively` tries ever
 share everything but the search for hits, and the tests hold them to the same answers.
 """
 
-import hashlib
-import hmac
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from services.contract.keyed_draw import KeyedDraw
 from services.customs.domain.facts import DeclarationFacts, ItemFacts
 from services.customs.domain.lanes import Lane, most_severe
 from services.customs.domain.risk import Benefit, RiskProfile, RiskRule, ValuationBand
@@ -44,28 +43,10 @@ class Assessment:
         return Benefit.PRIORITY in self.benefits
 
 
-class RandomDraw:
-    """A uniform number in [0, 1) per declaration and profile version, keyed with a secret.
-
-    The same declaration under the same profile always draws the same number, so an auditor holding the key
-    can recompute a selection; a trader without the key cannot predict one.
-    """
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
-            raise ValueError("the random selection key must be at least 16 bytes")
-        self._key = key
-
-    def __call__(self, profile_version: str, declaration_id: str) -> float:
-        message = f"{profile_version}\x1f{declaration_id}".encode()
-        digest = hmac.new(self._key, message, hashlib.sha256).digest()
-        return (int.from_bytes(digest[:8], "big") >> 11) / 2**53  # 53 bits: exact in a float, always below 1
-
-
 Finder = Callable[[DeclarationFacts, frozenset[Benefit]], list[Hit]]
 
 
-def assess_naively(profile: RiskProfile, draw: RandomDraw, facts: DeclarationFacts) -> Assessment:
+def assess_naively(profile: RiskProfile, draw: KeyedDraw, facts: DeclarationFacts) -> Assessment:
     """Every rule against every item, in profile order: the reference the compiled engine must agree with."""
 
     def find(declaration: DeclarationFacts, benefits: frozenset[Benefit]) -> list[Hit]:
@@ -83,7 +64,7 @@ def assess_naively(profile: RiskProfile, draw: RandomDraw, facts: DeclarationFac
 class RiskEngine:
     """A profile compiled for speed: each rule is indexed under its most selective condition."""
 
-    def __init__(self, profile: RiskProfile, draw: RandomDraw) -> None:
+    def __init__(self, profile: RiskProfile, draw: KeyedDraw) -> None:
         self.profile = profile
         self._draw = draw
         self._bands = _BandIndex(profile.valuation_bands)
@@ -158,7 +139,7 @@ class RiskEngine:
         return hits
 
 
-def _assess(profile: RiskProfile, draw: RandomDraw, facts: DeclarationFacts, find: Finder) -> Assessment:
+def _assess(profile: RiskProfile, draw: KeyedDraw, facts: DeclarationFacts, find: Finder) -> Assessment:
     benefits = profile.benefits_of(facts)
     hits = find(facts, benefits)
     factor = profile.aeo.random_rate_factor if Benefit.FEWER_RANDOM_CHECKS in benefits else Decimal(1)

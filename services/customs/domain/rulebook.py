@@ -11,12 +11,13 @@ from typing import Any
 
 from services.contract.declaration import Declaration
 from services.contract.events import Outcome, Reason
+from services.contract.keyed_draw import KeyedDraw
 from services.customs.domain.duties import ZERO, DutyAssessment, Security, assess_duties, security
 from services.customs.domain.exchange_rates import ExchangeRates, MissingExchangeRate
 from services.customs.domain.facts import facts_of
 from services.customs.domain.lanes import Lane
 from services.customs.domain.risk import RiskProfile
-from services.customs.domain.risk_engine import Assessment, Hit, RandomDraw, RiskEngine
+from services.customs.domain.risk_engine import Assessment, Hit, RiskEngine
 from services.customs.domain.tariff import Tariff, UnknownCommodityCode
 from services.customs.domain.traders import TraderRegister
 from services.customs.domain.watch_lists import WatchLists
@@ -42,7 +43,7 @@ class Rulebook:
     exchange_rates: ExchangeRates
     trader_register: TraderRegister
     watch_lists: WatchLists
-    draw: RandomDraw
+    draw: KeyedDraw
     engine: RiskEngine = field(init=False)
 
     def __post_init__(self) -> None:

@@ -23,15 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contract.database import create_engine
 from services.contract.declaration import Declaration
+from services.contract.keyed_draw import KeyedDraw, MissingDrawKey
 from services.contract.rules_file import RulesFileError
 from services.customs.adapters import orm
 from services.customs.adapters.rulebook_files import (
-    MissingSelectivityKey,
     load_profile,
     load_rulebook,
     selectivity_key,
 )
-from services.customs.domain.risk_engine import RandomDraw
 from services.customs.domain.rulebook import Rulebook, RulebookError
 from services.customs.domain.whatif import LISTED_IDS, Comparison, WhatIf
 from services.customs.settings import CustomsSettings
@@ -72,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _rulebooks(settings: CustomsSettings, candidate_profile: Path) -> tuple[Rulebook, Rulebook]:
     """The rulebook in force, and the same with the candidate profile; exits 2 naming what is wrong."""
     try:
-        current = load_rulebook(settings, RandomDraw(selectivity_key(settings, create=False)))
-    except MissingSelectivityKey as exc:
+        current = load_rulebook(settings, KeyedDraw(selectivity_key(settings, create=False)))
+    except MissingDrawKey as exc:
         _exit(INVALID_RULES, str(exc))
     except (RulesFileError, RulebookError) as exc:
         _exit(INVALID_RULES, f"the rulebook in force is invalid: {exc}")

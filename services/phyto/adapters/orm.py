@@ -29,6 +29,7 @@ declarations = Table(
     Column("reasons", JSON, nullable=False),
     Column("last_sequence", Integer, nullable=False),
     Column("inspection", JSON, nullable=True),  # the officer's result on the current version, once recorded
+    Column("lodged_at", UtcDateTime, nullable=True),  # first version's lodgement; none for rows kept before 0004
 )
 
 declaration_certificates = Table(

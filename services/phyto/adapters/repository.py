@@ -72,6 +72,7 @@ async def save_declaration(
     body: dict[str, Any],
     correlation_id: str,
     numbers: set[str],
+    lodged_at: datetime,
 ) -> None:
     await connection.execute(
         insert(declarations).values(
@@ -79,6 +80,7 @@ async def save_declaration(
             version=version,
             body=body,
             correlation_id=correlation_id,
+            lodged_at=lodged_at,
             outcome="pending",
             reasons=[],
             last_sequence=0,

@@ -5,7 +5,7 @@ longer move it (an amendment, a new version, is assessed afresh).
 """
 
 from services.contract.events import InspectionResult, Outcome, Reason
-from services.phyto.domain.matching import PhytoAssessment
+from services.phyto.domain.assessment import PhytoAssessment
 
 
 def after_inspection(

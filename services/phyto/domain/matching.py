@@ -1,12 +1,22 @@
-"""Plant-health assessment of a declaration against the certificates it cites. Pure: no I/O."""
+"""Matching a goods item to the certificate it cites (pure): consignee, export country, origin, commodity,
+quantity and point of entry. Every difference is a Mismatch.
 
-from collections.abc import Mapping
+The declaration carries no botanical name (the WCO goods item has only a free-text description), so commodities
+compare by HS6 alone.
+"""
+
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 
-from services.contract.certificate import Certificate, CertificateStatus
-from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration, GoodsItem
-from services.contract.events import Outcome, Reason
-from services.phyto.domain.requirements import ImportRequirements
+from services.contract.certificate import Certificate
+from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration, GoodsItem, Quantity
+from services.phyto.domain.requirements import ImportRequirements, QuantityUnit
+
+# Legal forms dropped before names compare: "Roses Import Ltd" is "ROSES IMPORT LIMITED".
+LEGAL_FORMS = frozenset(
+    {"ltd", "limited", "plc", "llc", "inc", "co", "corp", "sa", "sas", "sl", "srl", "spa", "bv", "nv", "gmbh", "ag"}
+)
 
 
 @dataclass(frozen=True)
@@ -20,14 +30,6 @@ class Mismatch:
     certified: str
 
 
-@dataclass(frozen=True)
-class PhytoAssessment:
-    outcome: Outcome
-    reasons: tuple[Reason, ...]
-    mismatches: tuple[Mismatch, ...]
-    awaited: tuple[str, ...]
-
-
 def cited_certificates(declaration: Declaration, item: GoodsItem) -> list[str]:
     """Certificate numbers an item relies on: its own N851 documents, else the declaration's."""
     own = [doc.id for doc in item.documents if doc.code == PHYTOSANITARY_CERTIFICATE]
@@ -35,60 +37,86 @@ def cited_certificates(declaration: Declaration, item: GoodsItem) -> list[str]:
     return own or header
 
 
-def _compare(item: GoodsItem, certificate: Certificate) -> list[Mismatch]:
+def normalised_name(name: str) -> str:
+    words = re.sub(r"[^0-9a-z]+", " ", name.casefold()).split()
+    return " ".join(word for word in words if word not in LEGAL_FORMS)
+
+
+def declared_quantity(item: GoodsItem) -> Quantity:
+    """The net mass when declared (D.E. 6/1), else the item's quantity."""
+    if item.net_mass_kg is not None:
+        return Quantity(value=item.net_mass_kg, unit="KGM")
+    return item.quantity
+
+
+def certified_quantity(item: GoodsItem, certificate: Certificate, units: dict[str, QuantityUnit]) -> Quantity | None:
+    """The net quantity of the lines certifying the item's HS6 (all lines when none states a code), in the first
+    line's unit; None when a line states none or lines' units cannot be added up."""
+    lines = [line for line in certificate.line_items if line.commodity_code and line.commodity_code[:6] == item.hs6]
+    if not lines and not any(line.commodity_code for line in certificate.line_items):
+        lines = list(certificate.line_items)
+    stated = [line.net_quantity for line in lines if line.net_quantity is not None]
+    if not stated:
+        return None
+    unit = stated[0].unit
+    total = Decimal(0)
+    for quantity in stated:
+        converted = in_unit(quantity, unit, units)
+        if converted is None:
+            return None
+        total += converted
+    return Quantity(value=total, unit=unit)
+
+
+def in_unit(quantity: Quantity, unit: str, units: dict[str, QuantityUnit]) -> Decimal | None:
+    """The quantity in another unit of the same kind; None when either is unknown or they measure different things."""
+    if quantity.unit == unit:
+        return quantity.value
+    source, target = units.get(quantity.unit), units.get(unit)
+    if source is None or target is None or source.kind is not target.kind:
+        return None
+    return quantity.value * source.factor / target.factor
+
+
+def _quantity(item: GoodsItem, certificate: Certificate, requirements: ImportRequirements) -> tuple[str, str] | None:
+    certified = certified_quantity(item, certificate, requirements.quantity_units)
+    if certified is None:
+        return None
+    declared = declared_quantity(item)
+    value = in_unit(declared, certified.unit, requirements.quantity_units)
+    if value is None:
+        return None  # not comparable: a count against a mass, or a unit we do not know
+    tolerance = requirements.certificate.quantity_tolerance
+    if abs(value - certified.value) <= certified.value * tolerance:
+        return None
+    return f"{declared.value.normalize():f} {declared.unit}", f"{certified.value.normalize():f} {certified.unit}"
+
+
+def compare(
+    requirements: ImportRequirements, declaration: Declaration, item: GoodsItem, certificate: Certificate
+) -> list[Mismatch]:
+    """Every field in which the item and the certificate disagree, in a fixed order."""
     found: list[Mismatch] = []
+
+    def differ(field: str, declared: str, certified: str) -> None:
+        found.append(Mismatch(item.sequence, certificate.number, field, declared, certified))
+
+    if declaration.importer.name is not None and normalised_name(declaration.importer.name) != normalised_name(
+        certificate.consignee.name
+    ):
+        differ("consignee", declaration.importer.name, certificate.consignee.name)
+    export_country = item.export_country or declaration.export_country
+    if export_country is not None and export_country != certificate.issuing_country:
+        differ("export_country", export_country, certificate.issuing_country)
     origins = sorted({country for line in certificate.line_items for country in line.origin_countries})
     if item.origin_country not in origins:
-        found.append(Mismatch(item.sequence, certificate.number, "origin", item.origin_country, ",".join(origins)))
+        differ("origin", item.origin_country, ",".join(origins))
     codes = sorted({line.commodity_code[:6] for line in certificate.line_items if line.commodity_code})
     if codes and item.hs6 not in codes:
-        found.append(Mismatch(item.sequence, certificate.number, "commodity_code", item.hs6, ",".join(codes)))
+        differ("commodity_code", item.hs6, ",".join(codes))
+    elif (quantities := _quantity(item, certificate, requirements)) is not None:
+        differ("quantity", *quantities)
+    entry, certified_entry = declaration.point_of_entry, certificate.point_of_entry
+    if entry is not None and certified_entry is not None and entry.upper() != certified_entry.upper():
+        differ("point_of_entry", entry, certified_entry)
     return found
-
-
-def assess(
-    requirements: ImportRequirements, declaration: Declaration, certificates: Mapping[str, Certificate]
-) -> PhytoAssessment:
-    """Released when every regulated item cites a received, valid certificate that matches it; else why not."""
-    regulated = [item for item in declaration.goods_items if requirements.category_of(item.commodity_code)]
-    if not regulated:
-        reason = Reason(code="NO_REGULATED_GOODS", text="no goods item is a regulated plant product")
-        return PhytoAssessment(Outcome.NOT_CONCERNED, (reason,), (), ())
-    reasons: list[Reason] = []
-    mismatches: list[Mismatch] = []
-    awaited: list[str] = []
-    for item in regulated:
-        numbers = cited_certificates(declaration, item)
-        if not numbers:
-            reasons.append(
-                Reason(
-                    code="CERTIFICATE_NOT_CITED",
-                    text=f"goods item {item.sequence} ({item.commodity_code}) is a regulated plant product "
-                    "and cites no phytosanitary certificate (N851)",
-                )
-            )
-        for number in numbers:
-            certificate = certificates.get(number)
-            if certificate is None:
-                awaited.append(number)
-            elif certificate.status is CertificateStatus.WITHDRAWN:
-                reasons.append(Reason(code="CERTIFICATE_WITHDRAWN", text=f"certificate {number} was withdrawn"))
-            else:
-                mismatches.extend(_compare(item, certificate))
-    for number in dict.fromkeys(awaited):
-        reasons.append(
-            Reason(
-                code="CERTIFICATE_AWAITED",
-                text=f"waiting for phytosanitary certificate {number} from the exporting NPPO",
-            )
-        )
-    for mismatch in mismatches:
-        reasons.append(
-            Reason(
-                code="CERTIFICATE_MISMATCH",
-                text=f"goods item {mismatch.goods_item}: {mismatch.field} {mismatch.declared} is not on certificate "
-                f"{mismatch.certificate} ({mismatch.certified})",
-            )
-        )
-    outcome = Outcome.HELD if reasons else Outcome.RELEASED
-    return PhytoAssessment(outcome, tuple(reasons), tuple(mismatches), tuple(dict.fromkeys(awaited)))

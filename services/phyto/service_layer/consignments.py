@@ -22,9 +22,8 @@ from services.contract.events import (
 )
 from services.contract.outbox import Transaction
 from services.phyto.adapters import repository
+from services.phyto.domain.assessment import PhytoAssessment, PhytoRules, assess
 from services.phyto.domain.inspections import after_inspection, after_referral
-from services.phyto.domain.matching import PhytoAssessment, assess
-from services.phyto.domain.requirements import ImportRequirements
 
 AGENCY = "phyto"
 log = logging.getLogger(__name__)
@@ -35,10 +34,17 @@ def _cited(declaration: Declaration) -> set[str]:
 
 
 async def _assess(
-    connection: AsyncConnection, requirements: ImportRequirements, declaration: Declaration
+    connection: AsyncConnection,
+    rules: PhytoRules,
+    declaration_id: str,
+    declaration: Declaration,
+    *,
+    lodged_at: datetime | None,
+    now: datetime,
 ) -> PhytoAssessment:
+    """Certificates are dated against the lodgement; rows kept before phyto recorded it count from now."""
     certificates = await repository.certificates_by_number(connection, _cited(declaration), declaration.export_country)
-    return assess(requirements, declaration, certificates)
+    return assess(rules, declaration_id, declaration, certificates, lodged_at=lodged_at or now, now=now)
 
 
 async def _locked(
@@ -61,6 +67,7 @@ async def _keep(
     version: int,
     body: dict[str, Any],
     numbers: set[str],
+    lodged_at: datetime,
 ) -> None:
     """Store a declaration phyto does not hold yet, or a later version of one it holds."""
     if stored is None:
@@ -71,11 +78,23 @@ async def _keep(
             body=body,
             correlation_id=envelope.correlation_id,
             numbers=numbers,
+            lodged_at=lodged_at,
         )
     else:
         await repository.save_version(
             connection, declaration_id=declaration_id, version=version, body=body, numbers=numbers
         )
+
+
+def _details(assessment: PhytoAssessment, mismatches: list[dict[str, Any]]) -> dict[str, Any]:
+    details: dict[str, Any] = {"mismatches": mismatches, "awaited_certificates": list(assessment.awaited)}
+    if assessment.inspection is not None:
+        details["inspection"] = {
+            "rate": str(assessment.inspection.rate),
+            "high_risk": assessment.inspection.high_risk,
+            "selected": assessment.inspection.selected,
+        }
+    return details
 
 
 async def _publish_decision(
@@ -86,7 +105,7 @@ async def _publish_decision(
     version: int,
     sequence: int,
     assessment: PhytoAssessment,
-    requirements: ImportRequirements,
+    rules: PhytoRules,
     correlation_id: str,
     now: datetime,
 ) -> None:
@@ -102,7 +121,7 @@ async def _publish_decision(
             "outcome": assessment.outcome.value,
             "reasons": reasons,
             "mismatches": mismatches,
-            "requirements_version": requirements.version,
+            "requirements_version": rules.version,
             "decided_at": now,
         },
     )
@@ -113,8 +132,8 @@ async def _publish_decision(
         sequence=sequence,
         outcome=assessment.outcome,
         reasons=list(assessment.reasons),
-        details={"mismatches": mismatches, "awaited_certificates": list(assessment.awaited)},
-        rules_version=requirements.version,
+        details=_details(assessment, mismatches),
+        rules_version=rules.version,
         decided_at=now,
     )
     log.info(
@@ -130,9 +149,7 @@ async def _publish_decision(
     )
 
 
-async def on_declaration(
-    transaction: Transaction, envelope: Envelope, *, requirements: ImportRequirements, now: datetime
-) -> None:
+async def on_declaration(transaction: Transaction, envelope: Envelope, *, rules: PhytoRules, now: datetime) -> None:
     """Keep the declaration (or its new version) and decide at once: released, held (waiting or mismatched) or
     not concerned. A version no longer routed to phyto is dropped; a version phyto has seen changes nothing."""
     lodged = envelope.data
@@ -149,15 +166,18 @@ async def on_declaration(
                 connection, declaration_id=lodged.declaration_id, version=lodged.version, body=body, numbers=set()
             )
         return
-    await _keep(connection, envelope, stored, lodged.declaration_id, lodged.version, body, numbers)
+    await _keep(connection, envelope, stored, lodged.declaration_id, lodged.version, body, numbers, lodged.submitted_at)
+    lodged_at = lodged.submitted_at if stored is None else stored.lodged_at
     await _publish_decision(
         transaction,
         event_id=output_event_id(envelope.id, AGENCY),
         declaration_id=lodged.declaration_id,
         version=lodged.version,
         sequence=1 if stored is None else stored.last_sequence + 1,
-        assessment=await _assess(connection, requirements, lodged.declaration),
-        requirements=requirements,
+        assessment=await _assess(
+            connection, rules, lodged.declaration_id, lodged.declaration, lodged_at=lodged_at, now=now
+        ),
+        rules=rules,
         correlation_id=envelope.correlation_id,
         now=now,
     )
@@ -170,9 +190,7 @@ async def on_cancelled(transaction: Transaction, envelope: Envelope) -> None:
     await repository.unlink(transaction.connection, cancelled.declaration_id)
 
 
-async def on_certificate(
-    transaction: Transaction, envelope: Envelope, *, requirements: ImportRequirements, now: datetime
-) -> None:
+async def on_certificate(transaction: Transaction, envelope: Envelope, *, rules: PhytoRules, now: datetime) -> None:
     """Keep the certificate and decide again on every declaration citing it whose answer changes."""
     received = envelope.data
     assert isinstance(received, CertificateReceived)
@@ -184,7 +202,7 @@ async def on_certificate(
         if row.inspection is not None:
             continue  # an officer's result settles this version
         declaration = Declaration.model_validate(row.body)
-        assessment = await _assess(connection, requirements, declaration)
+        assessment = await _assess(connection, rules, row.declaration_id, declaration, lodged_at=row.lodged_at, now=now)
         if assessment.outcome.value == row.outcome and [r.model_dump() for r in assessment.reasons] == row.reasons:
             continue
         await _publish_decision(
@@ -194,15 +212,13 @@ async def on_certificate(
             version=row.version,
             sequence=row.last_sequence + 1,
             assessment=assessment,
-            requirements=requirements,
+            rules=rules,
             correlation_id=row.correlation_id,
             now=now,
         )
 
 
-async def on_inspection(
-    transaction: Transaction, envelope: Envelope, *, requirements: ImportRequirements, now: datetime
-) -> None:
+async def on_inspection(transaction: Transaction, envelope: Envelope, *, rules: PhytoRules, now: datetime) -> None:
     """A plant-health officer's result becomes phyto's decision on the version inspected."""
     recorded = envelope.data
     assert isinstance(recorded, InspectionRecorded)
@@ -232,15 +248,13 @@ async def on_inspection(
         version=row.version,
         sequence=row.last_sequence + 1,
         assessment=after_inspection(recorded.result, recorded.officer, recorded.findings, recorded.referred_to),
-        requirements=requirements,
+        rules=rules,
         correlation_id=envelope.correlation_id,
         now=now,
     )
 
 
-async def on_referral(
-    transaction: Transaction, envelope: Envelope, *, requirements: ImportRequirements, now: datetime
-) -> None:
+async def on_referral(transaction: Transaction, envelope: Envelope, *, rules: PhytoRules, now: datetime) -> None:
     """Goods referred to plant health by another agency's officer: phyto keeps the version (it may not have
     been routed here) and holds it for a plant-health officer, whose result alone moves it on."""
     referred = envelope.data
@@ -258,7 +272,8 @@ async def on_referral(
         return
     if stored is None or stored.version < referred.version:
         body = referred.declaration.model_dump(mode="json")
-        await _keep(connection, envelope, stored, referred.declaration_id, referred.version, body, numbers)
+        lodged_at = referred.submitted_at
+        await _keep(connection, envelope, stored, referred.declaration_id, referred.version, body, numbers, lodged_at)
     referral = referred.model_dump(mode="json", include={"inspection_id", "referred_by", "findings"})
     await repository.record_inspection(connection, referred.declaration_id, {"referral": referral})
     await _publish_decision(
@@ -268,7 +283,7 @@ async def on_referral(
         version=referred.version,
         sequence=1 if stored is None else stored.last_sequence + 1,
         assessment=after_referral(referred.referred_by, referred.findings),
-        requirements=requirements,
+        rules=rules,
         correlation_id=envelope.correlation_id,
         now=now,
     )

@@ -16,6 +16,11 @@ EVENTS_CONSUMED = Counter(
     "Events consumed, by outcome (processed, duplicate, dead_lettered)",
     ["topic", "outcome"],
 )
+HUB_ENVELOPES = Counter(
+    "sw_hub_envelopes_total",
+    "ePhyto Hub envelopes the gateway pulled, acknowledged (stored, or a redelivery) and reported failed",
+    ["outcome"],
+)
 DEAD_LETTERS = Counter("sw_dead_letters_total", "Records sent to a dead-letter topic", ["topic"])
 OUTBOX_BACKLOG = Gauge("sw_outbox_backlog", "Events committed to the outbox and not yet published")
 KAFKA_CONNECTED = Gauge("sw_kafka_connected", "1 when the service's Kafka producer is connected")

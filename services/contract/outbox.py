@@ -13,9 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contract.cloudevents import Envelope
+from services.contract.events import Topic
 from services.contract.kafka import KafkaLink
 from services.contract.lease import Lease
-from services.contract.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from services.contract.metrics import DEAD_LETTERS, EVENTS_PUBLISHED, OUTBOX_BACKLOG
 from services.contract.settings import ServiceSettings
 from services.contract.tracing import Tracing
 
@@ -60,6 +61,42 @@ class Transaction:
         for hook in self._hooks:
             await hook(self.connection, envelope)
         self.published += 1
+
+    async def dead_letter(
+        self,
+        *,
+        record_id: str,
+        topic: Topic,
+        key: bytes,
+        value: bytes,
+        reason: str,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> bool:
+        """Keep something received that can never become an event of `topic` (a document that does not parse) as
+        a dead letter: the relay sends it to the topic's `.dlq` once this transaction commits, with `headers` and
+        the dlq_reason, dlq_original_topic and dlq_failed_at every dead letter has; the outbox row stays.
+        False when `record_id` was kept before (nothing changes then)."""
+        table, original = self._outbox, self._settings.topic(topic)
+        if await self.connection.scalar(select(table.c.id).where(table.c.event_id == record_id)) is not None:
+            return False
+        standard = [("dlq_reason", reason), ("dlq_original_topic", original), ("dlq_failed_at", _now().isoformat())]
+        await self.connection.execute(
+            insert(table).values(
+                event_id=record_id,
+                topic=self._settings.dead_letter_topic(original),
+                key=key,
+                headers=json.dumps([[name, text] for name, text in [*headers, *standard]]),
+                value=value,
+                created_at=_now(),
+            )
+        )
+        self.published += 1
+        self.after_commit(lambda: DEAD_LETTERS.labels(original).inc())
+        return True
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Transactions:

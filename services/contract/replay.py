@@ -2,7 +2,9 @@
 
 `python -m services.operator replay --service customs --dead-letter-topic decisions.dlq` republishes every
 record not replayed before (the replay keeps its own consumer group), without the dlq_* headers, and stops
-when it has caught up.
+when it has caught up. A dead letter with a `dlq_source` header is a document received from outside (an envelope
+the ePhyto Hub delivered that did not parse), not an event of the topic: it is left where it is, since putting it
+on the topic would only dead-letter it again; the sender has to send it again, corrected.
 """
 
 import logging
@@ -38,6 +40,14 @@ async def replay(settings: ServiceSettings, dead_letter_topic: str, *, group_id:
             for partition, records in batches.items():
                 for record in records:
                     headers = dict(record.headers)
+                    if "dlq_source" in headers:
+                        log.warning(
+                            "%s@%d is a document received from %s, not an event: not replayed",
+                            dead_letter_topic,
+                            record.offset,
+                            headers["dlq_source"].decode(),
+                        )
+                        continue
                     target = headers.get("dlq_original_topic")
                     if target is None:
                         raise ValueError(f"{dead_letter_topic}@{record.offset} has no dlq_original_topic header")

@@ -15,11 +15,13 @@ from services.contract.outbox import Transaction
 from services.contract.rules_file import RulesInForce
 from services.contract.runtime import Runtime
 from services.gateway.adapters import orm
+from services.gateway.adapters.hub_client import HubClient, tls_context
 from services.gateway.adapters.webhook_http import HttpSender
 from services.gateway.domain.notifications import TargetPolicy
 from services.gateway.domain.rate_limits import TokenBuckets
 from services.gateway.domain.routing import RoutingTable
 from services.gateway.service_layer import amendments, api_keys, audit, decisions
+from services.gateway.service_layer.hub_intake import HubIntake
 from services.gateway.service_layer.operations import Operations
 from services.gateway.service_layer.webhook_delivery import DeliveryPolicy, WebhookDispatcher
 from services.gateway.settings import GatewaySettings
@@ -132,4 +134,31 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         operations=Operations(settings, runtime),
     )
     runtime.consume([settings.topic(Topic.DECISIONS)], f"{settings.topic_prefix}gateway", gateway.on_decision)
+    if settings.hub_url is not None:
+        runtime.run_beside("hub-intake", hub_intake(settings, runtime, clock))
     return gateway
+
+
+def hub_intake(settings: GatewaySettings, runtime: Runtime, clock: Clock) -> HubIntake:
+    """Pulls certificates from the IPPC ePhyto Hub at `hub_url`, authenticated by the client certificate if set."""
+    assert settings.hub_url is not None
+    tls = tls_context(
+        cafile=settings.hub_cafile, certfile=settings.hub_client_certfile, keyfile=settings.hub_client_keyfile
+    )
+    return HubIntake(
+        client=HubClient(
+            settings.hub_url,
+            timeout_seconds=settings.hub_timeout_seconds,
+            tls=tls,
+            max_answer_bytes=settings.hub_max_envelope_bytes,
+        ),
+        transactions=runtime.transactions,
+        lease=Lease(
+            engine=runtime.engine, table=orm.leases, name="hub-intake", ttl_seconds=settings.relay_lease_seconds
+        ),
+        clock=clock,
+        source=settings.service_name,
+        poll_seconds=settings.hub_poll_seconds,
+        retry_max_seconds=settings.hub_retry_max_seconds,
+        max_document_bytes=settings.hub_max_envelope_bytes,
+    )

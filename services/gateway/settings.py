@@ -68,6 +68,30 @@ class GatewaySettings(ServiceSettings):
         default=200_000, ge=1, description="Most declarations one study reads; a busier period must be split"
     )
 
+    hub_url: str | None = Field(
+        default=None,
+        description="The IPPC ePhyto Hub's DeliveryService endpoint; when set, the gateway pulls certificates from it",
+    )
+    hub_poll_seconds: float = Field(default=60.0, gt=0, description="How often the Hub is asked for waiting envelopes")
+    hub_timeout_seconds: float = Field(default=30.0, gt=0, le=300, description="How long one Hub call may take")
+    hub_retry_max_seconds: float = Field(
+        default=600.0, gt=0, description="Longest pause between polls while the Hub fails (doubling from the poll)"
+    )
+    hub_max_envelope_bytes: int = Field(
+        default=5_000_000, ge=1024, le=64 * 1_048_576, description="Largest Hub answer (one envelope) read"
+    )
+    hub_client_certfile: Path | None = Field(
+        default=None, description="PEM client certificate the Hub authenticates this NPPO by (with its key file)"
+    )
+    hub_client_keyfile: Path | None = Field(default=None, description="PEM private key of the client certificate")
+    hub_cafile: Path | None = Field(default=None, description="PEM CA bundle the Hub's certificate must chain to")
+
+    @model_validator(mode="after")
+    def _hub_client_certificate_with_its_key(self) -> "GatewaySettings":
+        if (self.hub_client_certfile is None) != (self.hub_client_keyfile is None):
+            raise ValueError("hub_client_certfile and hub_client_keyfile go together: set both or neither")
+        return self
+
     @model_validator(mode="after")
     def _dev_keys_only_in_development(self) -> "GatewaySettings":
         if self.dev_keys_file is not None and self.environment != "development":

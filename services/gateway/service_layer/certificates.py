@@ -18,12 +18,20 @@ from services.gateway.domain.errors import Conflict, Forbidden, NotFound
 from services.gateway.service_layer.declarations import content_hash
 
 
+def _delivered_content(certificate: Certificate) -> str:
+    """The hash of what a certificate says, whichever Hub delivery brought it."""
+    return content_hash(certificate.model_copy(update={"hub_delivery_number": None}))
+
+
 def _redelivered(existing: Row[Any], certificate: Certificate, body_hash: str) -> Row[Any]:
-    """The stored certificate when this is a redelivery (by the Hub's delivery number, else by content)."""
-    if certificate.hub_delivery_number and existing.hub_delivery_number:
-        same = certificate.hub_delivery_number == existing.hub_delivery_number
+    """The stored certificate when this is a redelivery: the same Hub delivery number, or the same content (the Hub
+    gives a certificate sent again a new delivery number)."""
+    if certificate.hub_delivery_number and existing.hub_delivery_number == certificate.hub_delivery_number:
+        same = True
     else:
-        same = existing.body_hash == body_hash
+        same = existing.body_hash == body_hash or _delivered_content(
+            Certificate.model_validate(existing.body)
+        ) == _delivered_content(certificate)
     if not same:
         raise Conflict(
             f"certificate {certificate.issuing_country} {certificate.number} was already received "

@@ -324,6 +324,32 @@ class ClearanceDecided(Event):
         return self.declaration_id
 
 
+class AlertCode(StrEnum):
+    CERTIFICATE_WITHDRAWN_AFTER_RELEASE = "CERTIFICATE_WITHDRAWN_AFTER_RELEASE"
+    CERTIFICATE_REPLACED_AFTER_RELEASE = "CERTIFICATE_REPLACED_AFTER_RELEASE"
+
+
+class AlertRaised(Event):
+    """An agency learnt, after it released a consignment, something that would have stopped it: for example the
+    exporting NPPO withdrew the certificate the release relied on. A release is final, so no decision can take it
+    back: the alert tells the single window, which flags the consignment, and the officers who must find the
+    goods. `reasons` are what the agency would decide now."""
+
+    topic: ClassVar[Topic] = Topic.ALERTS
+    alert_id: str = Field(description="Stable per cause: a redelivered cause raises the same id")
+    agency: AgencyCode
+    declaration_id: str
+    declaration_version: int = Field(ge=1)
+    code: AlertCode
+    text: ShortText
+    certificate_number: Reference | None = Field(default=None, description="The certificate the alert is about")
+    reasons: list[Reason] = Field(default_factory=list, max_length=200)
+    raised_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.declaration_id
+
+
 class AuditAnchored(Event):
     """The gateway sealed its audit trail up to `position`: the chain's head, kept outside its database so that
     an edited, deleted, reordered or truncated trail is found by `python -m services.gateway.entrypoints.audit`."""
@@ -353,6 +379,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AgencyDecisionMade,
         CorrectionAssessed,
         ClearanceDecided,
+        AlertRaised,
         AuditAnchored,
     )
 }

@@ -29,6 +29,11 @@ CONSUMER_LAG = Gauge(
     "Records on a partition not yet committed by this service's consumer group, sampled periodically",
     ["group", "topic", "partition"],
 )
+ALERTS_RAISED = Counter(
+    "sw_alerts_total",
+    "Alerts agencies raised after a release (e.g. its certificate withdrawn), as the gateway flagged them",
+    ["agency", "code"],
+)
 AGENCY_DECISIONS = Counter(
     "sw_agency_decisions_total",
     "Agency decisions joined by the gateway, by agency, outcome and customs lane ('none' when no lane)",

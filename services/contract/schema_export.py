@@ -27,7 +27,11 @@ CHANNEL_ROLES: dict[Topic, tuple[str, str, str]] = {
     ),
     Topic.CLEARANCE: ("gateway", "traders' systems, carriers, terminals", "The single-window decision"),
     Topic.INSPECTIONS: ("gateway", "customs, phyto", "Inspection results recorded by officers"),
-    Topic.ALERTS: ("phyto", "operators", "Alerts raised by agencies"),
+    Topic.ALERTS: (
+        "phyto",
+        "gateway, operators",
+        "Alerts an agency raises after a release; the gateway flags the consignment",
+    ),
     Topic.AUDIT: ("gateway", "auditors (the verify command)", "Heads of the gateway's hash-chained audit trail"),
 }
 
@@ -100,10 +104,10 @@ def asyncapi() -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "Single Window events",
-            "version": "1.2.0",
+            "version": "1.3.0",
             "description": (
                 "Events between the single-window gateway and the border agencies, as CloudEvents 1.0 in Kafka "
-                "binary mode with JSON data. Keys: declaration id (declarations, decisions, clearance) or "
+                "binary mode with JSON data. Keys: declaration id (declarations, decisions, clearance, alerts) or "
                 "issuing country:certificate number (certificates). Within a major version, changes only add "
                 "optional fields. Consumers deduplicate by ce_id."
             ),

@@ -9,7 +9,7 @@ from aiokafka import ConsumerRecord
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
 from services.contract.consumer import PermanentEventError
-from services.contract.events import AgencyDecisionMade, CorrectionAssessed, Topic
+from services.contract.events import AgencyDecisionMade, AlertRaised, CorrectionAssessed, Topic
 from services.contract.lease import Lease
 from services.contract.outbox import Transaction
 from services.contract.rules_file import RulesInForce
@@ -20,7 +20,7 @@ from services.gateway.adapters.webhook_http import HttpSender
 from services.gateway.domain.notifications import TargetPolicy
 from services.gateway.domain.rate_limits import TokenBuckets
 from services.gateway.domain.routing import RoutingTable
-from services.gateway.service_layer import amendments, api_keys, audit, decisions
+from services.gateway.service_layer import alerts, amendments, api_keys, audit, decisions
 from services.gateway.service_layer.hub_intake import HubIntake
 from services.gateway.service_layer.operations import Operations
 from services.gateway.service_layer.webhook_delivery import DeliveryPolicy, WebhookDispatcher
@@ -63,12 +63,19 @@ class Gateway:
                 await api_keys.seed(connection, entries, self.clock())
 
     async def on_decision(self, envelope: Envelope, record: ConsumerRecord) -> bool:
-        """Agencies' decisions, joined into the single-window decision; customs' assessments of corrections."""
+        """Agencies' decisions, joined into the single-window decision; their alerts after a release; customs'
+        assessments of corrections."""
         if isinstance(envelope.data, AgencyDecisionMade):
 
             async def effect(transaction: Transaction, event: Envelope) -> None:
                 await audit.on_consumed(transaction.connection, event)
                 await decisions.record(transaction, event, now=self.clock(), source=self.source)
+
+        elif isinstance(envelope.data, AlertRaised):
+
+            async def effect(transaction: Transaction, event: Envelope) -> None:
+                await audit.on_consumed(transaction.connection, event)
+                await alerts.record(transaction, event, now=self.clock())
 
         elif isinstance(envelope.data, CorrectionAssessed):
 
@@ -77,7 +84,7 @@ class Gateway:
                 await amendments.record_assessment(transaction, event, now=self.clock())
 
         else:
-            raise PermanentEventError(f"{envelope.type} does not belong on the decisions topic")
+            raise PermanentEventError(f"{envelope.type} does not belong on the decisions or alerts topic")
 
         return await self.runtime.inbox.process(envelope, record, effect)
 
@@ -133,7 +140,11 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         failed_keys=TokenBuckets(settings.failed_keys_per_minute / 60, settings.failed_keys_burst),
         operations=Operations(settings, runtime),
     )
-    runtime.consume([settings.topic(Topic.DECISIONS)], f"{settings.topic_prefix}gateway", gateway.on_decision)
+    runtime.consume(
+        [settings.topic(Topic.DECISIONS), settings.topic(Topic.ALERTS)],
+        f"{settings.topic_prefix}gateway",
+        gateway.on_decision,
+    )
     if settings.hub_url is not None:
         runtime.run_beside("hub-intake", hub_intake(settings, runtime, clock))
     return gateway

@@ -120,6 +120,21 @@ timeline = Table(
     Column("detail", JSON, nullable=False),
 )
 
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("alert_id", String(36), primary_key=True),
+    Column("declaration_id", String(26), nullable=False, index=True),
+    Column("declaration_version", Integer, nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("certificate_number", String(70), nullable=True),
+    Column("reasons", JSON, nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
 payments = Table(
     "payments",
     metadata,

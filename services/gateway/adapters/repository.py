@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.contract.events import ClearanceState, Outcome, Reason
 from services.gateway.adapters.orm import (
     agency_decisions,
+    alerts,
     api_keys,
     certificate_references,
     certificates,
@@ -200,6 +201,18 @@ async def insert_certificate(connection: AsyncConnection, values: dict[str, Any]
     await connection.execute(insert(certificates).values(**values))
 
 
+async def update_certificate(
+    connection: AsyncConnection, certificate_id: str, *, expected_hash: str, values: dict[str, Any]
+) -> bool:
+    """Change a stored certificate unless another writer changed it since it was read (its hash moved)."""
+    result = await connection.execute(
+        update(certificates)
+        .where(certificates.c.id == certificate_id, certificates.c.body_hash == expected_hash)
+        .values(**values)
+    )
+    return bool(result.rowcount == 1)
+
+
 async def trader_references_certificate(connection: AsyncConnection, trader_id: str, number: str) -> bool:
     """True when one of the trader's declarations cites this certificate number."""
     query = (
@@ -263,6 +276,19 @@ async def add_to_timeline(
     await connection.execute(
         insert(timeline).values(declaration_id=declaration_id, at=at, kind=kind, agency=agency, detail=detail)
     )
+
+
+async def insert_alert(connection: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Keep an alert; False when it was kept before (a redelivered alert changes nothing)."""
+    if await connection.scalar(select(alerts.c.alert_id).where(alerts.c.alert_id == values["alert_id"])) is not None:
+        return False
+    await connection.execute(insert(alerts).values(**values))
+    return True
+
+
+async def alerts_of(connection: AsyncConnection, declaration_id: str) -> list[Row[Any]]:
+    query = select(alerts).where(alerts.c.declaration_id == declaration_id).order_by(alerts.c.received_at)
+    return list(await connection.execute(query))
 
 
 async def timeline_of(connection: AsyncConnection, declaration_id: str) -> list[Row[Any]]:

@@ -38,7 +38,7 @@ class TimelineEntry(BaseModel):
     at: datetime
     kind: str = Field(
         description="submitted, amended, cancelled, arrived, agency_decision, clearance, payment_recorded, "
-        "inspection_recorded, referred, correction_recorded or correction_assessed"
+        "inspection_recorded, referred, correction_recorded, correction_assessed or alert"
     )
     agency: str | None
     detail: dict[str, Any]
@@ -111,6 +111,17 @@ class ArrivalRead(BaseModel):
     release: ReleaseRead
 
 
+class AlertRead(BaseModel):
+    alert_id: str
+    agency: str
+    declaration_version: int
+    code: str = Field(examples=["CERTIFICATE_WITHDRAWN_AFTER_RELEASE"])
+    text: str
+    certificate_number: str | None
+    reasons: list[Reason] = Field(description="What the agency would decide now")
+    raised_at: datetime
+
+
 class DeclarationRead(BaseModel):
     id: str
     lrn: str
@@ -122,6 +133,10 @@ class DeclarationRead(BaseModel):
     timeline: list[TimelineEntry]
     versions: list[VersionRead] = Field(description="Every version lodged; GET .../versions/{n} for its body")
     corrections: list[CorrectionRead] = Field(description="Post-clearance corrections, beside the released version")
+    alerts: list[AlertRead] = Field(
+        default_factory=list,
+        description="Raised by an agency after the release (its certificate withdrawn...): the consignment is flagged",
+    )
     release: ReleaseRead
     submitted_at: datetime
     updated_at: datetime

@@ -13,6 +13,7 @@ from services.gateway.domain.clearance import join, latest_decisions
 from services.gateway.domain.release_times import release_times
 from services.gateway.entrypoints.schemas import (
     AgencyDecisionRead,
+    AlertRead,
     ArrivalRead,
     CertificateRead,
     ClearanceRead,
@@ -67,6 +68,19 @@ async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> Declar
             for entry in await repository.versions_of(connection, row.id)
         ],
         corrections=[correction_view(entry) for entry in await repository.corrections_of(connection, row.id)],
+        alerts=[
+            AlertRead(
+                alert_id=alert.alert_id,
+                agency=alert.agency,
+                declaration_version=alert.declaration_version,
+                code=alert.code,
+                text=alert.text,
+                certificate_number=alert.certificate_number,
+                reasons=[Reason.model_validate(reason) for reason in alert.reasons],
+                raised_at=alert.raised_at,
+            )
+            for alert in await repository.alerts_of(connection, row.id)
+        ],
         release=release_view(row, await arrivals.arrival_of(connection, row.id), entries),
         submitted_at=row.submitted_at,
         updated_at=row.updated_at,

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
-from services.contract.certificate import Certificate
+from services.contract.certificate import Certificate, CertificateStatus
 from services.contract.cloudevents import Envelope
 from services.contract.events import CertificateReceived
 from services.contract.outbox import Transaction
@@ -18,20 +18,23 @@ from services.gateway.domain.errors import Conflict, Forbidden, NotFound
 from services.gateway.service_layer.declarations import content_hash
 
 
-def _delivered_content(certificate: Certificate) -> str:
-    """The hash of what a certificate says, whichever Hub delivery brought it."""
-    return content_hash(certificate.model_copy(update={"hub_delivery_number": None}))
+def _content(certificate: Certificate, **ignoring: Any) -> str:
+    """The hash of what a certificate says, whichever Hub delivery brought it (and without the fields named)."""
+    return content_hash(certificate.model_copy(update={"hub_delivery_number": None, **ignoring}))
 
 
-def _redelivered(existing: Row[Any], certificate: Certificate, body_hash: str) -> Row[Any]:
+def _redelivered(existing: Row[Any], stored: Certificate, certificate: Certificate, body_hash: str) -> Row[Any]:
     """The stored certificate when this is a redelivery: the same Hub delivery number, or the same content (the Hub
-    gives a certificate sent again a new delivery number)."""
-    if certificate.hub_delivery_number and existing.hub_delivery_number == certificate.hub_delivery_number:
-        same = True
-    else:
-        same = existing.body_hash == body_hash or _delivered_content(
-            Certificate.model_validate(existing.body)
-        ) == _delivered_content(certificate)
+    gives a certificate sent again a new delivery number), or the original delivered again after its withdrawal."""
+    same = (
+        bool(certificate.hub_delivery_number and existing.hub_delivery_number == certificate.hub_delivery_number)
+        or existing.body_hash == body_hash
+        or _content(stored) == _content(certificate)
+        or (
+            stored.status is CertificateStatus.WITHDRAWN
+            and _content(stored, status=None) == _content(certificate, status=None)
+        )
+    )
     if not same:
         raise Conflict(
             f"certificate {certificate.issuing_country} {certificate.number} was already received "
@@ -51,7 +54,8 @@ async def receive(
     source: str,
     document: bytes | None = None,
 ) -> tuple[Row[Any], bool]:
-    """Store a certificate from its issuing NPPO with its CertificateReceived event; a redelivery changes nothing.
+    """Store a certificate from its issuing NPPO with its CertificateReceived event; a redelivery changes nothing;
+    a withdrawal (status 40) of a stored certificate takes its place and is published again.
 
     `document` is the SPSCertificate XML as delivered, kept for retrieval (the event carries parsed fields).
     """
@@ -63,7 +67,23 @@ async def receive(
     body_hash = content_hash(certificate)
     existing = await repository.certificate_by_number(connection, certificate.issuing_country, certificate.number)
     if existing is not None:
-        return _redelivered(existing, certificate, body_hash), False
+        kept = Certificate.model_validate(existing.body)
+        if certificate.status is CertificateStatus.WITHDRAWN and kept.status is CertificateStatus.ISSUED:
+            withdrawn = await _withdraw(
+                transaction, existing, certificate, body_hash, correlation_id, now, source, document
+            )
+            if withdrawn is not None:
+                return withdrawn, False
+            return await receive(  # another delivery changed it meanwhile: answer against what is stored now
+                transaction,
+                certificate=certificate,
+                caller=caller,
+                correlation_id=correlation_id,
+                now=now,
+                source=source,
+                document=document,
+            )
+        return _redelivered(existing, kept, certificate, body_hash), False
     certificate_id = str(ULID())
     try:
         async with connection.begin_nested():
@@ -86,12 +106,43 @@ async def receive(
         existing = await repository.certificate_by_number(connection, certificate.issuing_country, certificate.number)
         if existing is None:
             raise
-        return _redelivered(existing, certificate, body_hash), False
+        return _redelivered(existing, Certificate.model_validate(existing.body), certificate, body_hash), False
     stored = await repository.certificate_by_id(connection, certificate_id)
     assert stored is not None
     event = CertificateReceived(certificate_id=certificate_id, certificate=certificate, received_at=now)
     await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
     return stored, True
+
+
+async def _withdraw(
+    transaction: Transaction,
+    existing: Row[Any],
+    certificate: Certificate,
+    body_hash: str,
+    correlation_id: str,
+    now: datetime,
+    source: str,
+    document: bytes | None,
+) -> Row[Any] | None:
+    """The issuing NPPO withdrew a certificate (status 40): the stored one takes the withdrawn content, and plant
+    health hears of it (CertificateReceived again) to decide anew on every declaration relying on it. None when
+    another delivery changed the stored certificate since it was read."""
+    changed = await repository.update_certificate(
+        transaction.connection,
+        existing.id,
+        expected_hash=existing.body_hash,
+        values={
+            "body": certificate.model_dump(mode="json"),
+            "body_hash": body_hash,
+            "hub_delivery_number": certificate.hub_delivery_number,
+            "document": document if document is not None else existing.document,
+        },
+    )
+    if not changed:
+        return None
+    event = CertificateReceived(certificate_id=existing.id, certificate=certificate, received_at=now)
+    await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
+    return await repository.certificate_by_id(transaction.connection, existing.id)
 
 
 async def get(connection: AsyncConnection, *, certificate_id: str, caller: Caller) -> Row[Any]:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contract.events import ClearanceState
+from services.contract.events import AlertRaised, ClearanceState
 from services.gateway.adapters import notification_store
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.domain.clearance import Clearance
@@ -22,6 +22,7 @@ from services.gateway.domain.notifications import (
 )
 
 GOODS_ARRIVED = "goods.arrived"
+CONSIGNMENT_ALERT = "consignment.alert"
 LISTENERS = (Role.TRADER, Role.CARRIER)
 
 
@@ -60,6 +61,22 @@ async def goods_arrived(connection: AsyncConnection, declaration: Row[Any], arri
     if state in CARRIER_STATES:
         notices.append(carrier_notice(goods, state, now))
     await _send(connection, notices, now)
+
+
+async def alert_raised(connection: AsyncConnection, declaration: Row[Any], raised: AlertRaised, now: datetime) -> None:
+    """The traders of a consignment flagged after its release hear why, to hold the goods where they are."""
+    data = {
+        "declaration_id": declaration.id,
+        "lrn": declaration.lrn,
+        "alert_id": raised.alert_id,
+        "agency": raised.agency,
+        "code": raised.code.value,
+        "text": raised.text,
+        "raised_at": raised.raised_at.isoformat(),
+    }
+    await _send(
+        connection, [Notice(trader, CONSIGNMENT_ALERT, data) for trader in consignment(declaration, None).traders], now
+    )
 
 
 async def _send(connection: AsyncConnection, notices: list[Notice], now: datetime) -> None:

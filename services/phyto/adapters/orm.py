@@ -15,6 +15,7 @@ certificates = Table(
     Column("status", String(4), nullable=False),
     Column("body", JSON, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    Column("replaces", String(70), nullable=True, index=True),  # the number its ADRPN note names
     UniqueConstraint("issuing_country", "number", name="uq_phyto_certificates_country_number"),
 )
 

@@ -24,18 +24,56 @@ async def lock_certificate_numbers(connection: AsyncConnection, numbers: Iterabl
         await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(number.encode())})
 
 
+REPLACEMENT_CHAIN = 10
+"""How many replacements of replacements are followed from a cited number (a longer chain is not followed)."""
+
+
+def _preferred(rows: Iterable[Row[Any]], key: str, preferred_country: str | None) -> dict[str, Row[Any]]:
+    """One row per value of `key`; where two countries share it, the exporting country's."""
+    chosen: dict[str, Row[Any]] = {}
+    for row in rows:
+        value = getattr(row, key)
+        if value not in chosen or row.issuing_country == preferred_country:
+            chosen[value] = row
+    return chosen
+
+
 async def certificates_by_number(
     connection: AsyncConnection, numbers: Iterable[str], preferred_country: str | None
 ) -> dict[str, Certificate]:
-    """The stored certificate for each number; where two countries used one number, the exporting country's."""
+    """The certificate in force for each cited number: the stored one, or the certificate that replaced it (and
+    the one that replaced that, and so on); where two countries used one number, the exporting country's."""
     wanted = set(numbers)
     if not wanted:
         return {}
     rows = await connection.execute(select(certificates).where(certificates.c.number.in_(wanted)))
-    found: dict[str, Certificate] = {}
-    for row in rows:
-        if row.number not in found or row.issuing_country == preferred_country:
-            found[row.number] = Certificate.model_validate(row.body)
+    in_force = _preferred(rows, "number", preferred_country)
+    heads = {number: number for number in wanted}  # cited number -> the number in force for it
+    for _ in range(REPLACEMENT_CHAIN):
+        replacing = await connection.execute(
+            select(certificates).where(certificates.c.replaces.in_(set(heads.values())))
+        )
+        successors = _preferred(replacing, "replaces", preferred_country)
+        if not successors:
+            break
+        for cited, head in heads.items():
+            if head in successors:
+                heads[cited] = successors[head].number
+                in_force[successors[head].number] = successors[head]
+    return {cited: Certificate.model_validate(in_force[head].body) for cited, head in heads.items() if head in in_force}
+
+
+async def replaced_numbers(connection: AsyncConnection, certificate: Certificate) -> list[str]:
+    """The numbers a certificate replaces, directly or through the certificates it replaces, nearest first."""
+    found: list[str] = []
+    number = certificate.replaced_certificate_number
+    while number and number not in found and len(found) < REPLACEMENT_CHAIN:
+        found.append(number)
+        number = await connection.scalar(
+            select(certificates.c.replaces).where(
+                certificates.c.issuing_country == certificate.issuing_country, certificates.c.number == number
+            )
+        )
     return found
 
 
@@ -43,7 +81,12 @@ async def store_certificate(
     connection: AsyncConnection, certificate_id: str, certificate: Certificate, now: datetime
 ) -> None:
     """Insert the certificate, or replace the stored state of the same (country, number)."""
-    values = {"status": certificate.status.value, "body": certificate.model_dump(mode="json"), "received_at": now}
+    values = {
+        "status": certificate.status.value,
+        "body": certificate.model_dump(mode="json"),
+        "received_at": now,
+        "replaces": certificate.replaced_certificate_number,
+    }
     existing = await connection.scalar(
         select(certificates.c.id).where(
             certificates.c.issuing_country == certificate.issuing_country, certificates.c.number == certificate.number

@@ -8,17 +8,21 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.contract.certificate import Certificate, CertificateStatus
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.consumer import PermanentEventError
 from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration
 from services.contract.events import (
     AgencyDecisionMade,
+    AlertCode,
+    AlertRaised,
     CertificateReceived,
     DeclarationAmended,
     DeclarationCancelled,
     DeclarationReferred,
     DeclarationSubmitted,
     InspectionRecorded,
+    Outcome,
 )
 from services.contract.outbox import Transaction
 from services.phyto.adapters import repository
@@ -191,24 +195,33 @@ async def on_cancelled(transaction: Transaction, envelope: Envelope) -> None:
 
 
 async def on_certificate(transaction: Transaction, envelope: Envelope, *, rules: PhytoRules, now: datetime) -> None:
-    """Keep the certificate and decide again on every declaration citing it whose answer changes."""
+    """Keep the certificate and decide again on every declaration relying on it whose answer changes: those citing
+    its number and, for a replacement, those citing a certificate it replaces. A consignment phyto had released
+    whose answer is no longer a release (its certificate withdrawn, or replaced by one that does not match) also
+    raises an alert: a release is final, and someone must find the goods."""
     received = envelope.data
     assert isinstance(received, CertificateReceived)
     connection = transaction.connection
-    number = received.certificate.number
-    await repository.lock_certificate_numbers(connection, [number])
-    await repository.store_certificate(connection, received.certificate_id, received.certificate, now)
-    for row in await repository.declarations_citing(connection, number):
-        if row.inspection is not None:
-            continue  # an officer's result settles this version
+    certificate = received.certificate
+    replaced = await repository.replaced_numbers(connection, certificate)
+    await repository.lock_certificate_numbers(connection, [certificate.number, *replaced])
+    await repository.store_certificate(connection, received.certificate_id, certificate, now)
+    relying: dict[str, Row[Any]] = {}
+    for number in [certificate.number, *replaced]:
+        relying |= {row.declaration_id: row for row in await repository.declarations_citing(connection, number)}
+    for declaration_id, row in sorted(relying.items()):
         declaration = Declaration.model_validate(row.body)
-        assessment = await _assess(connection, rules, row.declaration_id, declaration, lodged_at=row.lodged_at, now=now)
+        assessment = await _assess(connection, rules, declaration_id, declaration, lodged_at=row.lodged_at, now=now)
+        if row.outcome == Outcome.RELEASED.value and assessment.outcome is not Outcome.RELEASED:
+            await _raise_alert(transaction, envelope, row, certificate, assessment, now=now)
+        if row.inspection is not None:
+            continue  # an officer's result settles this version's decision
         if assessment.outcome.value == row.outcome and [r.model_dump() for r in assessment.reasons] == row.reasons:
             continue
         await _publish_decision(
             transaction,
-            event_id=output_event_id(envelope.id, AGENCY, discriminator=row.declaration_id),
-            declaration_id=row.declaration_id,
+            event_id=output_event_id(envelope.id, AGENCY, discriminator=declaration_id),
+            declaration_id=declaration_id,
             version=row.version,
             sequence=row.last_sequence + 1,
             assessment=assessment,
@@ -216,6 +229,48 @@ async def on_certificate(transaction: Transaction, envelope: Envelope, *, rules:
             correlation_id=row.correlation_id,
             now=now,
         )
+
+
+async def _raise_alert(
+    transaction: Transaction,
+    envelope: Envelope,
+    row: Row[Any],
+    certificate: Certificate,
+    assessment: PhytoAssessment,
+    *,
+    now: datetime,
+) -> None:
+    withdrawn = certificate.status is CertificateStatus.WITHDRAWN
+    if withdrawn:
+        code, happened = (
+            AlertCode.CERTIFICATE_WITHDRAWN_AFTER_RELEASE,
+            f"certificate {certificate.number} was withdrawn",
+        )
+    else:
+        code = AlertCode.CERTIFICATE_REPLACED_AFTER_RELEASE
+        happened = f"certificate {certificate.replaced_certificate_number} was replaced by {certificate.number}" + (
+            f" ({certificate.replacement_reason})" if certificate.replacement_reason else ""
+        )
+    alert = AlertRaised(
+        alert_id=output_event_id(envelope.id, f"{AGENCY}-alert", discriminator=row.declaration_id),
+        agency=AGENCY,
+        declaration_id=row.declaration_id,
+        declaration_version=row.version,
+        code=code,
+        text=f"released by plant health, then {happened}: {assessment.outcome.value} now"[:512],
+        certificate_number=certificate.number,
+        reasons=list(assessment.reasons),
+        raised_at=now,
+    )
+    log.warning(
+        "declaration %s: %s after release",
+        row.declaration_id,
+        code.value,
+        extra={"declaration_id": row.declaration_id, "certificate_number": certificate.number},
+    )
+    await transaction.publish(
+        Envelope(data=alert, source=AGENCY, correlation_id=row.correlation_id, id=alert.alert_id, time=now)
+    )
 
 
 async def on_inspection(transaction: Transaction, envelope: Envelope, *, rules: PhytoRules, now: datetime) -> None:

@@ -18,6 +18,7 @@ from services.contract.events import (
     Outcome,
     Reason,
 )
+from services.contract.keyed_draw import KeyedDraw
 from services.gateway.domain.clearance import AgencyDecision
 from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE, DECLARATION_EXAMPLE
 
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ROUTING_TABLE = ROOT / "services" / "gateway" / "data" / "routing.yaml"
 RISK_PROFILE = ROOT / "services" / "customs" / "data" / "risk-profile.yaml"
 IMPORT_REQUIREMENTS = ROOT / "services" / "phyto" / "data" / "import-requirements.yaml"
+INSPECTION_DRAW = KeyedDraw(b"test-inspection-key-0123456789")
+"""The plant-health inspection draw of the unit tests, with a key of their own."""
 
 CERTIFICATE_NUMBER: str = CERTIFICATE_EXAMPLE["number"]
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

@@ -9,7 +9,6 @@ import pytest
 from services.contract.certificate import Certificate, CertificateStatus
 from services.contract.declaration import Declaration, Quantity
 from services.contract.events import Outcome
-from services.contract.keyed_draw import KeyedDraw
 from services.contract.rules_file import load_rules
 from services.phyto.domain.assessment import PhytoAssessment, PhytoRules
 from services.phyto.domain.assessment import assess as assess_with_rules
@@ -20,6 +19,7 @@ from tests.unit.builders import (
     CERTIFICATE_NUMBER,
     DECLARATION_ID,
     IMPORT_REQUIREMENTS,
+    INSPECTION_DRAW,
     certificate,
     certificate_line,
     declaration,
@@ -29,7 +29,6 @@ from tests.unit.builders import (
 
 LAPTOPS = "84713000"
 CITING = [document(CERTIFICATE_NUMBER)]
-DRAW = KeyedDraw(b"test-inspection-key-0123456789")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def assess(
     requirements: ImportRequirements, declared: Declaration, certificates: Mapping[str, Certificate]
 ) -> PhytoAssessment:
     """Assessed at the border GB, lodged and decided on the day the example certificate was issued."""
-    rules = PhytoRules(requirements, "GB", DRAW)
+    rules = PhytoRules(requirements, "GB", INSPECTION_DRAW)
     return assess_with_rules(rules, DECLARATION_ID, declared, certificates, lodged_at=AT, now=AT)
 
 

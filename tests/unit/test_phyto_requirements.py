@@ -19,6 +19,7 @@ from services.phyto.domain.requirements import ImportRequirements, Inspections, 
 from tests.unit.builders import (
     AT,
     IMPORT_REQUIREMENTS,
+    INSPECTION_DRAW,
     certificate,
     certificate_line,
     declaration,
@@ -26,7 +27,6 @@ from tests.unit.builders import (
     goods_item,
 )
 
-DRAW = KeyedDraw(b"test-inspection-key-0123456789")
 MANGOES = "08045000"
 
 
@@ -70,7 +70,9 @@ def decide(
     certificates: Mapping[str, Certificate],
     declaration_id: str = "01JD0000000000000000000000",
 ) -> PhytoAssessment:
-    return assess(PhytoRules(requirements, "GB", DRAW), declaration_id, declared, certificates, lodged_at=AT, now=AT)
+    return assess(
+        PhytoRules(requirements, "GB", INSPECTION_DRAW), declaration_id, declared, certificates, lodged_at=AT, now=AT
+    )
 
 
 def without_random_draw(requirements: ImportRequirements) -> ImportRequirements:
@@ -185,9 +187,9 @@ class TestProhibited:
 
 class TestInspectionDraw:
     def test_the_draw_is_keyed_and_repeatable(self):
-        assert DRAW("v1", "01J-A") == DRAW("v1", "01J-A")
-        assert DRAW("v1", "01J-A") != KeyedDraw(b"another-key-0123456789")("v1", "01J-A")
-        assert 0 <= DRAW("v1", "01J-A") < 1
+        assert INSPECTION_DRAW("v1", "01J-A") == INSPECTION_DRAW("v1", "01J-A")
+        assert INSPECTION_DRAW("v1", "01J-A") != KeyedDraw(b"another-key-0123456789")("v1", "01J-A")
+        assert 0 <= INSPECTION_DRAW("v1", "01J-A") < 1
 
     def test_a_short_key_is_refused(self):
         with pytest.raises(ValueError, match="at least 16 bytes"):

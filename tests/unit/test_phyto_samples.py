@@ -13,14 +13,13 @@ import pytest
 from services.contract.certificate import Certificate, SpsNote
 from services.contract.declaration import Declaration
 from services.contract.events import Outcome
-from services.contract.keyed_draw import KeyedDraw
 from services.contract.rules_file import load_rules
 from services.gateway.adapters.ephyto_xml import parse_certificate_xml
 from services.gateway.adapters.wco_declaration_xml import parse_declaration_xml
 from services.phyto.domain.assessment import PhytoRules, assess
 from services.phyto.domain.matching import Mismatch
 from services.phyto.domain.requirements import ImportRequirements, Inspections
-from tests.unit.builders import IMPORT_REQUIREMENTS
+from tests.unit.builders import IMPORT_REQUIREMENTS, INSPECTION_DRAW
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = Path(os.environ.get("SW_SAMPLES", ROOT.parent / "shared" / "samples"))
@@ -36,7 +35,7 @@ RULES = PhytoRules(
         }
     ),
     "GB",
-    KeyedDraw(b"test-inspection-key-0123456789"),
+    INSPECTION_DRAW,
 )
 
 

@@ -3,9 +3,14 @@
 Each test runs a steady load of submissions, injects its fault once enough was accepted, and ends with
 a reconciliation of what the gateway accepted against what every agency decided. Figures are printed
 and appended to test-artifacts/fault-report.txt.
+
+The full run is the same tests with more load: FAULT_RATE (submissions per second, 10 in CI),
+FAULT_LOAD_SCALE (how many times longer the load runs than in CI, 1 in CI) and FAULT_RECOVERY_BOUND (seconds
+after the fault within which every accepted declaration must have its final decision, 60 in CI).
 """
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +32,14 @@ from tests.support.profiles import customs_environment
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.faults
-RATE = 10  # submissions per second offered
-RECOVERY_BOUND = 60  # seconds after the fault within which every accepted declaration must be released
+RATE = int(os.environ.get("FAULT_RATE", "10"))  # submissions per second offered
+LOAD_SCALE = float(os.environ.get("FAULT_LOAD_SCALE", "1"))
+RECOVERY_BOUND = float(os.environ.get("FAULT_RECOVERY_BOUND", "60"))
+
+
+def load_seconds(in_ci: float) -> float:
+    """How long the load runs: the CI version's time, or that many times longer in a full run."""
+    return in_ci * LOAD_SCALE
 
 
 async def deliver_certificate(stack: Stack) -> str:
@@ -51,7 +62,9 @@ async def unpublished(stack: Stack) -> int:
 async def test_single_broker_stopped_for_20_s_mid_load(stack: Stack, own_kafka: LocalKafka) -> None:
     load = Load(RATE)
     running = asyncio.create_task(
-        steady_load(load, stack.services[0].url, seconds=32, certificate_number=await deliver_certificate(stack))
+        steady_load(
+            load, stack.services[0].url, seconds=load_seconds(32), certificate_number=await deliver_certificate(stack)
+        )
     )
     await eventually(lambda: accepted_at_least(load, 50), within=30, what="50 accepted submissions")
 
@@ -75,7 +88,9 @@ async def test_single_broker_stopped_for_20_s_mid_load(stack: Stack, own_kafka: 
 async def test_service_killed_mid_load_and_restarted(stack: Stack, service: str) -> None:
     load = Load(RATE)
     running = asyncio.create_task(
-        steady_load(load, stack.services[0].url, seconds=18, certificate_number=await deliver_certificate(stack))
+        steady_load(
+            load, stack.services[0].url, seconds=load_seconds(18), certificate_number=await deliver_certificate(stack)
+        )
     )
     await eventually(lambda: accepted_at_least(load, 40), within=30, what="40 accepted submissions")
 
@@ -101,7 +116,9 @@ async def test_one_of_two_customs_instances_killed_its_partitions_move_and_nothi
     second = await asyncio.to_thread(stack.start_instance, "customs", "b", free_port_run(1, start=33000))
     load = Load(RATE)
     running = asyncio.create_task(
-        steady_load(load, stack.services[0].url, seconds=18, certificate_number=await deliver_certificate(stack))
+        steady_load(
+            load, stack.services[0].url, seconds=load_seconds(18), certificate_number=await deliver_certificate(stack)
+        )
     )
     await eventually(lambda: accepted_at_least(load, 40), within=30, what="40 accepted submissions")
     takeovers_before = assignments(stack, second)
@@ -155,7 +172,12 @@ async def test_the_gateways_postgresql_stopped_for_10_s(
     try:
         load = Load(RATE)
         running = asyncio.create_task(
-            steady_load(load, stack.services[0].url, seconds=25, certificate_number=await deliver_certificate(stack))
+            steady_load(
+                load,
+                stack.services[0].url,
+                seconds=load_seconds(25),
+                certificate_number=await deliver_certificate(stack),
+            )
         )
         await eventually(lambda: accepted_at_least(load, 40), within=30, what="40 accepted submissions")
 
@@ -199,7 +221,12 @@ async def test_one_broker_of_three_killed_mid_load(cluster: LocalKafkaCluster, t
     try:
         load = Load(RATE)
         running = asyncio.create_task(
-            steady_load(load, stack.services[0].url, seconds=25, certificate_number=await deliver_certificate(stack))
+            steady_load(
+                load,
+                stack.services[0].url,
+                seconds=load_seconds(25),
+                certificate_number=await deliver_certificate(stack),
+            )
         )
         await eventually(lambda: accepted_at_least(load, 40), within=30, what="40 accepted submissions")
         declarations = await asyncio.to_thread(cluster.topic_state, "declarations")

@@ -2,9 +2,9 @@
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, ValidationInfo
 
 from services.contract.certificate import Certificate
 from services.contract.codes import AgencyCode, CurrencyCode, Reference, ShortText, UnLocode
@@ -173,11 +173,113 @@ class GoodsArrived(Event):
 
 
 class InspectionResult(StrEnum):
-    """What an officer found: release the goods, seize them (refused), or refer them to another agency."""
+    """What an officer found: release the goods, seize them (refused unless treated) or refer them to another agency."""
 
     RELEASE = "release"
     SEIZE = "seize"
     REFER = "refer"
+
+
+class PlantHealthAction(StrEnum):
+    """What a plant-health officer ordered for seized goods (added in 1.4): a treatment holds them, destruction or
+    re-export refuses them. A consumer built on an older contract reads only `result` (seize) and refuses them."""
+
+    NONE = "none"  # no measure: the result says it all
+    TREATMENT_ORDERED = "treatment_ordered"  # detained until treated; a later inspection records the release
+    DESTROYED = "destroyed"  # refused: the goods are destroyed under official control
+    RE_EXPORTED = "re_exported"  # refused: the goods are sent out of the country
+
+
+PestName = Annotated[
+    str,
+    StringConstraints(
+        min_length=3, max_length=128, strip_whitespace=True, pattern=r"^[A-Z][A-Za-z-]+( [A-Za-z0-9.()'&/-]+)*$"
+    ),
+    Field(
+        description="Scientific name of a pest, genus first and capitalised (EPPO Global Database names)",
+        examples=["Thrips palmi", "Bactrocera dorsalis"],
+    ),
+]
+MAX_PESTS = 20
+
+
+def _each_pest_once(pests: list[str]) -> list[str]:
+    repeated = sorted({pest for pest in pests if pests.count(pest) > 1})
+    if repeated:
+        raise ValueError(f"list each pest once: {', '.join(repeated)} appears more than once")
+    return pests
+
+
+def _action_fits_the_result(action: PlantHealthAction | None, info: ValidationInfo) -> PlantHealthAction | None:
+    result = info.data.get("result")
+    if action in (None, PlantHealthAction.NONE) or result is None:  # an invalid result has its own error
+        return action
+    if result is not InspectionResult.SEIZE:
+        raise ValueError(
+            f"action `{action}` goes with result `seize` (the goods are detained while it is carried out), "
+            f"not `{result}`; with `{result}` the action is `none`"
+        )
+    return action
+
+
+def _treatment_fits(treatment: str | None, info: ValidationInfo) -> str | None:
+    result, action = info.data.get("result"), info.data.get("action")
+    if result is None or "action" not in info.data:  # an invalid result or action has its own error
+        return treatment
+    if action is PlantHealthAction.TREATMENT_ORDERED:
+        if treatment is None:
+            raise ValueError("action `treatment_ordered` needs `treatment`: the treatment ordered")
+        return treatment
+    if result is InspectionResult.RELEASE:
+        if info.data.get("pests_found") and treatment is None:
+            raise ValueError(
+                "a release with pests_found needs `treatment`: the treatment the goods had since the pests were "
+                "found (goods are not released with live pests)"
+            )
+        return treatment
+    if treatment is not None:
+        raise ValueError(
+            "treatment is the treatment ordered (result `seize`, action `treatment_ordered`) or the one the goods "
+            f"had before a `release`; not with result `{result}`" + (f" and action `{action}`" if action else "")
+        )
+    return treatment
+
+
+InspectionPests = Annotated[
+    list[PestName],
+    AfterValidator(_each_pest_once),
+    Field(
+        max_length=MAX_PESTS,
+        description=(
+            "Plant health only (added to the contract in 1.4): the pests the officer found, each once. With result "
+            "`release` they need `treatment` (the treatment that dealt with them); with `seize` or `refer`, any action"
+        ),
+    ),
+]
+InspectionAction = Annotated[
+    PlantHealthAction | None,
+    AfterValidator(_action_fits_the_result),
+    Field(
+        description=(
+            "Plant health only (added to the contract in 1.4): what the officer ordered. `treatment_ordered` (with "
+            "`treatment`) holds the goods until a later inspection records `release`; `destroyed` and `re_exported` "
+            "refuse them for good. Those three go with result `seize`; `release` and `refer` go with `none` or no "
+            "action. Absent from older producers and from other agencies' officers"
+        ),
+    ),
+]
+InspectionTreatment = Annotated[
+    ShortText | None,
+    AfterValidator(_treatment_fits),
+    Field(
+        validate_default=True,
+        description=(
+            "Plant health only (added to the contract in 1.4): with action `treatment_ordered`, required: the "
+            "treatment ordered (e.g. fumigation, cold treatment, its schedule); with result `release`, the treatment "
+            "the goods had, required when `pests_found` is not empty; otherwise not allowed"
+        ),
+    ),
+]
 
 
 class InspectionRecorded(Event):
@@ -193,6 +295,9 @@ class InspectionRecorded(Event):
     referred_to: AgencyCode | None = Field(default=None, description="With result `refer`: the agency to act next")
     officer: ShortText = Field(description="Who recorded it: the officer key's label or identifier")
     recorded_at: AwareDatetime
+    pests_found: InspectionPests = []
+    action: InspectionAction = None
+    treatment: InspectionTreatment = None
 
     def key(self) -> str:
         return self.declaration_id

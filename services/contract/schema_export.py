@@ -104,7 +104,7 @@ def asyncapi() -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "Single Window events",
-            "version": "1.3.0",
+            "version": "1.4.0",
             "description": (
                 "Events between the single-window gateway and the border agencies, as CloudEvents 1.0 in Kafka "
                 "binary mode with JSON data. Keys: declaration id (declarations, decisions, clearance, alerts) or "

@@ -43,6 +43,12 @@ def test_readme_examples_run_as_written(stack: Stack) -> None:
     assert "shirts: held yellow" in output
     assert "inspection: HTTP 201" in output
     assert "shirts: released" in output
+    assert "roses: held ['CERTIFICATE_MISMATCH'" in output
+    assert "treatment ordered: HTTP 201" in output
+    assert "roses: held ['TREATMENT_ORDERED', 'PEST_FOUND']" in output
+    assert "release with pests, no treatment: ['body.treatment']" in output
+    assert "release after treatment: HTTP 201" in output
+    assert "treated roses: released ['INSPECTION_RELEASED', 'PEST_FOUND']" in output
     assert "roses with a typo: held" in output
     assert "amended: version 2 changed ['goods_items.0.documents.0.id']" in output
     assert "roses amended: released" in output

@@ -160,6 +160,9 @@ inspections = Table(
     Column("referred_to", String(32), nullable=True),
     Column("officer", String(255), nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
+    Column("pests_found", JSON, nullable=True),  # plant health: scientific names; null on older rows
+    Column("action", String(32), nullable=True),  # plant health: treatment_ordered, destroyed, re_exported
+    Column("treatment", Text, nullable=True),
 )
 
 arrivals = Table(

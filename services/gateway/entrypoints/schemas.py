@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.contract.certificate import Certificate
 from services.contract.codes import AgencyCode, Reference, ShortText, UnLocode
@@ -14,8 +14,12 @@ from services.contract.events import (
     ClearanceState,
     ClearanceStatus,
     DutyTotals,
+    InspectionAction,
+    InspectionPests,
     InspectionResult,
+    InspectionTreatment,
     Outcome,
+    PlantHealthAction,
     Reason,
 )
 
@@ -205,6 +209,9 @@ class InspectionCreate(BaseModel):
     result: InspectionResult
     findings: ShortText | None = Field(default=None, description="What the officer found")
     referred_to: AgencyCode | None = Field(default=None, description="With result `refer`: the agency to act next")
+    pests_found: InspectionPests = []
+    action: InspectionAction = None
+    treatment: InspectionTreatment = None
 
     @model_validator(mode="after")
     def _referral(self) -> "InspectionCreate":
@@ -234,5 +241,13 @@ class InspectionRead(BaseModel):
     result: InspectionResult
     findings: str | None
     referred_to: str | None
+    pests_found: list[str] = Field(default_factory=list, description="Plant health: the pests the officer found")
+    action: PlantHealthAction | None = Field(default=None, description="Plant health: what the officer ordered")
+    treatment: str | None = Field(default=None, description="Plant health: the treatment ordered or applied")
     officer: str
     recorded_at: datetime
+
+    @field_validator("pests_found", mode="before")
+    @classmethod
+    def _none_found(cls, pests: list[str] | None) -> list[str]:
+        return pests or []  # inspections recorded before plant-health results have none

@@ -1,5 +1,6 @@
 """What moves a held declaration on: a trader's payment of the duties, an officer's inspection result."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from services.contract.events import (
     InspectionResult,
     Outcome,
     PaymentRecorded,
+    PlantHealthAction,
 )
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
@@ -26,6 +28,30 @@ from services.gateway.domain.callers import Caller, Role
 from services.gateway.domain.clearance import latest_decisions
 from services.gateway.domain.errors import Conflict, Forbidden, Unprocessable
 from services.gateway.service_layer import declarations
+
+PLANT_HEALTH = "phyto"
+"""The agency whose officers record plant-health results (pests found, treatment, destruction, re-export)."""
+
+
+@dataclass(frozen=True)
+class PlantHealthFindings:
+    """What a plant-health officer adds to a result; the contract (InspectionRecorded) says which combinations hold."""
+
+    pests_found: tuple[str, ...] = ()
+    action: PlantHealthAction | None = None
+    treatment: str | None = None
+
+    def given(self) -> list[str]:
+        """The fields the officer filled in, in the request's order."""
+        return [name for name, value in self.columns().items() if value]
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "pests_found": list(self.pests_found) or None,
+            "action": self.action.value if self.action else None,
+            "treatment": self.treatment,
+        }
+
 
 _CLOSED = {ClearanceStatus.RELEASED.value, ClearanceStatus.REFUSED.value, ClearanceStatus.CANCELLED.value}
 
@@ -92,6 +118,7 @@ async def record_inspection(
     result: InspectionResult,
     findings: str | None,
     referred_to: str | None,
+    plant_health: PlantHealthFindings = PlantHealthFindings(),
     agencies: frozenset[str],
     correlation_id: str,
     now: datetime,
@@ -102,6 +129,11 @@ async def record_inspection(
     if caller.role is not Role.OFFICER:
         raise Forbidden("only officers record inspection results")
     agency = caller.subject
+    if agency != PLANT_HEALTH and (given := plant_health.given()):
+        raise Unprocessable(
+            f"{', '.join(given)}: plant-health results, which only {PLANT_HEALTH} officers record ({agency} officer)",
+            field=given[0],
+        )
     if referred_to is not None and (referred_to == agency or referred_to not in agencies):
         known = ", ".join(sorted(agencies - {agency}))
         raise Unprocessable(
@@ -133,9 +165,11 @@ async def record_inspection(
             referred_to=referred_to,
             officer=officer,
             recorded_at=now,
+            **plant_health.columns(),
         )
     )
     detail = {"inspection_id": inspection_id, "result": result.value, "findings": findings, "referred_to": referred_to}
+    detail |= {name: value for name, value in plant_health.columns().items() if name in plant_health.given()}
     await repository.add_to_timeline(connection, declaration_id, now, "inspection_recorded", detail, agency=agency)
     event = InspectionRecorded(
         inspection_id=inspection_id,
@@ -147,6 +181,9 @@ async def record_inspection(
         referred_to=referred_to,
         officer=officer,
         recorded_at=now,
+        pests_found=list(plant_health.pests_found),
+        action=plant_health.action,
+        treatment=plant_health.treatment,
     )
     await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
     if referred_to is not None:

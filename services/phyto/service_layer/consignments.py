@@ -274,7 +274,8 @@ async def _raise_alert(
 
 
 async def on_inspection(transaction: Transaction, envelope: Envelope, *, rules: PhytoRules, now: datetime) -> None:
-    """A plant-health officer's result becomes phyto's decision on the version inspected."""
+    """A plant-health officer's result becomes phyto's decision on the version inspected; a later result on the
+    same version (the release of treated goods) becomes the next decision."""
     recorded = envelope.data
     assert isinstance(recorded, InspectionRecorded)
     connection = transaction.connection
@@ -291,10 +292,9 @@ async def on_inspection(transaction: Transaction, envelope: Envelope, *, rules: 
             row.version,
         )
         return
+    kept = {"inspection_id", "result", "findings", "referred_to", "officer", "pests_found", "action", "treatment"}
     await repository.record_inspection(
-        connection,
-        recorded.declaration_id,
-        recorded.model_dump(mode="json", include={"inspection_id", "result", "findings", "referred_to", "officer"}),
+        connection, recorded.declaration_id, recorded.model_dump(mode="json", include=kept)
     )
     await _publish_decision(
         transaction,
@@ -302,7 +302,15 @@ async def on_inspection(transaction: Transaction, envelope: Envelope, *, rules: 
         declaration_id=recorded.declaration_id,
         version=row.version,
         sequence=row.last_sequence + 1,
-        assessment=after_inspection(recorded.result, recorded.officer, recorded.findings, recorded.referred_to),
+        assessment=after_inspection(
+            recorded.result,
+            recorded.officer,
+            recorded.findings,
+            recorded.referred_to,
+            pests_found=recorded.pests_found,
+            action=recorded.action,
+            treatment=recorded.treatment,
+        ),
         rules=rules,
         correlation_id=envelope.correlation_id,
         now=now,

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.openapi.models import Example
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
@@ -30,6 +31,7 @@ from services.gateway.entrypoints.schemas import (
 )
 from services.gateway.entrypoints.views import declaration_view
 from services.gateway.service_layer import controls, declarations
+from services.gateway.service_layer.controls import PlantHealthFindings
 
 router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
 ULID_PATH = Path(pattern=ULID_PATTERN, description="Declaration id (ULID)")
@@ -156,6 +158,45 @@ async def list_declarations(
 
 PAYMENT_EXAMPLE = {"amount": {"value": "1467.24", "currency": "GBP"}, "reference": "BANK-2026-000042"}
 INSPECTION_EXAMPLE = {"result": "release", "findings": "Documents checked: consistent with the goods"}
+INSPECTION_EXAMPLES: dict[str, Example] = {
+    "release": {"summary": "Release the goods", "value": INSPECTION_EXAMPLE},
+    "treatment_ordered": {
+        "summary": "Plant health: pest found, treatment ordered (held)",
+        "value": {
+            "result": "seize",
+            "findings": "Live larvae in 3 of 40 cartons",
+            "pests_found": ["Thaumatotibia leucotreta"],
+            "action": "treatment_ordered",
+            "treatment": "Cold treatment: 20 days at or below -0.5 °C, under official supervision",
+        },
+    },
+    "released_after_treatment": {
+        "summary": "Plant health: release after the treatment",
+        "value": {
+            "result": "release",
+            "findings": "Treatment records checked; no live larvae",
+            "pests_found": ["Thaumatotibia leucotreta"],
+            "treatment": "Cold treatment: 20 days at or below -0.5 °C",
+        },
+    },
+    "destroyed": {
+        "summary": "Plant health: destroyed (refused)",
+        "value": {
+            "result": "seize",
+            "findings": "Bore holes and frass in the wooden pallets",
+            "pests_found": ["Anoplophora glabripennis"],
+            "action": "destroyed",
+        },
+    },
+    "re_exported": {
+        "summary": "Plant health: re-exported (refused)",
+        "value": {"result": "seize", "findings": "Soil on the roots", "action": "re_exported"},
+    },
+    "refer": {
+        "summary": "Refer to another agency",
+        "value": {"result": "refer", "referred_to": "customs", "findings": "Undeclared bulbs"},
+    },
+}
 
 
 @router.post(
@@ -223,12 +264,18 @@ async def record_inspection(
     request: Request,
     who: Annotated[Caller, Depends(allow(Role.OFFICER))],
     declaration_id: Annotated[str, ULID_PATH],
-    inspection: Annotated[InspectionCreate, Body(openapi_examples={"release": {"value": INSPECTION_EXAMPLE}})],
+    inspection: Annotated[InspectionCreate, Body(openapi_examples=INSPECTION_EXAMPLES)],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """An officer records the result of a check for its own agency, on goods that agency holds: `release`,
     `seize` (the agency refuses the goods) or `refer` (to the agency in `referred_to`). The agency publishes
-    a new decision; the single-window decision follows."""
+    a new decision; the single-window decision follows.
+
+    Plant-health officers may add the pests they found (`pests_found`) and what they ordered (`action`): with
+    `seize`, `treatment_ordered` (and the `treatment`) holds the goods until a later inspection records
+    `release`; `destroyed` and `re_exported` refuse them. A release with pests found names the `treatment` the
+    goods had. Another combination, or plant-health fields from another agency's officer, is a 422 naming the
+    field."""
     now = context.clock()
 
     async def record(transaction: Transaction) -> Answer:
@@ -239,6 +286,7 @@ async def record_inspection(
             result=inspection.result,
             findings=inspection.findings,
             referred_to=inspection.referred_to,
+            plant_health=PlantHealthFindings(tuple(inspection.pests_found), inspection.action, inspection.treatment),
             agencies=context.routing.agency_codes,
             correlation_id=correlation_id.get() or "",
             now=now,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the system and its tests need on a fresh machine, once: from Debian when missing, Java,
-# Maven, the PostgreSQL server, promtool and Chromium; a virtualenv with the project and its test tools; the Kafka jars.
+# Maven, the PostgreSQL server, promtool, Chromium and wrk; a virtualenv with the project and its test tools; the Kafka jars.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,12 +8,14 @@ cd "$(dirname "$0")/.."
 # promtool (package prometheus) checks deploy/monitoring. The tests use the binaries only; on a host run by
 # systemd the package also starts a Prometheus on :9090, which `systemctl disable --now prometheus` stops.
 # Chromium runs the dashboard test (Playwright drives Debian's browser; no browser is downloaded).
+# wrk is the closed-loop load generator of the ingest benchmark (python -m bench.ingest).
 missing=()
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v wrk >/dev/null || missing+=(wrk)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup: missing ${missing[*]}; install them (or run as root to apt-get them)" >&2

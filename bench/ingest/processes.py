@@ -1,0 +1,155 @@
+"""The processes the ingest benchmark starts on loopback: the Kafka broker (deploy/kafka/launch.py), the gateway
+(deploy/stack.py), the Strimzi Kafka Bridge and the trivial endpoint (bench/loadgen in serve mode)."""
+
+import contextlib
+import ipaddress
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from deploy.kafka.launch import LocalKafka
+from deploy.stack import Stack
+
+REPO = Path(__file__).resolve().parents[2]
+KAFKA_LIB = REPO / ".local" / "kafka" / "lib"
+CACHE = Path(os.environ.get("SW_BENCH_CACHE", REPO / ".local" / "bench"))
+"""Built tools (the load generator, the Kafka Bridge), outside git."""
+LOADGEN_SOURCE = REPO / "bench" / "loadgen"
+
+GATEWAY_SETTINGS = {
+    # The per-key rate limit (50/s by default) would cap every figure: the benchmark offers one key more.
+    "SW_GATEWAY_RATE_LIMIT_PER_SECOND": "1000000",
+    "SW_GATEWAY_RATE_LIMIT_BURST": "1000000",
+}
+"""What the benchmark changes in the gateway's settings; everything else is the default."""
+
+
+class BenchmarkSetupError(RuntimeError):
+    """Something the benchmark needs could not be built or started; the message says what and why."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def require_loopback(url: str) -> str:
+    """The URL itself, if its host is a loopback address: nothing else may be load-tested."""
+    host = urlsplit(url).hostname or ""
+    if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
+        raise BenchmarkSetupError(f"{url} is not on loopback; the benchmark only loads 127.0.0.1")
+    return url
+
+
+def wait_http(url: str, *, within: float, process: subprocess.Popen[bytes] | None = None, what: str) -> None:
+    """Wait until GET url answers below 500, or fail naming `what` (and its exit code if it died)."""
+    deadline = time.monotonic() + within
+    while True:
+        if process is not None and process.poll() is not None:
+            raise BenchmarkSetupError(f"{what} exited with {process.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise BenchmarkSetupError(f"{what} did not answer {url} within {within:.0f} s")
+        time.sleep(0.2)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def broker(home: Path) -> Iterator[LocalKafka]:
+    """A broker of this run's own (fresh storage, free ports), sharing the project's jar cache."""
+    kafka = LocalKafka(home=home, port=free_port(), controller_port=free_port(), lib_dir=KAFKA_LIB)
+    with kafka:
+        yield kafka
+
+
+@dataclass(frozen=True)
+class Gateway:
+    url: str
+    topic_prefix: str
+    database_url: str
+
+
+@contextlib.contextmanager
+def gateway(bootstrap: str, state_dir: Path, topic_prefix: str, database_url: str | None) -> Iterator[Gateway]:
+    """The gateway as the start command runs it (a uvicorn process, development keys seeded), on a free port."""
+    port = free_port()
+    extra = dict(GATEWAY_SETTINGS)
+    if database_url:
+        extra["SW_GATEWAY_DATABASE_URL"] = database_url
+    stack = Stack(bootstrap=bootstrap, state_dir=state_dir, base_port=port, topic_prefix=topic_prefix, extra_env=extra)
+    stack.start_service("gateway", timeout=120)
+    try:
+        used = database_url or stack.environment(stack.services[0])["SW_GATEWAY_DATABASE_URL"]
+        yield Gateway(f"http://127.0.0.1:{port}", topic_prefix, used)
+    finally:
+        stack.stop()
+
+
+def go_binary() -> str:
+    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").is_file() else None)
+    if go is None:
+        raise BenchmarkSetupError("go is not installed; the open-loop generator (bench/loadgen) is built with it")
+    return go
+
+
+def build_loadgen() -> Path:
+    """bench/loadgen built with `go build` into the cache (Go's own build cache makes a rebuild cheap)."""
+    go = go_binary()
+    target = CACHE / "bin" / "loadgen"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [go, "build", "-o", str(target), "."],
+        cwd=LOADGEN_SOURCE,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOFLAGS": "-mod=mod", "GOPROXY": "off"},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BenchmarkSetupError(f"go build of bench/loadgen failed:\n{result.stdout}{result.stderr}")
+    return target
+
+
+@contextlib.contextmanager
+def trivial_endpoint(loadgen: Path) -> Iterator[str]:
+    """loadgen serve: 200 and a tiny body to any request, the endpoint the generators' ceiling is measured on."""
+    process = subprocess.Popen(
+        [str(loadgen), "serve", "-addr", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode().strip()
+        if not line.startswith("listening on "):
+            raise BenchmarkSetupError(f"loadgen serve did not start: {line!r}")
+        url = "http://" + line.removeprefix("listening on ")
+        wait_http(url + "/", within=10, process=process, what="loadgen serve")
+        yield url
+    finally:
+        stop_process(process)

@@ -1,0 +1,3 @@
+module singlewindow/bench/loadgen
+
+go 1.22

@@ -88,19 +88,26 @@ class Reconciliation:
     duplicated: int
     stuck: int
     recovery_seconds: float
+    """From the end of the fault until every accepted declaration was released (the load may still run)."""
+    drained_seconds: float
+    """From the end of the load until every accepted declaration was released: the backlog left to drain."""
 
     def line(self, fault: str, load: Load) -> str:
         return (
             f"{fault}: offered {load.rate:.0f}/s, submitted {load.submitted}, accepted {self.accepted}, "
             f"refused {load.refused or 0}, decided {self.decided}, lost {self.lost}, duplicated {self.duplicated}, "
-            f"stuck {self.stuck}, recovery {self.recovery_seconds:.1f} s"
+            f"stuck {self.stuck}, recovery {self.recovery_seconds:.1f} s (drained {self.drained_seconds:.1f} s after "
+            "the load)"
         )
 
 
 async def reconcile(
     state_dir: Path, accepted: list[str], *, fault_ended: float, within: float, gateway_database: str | None = None
 ) -> Reconciliation:
-    """Wait until every accepted declaration is released; then count what was lost or decided twice."""
+    """Wait until every accepted declaration is released; then count what was lost or decided twice.
+
+    Called once the load has ended."""
+    load_ended = time.monotonic()
     databases = state_dir / "db"
     gateway: Path | str = gateway_database or databases / "gateway.db"
     wanted = set(accepted)
@@ -110,7 +117,7 @@ async def reconcile(
         if wanted <= released or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.25)
-    recovery = time.monotonic() - fault_ended
+    recovery, drained = time.monotonic() - fault_ended, time.monotonic() - load_ended
     # A duplicate is two different decision ids for one declaration, version, agency and sequence, as the
     # gateway received them; customs (no inspections yet) must also decide once per declaration version.
     # Phyto may rightly decide twice (held while the certificate is awaited, then released).
@@ -132,6 +139,7 @@ async def reconcile(
         duplicated=duplicated + len(gateway_duplicates),
         stuck=len(wanted - released),
         recovery_seconds=recovery,
+        drained_seconds=drained,
     )
 
 

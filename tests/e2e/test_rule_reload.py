@@ -139,7 +139,7 @@ async def test_plant_health_reloads_its_import_requirements_on_the_operators_com
 
         return found
 
-    await eventually(logged("import requirements reloaded: version reloaded-2"), within=20, what="the reload")
+    await eventually(logged("import-requirements.yaml reloaded: version reloaded-2"), within=20, what="the reload")
 
     edit(requirements, "regulated:", "regulatd:")
     refused = await run_module(
@@ -148,6 +148,6 @@ async def test_plant_health_reloads_its_import_requirements_on_the_operators_com
     assert (refused.returncode, "nothing was reloaded" in refused.stdout) == (1, True)
     os.kill(pid, signal.SIGHUP)
     await eventually(
-        logged("import requirements reload refused, keeping version reloaded-2"), within=20, what="the refusal"
+        logged("import-requirements.yaml reload refused, keeping version reloaded-2"), within=20, what="the refusal"
     )
     assert stack.processes["phyto"].poll() is None

@@ -1,14 +1,10 @@
 """Loading phyto's rules: the import requirements file, the border's country and the inspection draw's key."""
 
-import logging
-
 from services.contract.keyed_draw import KeyedDraw, draw_key
-from services.contract.rules_file import RulesFileError, load_rules
+from services.contract.rules_file import RulesInForce, load_rules
 from services.phyto.domain.assessment import PhytoRules
 from services.phyto.domain.requirements import ImportRequirements
 from services.phyto.settings import PhytoSettings
-
-log = logging.getLogger(__name__)
 
 
 def inspection_key(settings: PhytoSettings) -> bytes:
@@ -39,19 +35,20 @@ def load_phyto_rules(settings: PhytoSettings, draw: KeyedDraw | None = None) -> 
 
 
 class PhytoRulesHolder:
-    """The rules in force; a reload that fails keeps them and says why."""
+    """The rules in force: the import requirements file as `RulesInForce` keeps it (a reload that fails keeps the
+    version in force and says why), with this border's country and the inspection draw."""
 
     def __init__(self, settings: PhytoSettings) -> None:
         self._settings = settings
         self._draw = KeyedDraw(inspection_key(settings))
-        self.current = load_phyto_rules(settings, self._draw)
+        self._requirements = RulesInForce(settings.import_requirements, ImportRequirements)
+        self.current = self._rules()
 
     def reload(self) -> bool:
-        try:
-            candidate = load_phyto_rules(self._settings, self._draw)
-        except RulesFileError as exc:
-            log.error("import requirements reload refused, keeping version %s: %s", self.current.version, exc)
+        if not self._requirements.reload():
             return False
-        self.current = candidate
-        log.info("import requirements reloaded: version %s", candidate.version)
+        self.current = self._rules()
         return True
+
+    def _rules(self) -> PhytoRules:
+        return PhytoRules(self._requirements.current, self._settings.importing_country, self._draw)

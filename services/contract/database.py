@@ -69,9 +69,21 @@ def create_engine(url: str) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # Take the write lock when the transaction starts: a read-then-write cannot race another writer.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader's transaction (see `reader_of`) takes no lock: it reads a snapshot beside the writer.
+        connection.exec_driver_sql(
+            "BEGIN" if connection.get_execution_options().get(_READS_ONLY) else "BEGIN IMMEDIATE"
+        )
 
     return engine
+
+
+_READS_ONLY = "sw_reads_only"
+
+
+def reader_of(engine: AsyncEngine) -> AsyncEngine:
+    """The engine, for connections that only read. On SQLite their transactions do not take the write lock up
+    front as every other transaction does, so a reader never waits for writers (WAL gives it a snapshot)."""
+    return engine.execution_options(**{_READS_ONLY: True})
 
 
 # SQLSTATE classes of an unreachable server: 08 connection exception; 57P01-57P03 the server is shutting

@@ -4,12 +4,13 @@ and a trace span per request when tracing is on."""
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI, Request, Response, params
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.routing import Match
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.contract.logs import correlation_id
 from services.contract.metrics import HTTP_REQUESTS
@@ -42,31 +43,46 @@ def ops_router(service: str, runtime: Runtime, dependencies: Sequence[params.Dep
     return router
 
 
-def _route_template(app: FastAPI, request: Request) -> str:
-    for route in app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", request.url.path))
-    return _UNMATCHED
+class _Observed:
+    """Correlation id in and out of every request, the latency histogram by route and status, and a server span
+    (named after the route template) that continues the caller's ``traceparent`` (a no-op when tracing is off).
+
+    Plain ASGI: the request runs in the server's task, without the extra task and streams of a function
+    middleware."""
+
+    def __init__(self, app: ASGIApp, tracing: Tracing) -> None:
+        self.app = app
+        self.tracing = tracing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        incoming = request.headers.get(CORRELATION_HEADER, "")
+        cid = incoming if _VALID_CORRELATION.match(incoming) else str(uuid.uuid4())
+        status = 500  # unless the application answers: an exception escaping it becomes a 500 further out
+
+        async def answer(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[CORRELATION_HEADER] = cid
+            await send(message)
+
+        token = correlation_id.set(cid)
+        started = time.perf_counter()
+        with self.tracing.server_span(request) as span:
+            try:
+                await self.app(scope, receive, answer)
+            finally:
+                correlation_id.reset(token)
+                # The router leaves the route it matched in the scope: its template names the span and the series.
+                route = getattr(scope.get("route"), "path", None)
+                answered(span, request.method, route, status)
+                HTTP_REQUESTS.labels(request.method, route or _UNMATCHED, status).observe(time.perf_counter() - started)
 
 
 def install_http_middleware(app: FastAPI, tracing: Tracing) -> None:
-    """Correlation id in and out of every request, the latency histogram by route and status, and a server span
-    (named after the route template) that continues the caller's ``traceparent`` (a no-op when tracing is off)."""
-
-    @app.middleware("http")
-    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        incoming = request.headers.get(CORRELATION_HEADER, "")
-        cid = incoming if _VALID_CORRELATION.match(incoming) else str(uuid.uuid4())
-        token = correlation_id.set(cid)
-        started = time.perf_counter()
-        with tracing.server_span(request) as span:
-            try:
-                response = await call_next(request)
-            finally:
-                correlation_id.reset(token)
-            route = _route_template(app, request)
-            answered(span, request.method, None if route == _UNMATCHED else route, response.status_code)
-        HTTP_REQUESTS.labels(request.method, route, response.status_code).observe(time.perf_counter() - started)
-        response.headers[CORRELATION_HEADER] = cid
-        return response
+    """Observe every request (see `_Observed`); the outermost of the application's middleware."""
+    app.add_middleware(_Observed, tracing=tracing)

@@ -4,7 +4,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
@@ -111,6 +111,7 @@ class Transactions:
         self._relay = relay
         self._tracing = tracing
         self._hooks: list[PublishHook] = []
+        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def on_publish(self, hook: PublishHook) -> None:
         """Call `hook` with every event published from now on, in the publishing transaction."""
@@ -118,7 +119,7 @@ class Transactions:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Transaction]:
-        async with self._engine.begin() as connection:
+        async with self._writers or nullcontext(), self._engine.begin() as connection:
             transaction = Transaction(connection, self._outbox, self._settings, self._hooks, tracing=self._tracing)
             yield transaction
         if transaction.published:

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Text, cast, delete, insert, or_, select, update
+from sqlalchemy import Row, Table, Text, cast, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.events import ClearanceState, Outcome, Reason
@@ -82,17 +83,36 @@ async def declaration_for_update(connection: AsyncConnection, declaration_id: st
     return (await connection.execute(query)).first()
 
 
+@dataclass(frozen=True)
+class Inserted:
+    """The rows a new declaration was stored as: itself and its first version."""
+
+    declaration: Row[Any]
+    version: Row[Any]
+
+
 async def insert_declaration(
     connection: AsyncConnection, values: dict[str, Any], certificate_numbers: set[str]
-) -> None:
-    """A new declaration, its first version, and the certificates it cites."""
-    await connection.execute(insert(declarations).values(**values))
-    await connection.execute(
-        insert(declaration_versions).values(
-            declaration_id=values["id"], version=1, body=values["body"], changed=[], lodged_at=values["submitted_at"]
-        )
+) -> Inserted | None:
+    """A new declaration, its first version, and the certificates it cites; None, writing nothing, when its
+    declarant used its LRN before (also when that declaration is committed by a concurrent transaction)."""
+    new = _insert_unless_present(connection, declarations).values(**values).returning(*declarations.c)
+    stored = (await connection.execute(new)).first()
+    if stored is None:
+        return None
+    first = insert(declaration_versions).values(
+        declaration_id=values["id"], version=1, body=values["body"], changed=[], lodged_at=values["submitted_at"]
     )
+    version = (await connection.execute(first.returning(*declaration_versions.c))).one()
     await _cite(connection, values["id"], certificate_numbers)
+    return Inserted(stored, version)
+
+
+def _insert_unless_present(connection: AsyncConnection, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, in the connection's dialect: a duplicate key writes nothing and raises
+    nothing, so the transaction goes on (PostgreSQL would abort it after an error)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 async def insert_version(
@@ -120,9 +140,10 @@ async def insert_version(
 
 
 async def _cite(connection: AsyncConnection, declaration_id: str, certificate_numbers: set[str]) -> None:
-    for number in sorted(certificate_numbers):
+    if certificate_numbers:
         await connection.execute(
-            insert(certificate_references).values(declaration_id=declaration_id, certificate_number=number)
+            insert(certificate_references),
+            [{"declaration_id": declaration_id, "certificate_number": cited} for cited in sorted(certificate_numbers)],
         )
 
 
@@ -272,10 +293,10 @@ async def add_to_timeline(
     kind: str,
     detail: dict[str, Any],
     agency: str | None = None,
-) -> None:
-    await connection.execute(
-        insert(timeline).values(declaration_id=declaration_id, at=at, kind=kind, agency=agency, detail=detail)
-    )
+) -> Row[Any]:
+    """The entry added: its row as stored."""
+    entry = insert(timeline).values(declaration_id=declaration_id, at=at, kind=kind, agency=agency, detail=detail)
+    return (await connection.execute(entry.returning(*timeline.c))).one()
 
 
 async def insert_alert(connection: AsyncConnection, values: dict[str, Any]) -> bool:

@@ -27,7 +27,7 @@ GatewayDep = Annotated[Gateway, Depends(gateway)]
 async def caller(request: Request, context: GatewayDep, key: Annotated[str | None, Security(_api_key)]) -> Caller:
     if not key:
         raise HTTPException(401, "an X-API-Key header is required", headers={"WWW-Authenticate": "ApiKey"})
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         found = await api_keys.authenticate(connection, key)
     if found is None:
         address = request.client.host if request.client else "unknown"

@@ -1,10 +1,11 @@
 """The gateway's FastAPI application: routes, problem details, ops endpoints, lifespan."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.contract.ops import install_http_middleware, ops_router
 from services.gateway.bootstrap import Gateway
@@ -35,6 +36,26 @@ def routers(gateway: Gateway) -> list[APIRouter]:
     ]
 
 
+class _BodyLimit:
+    """413 for a request whose Content-Length exceeds the limit, before its body is read (plain ASGI)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.limit):
+                refusal = problems.problem_response(
+                    request, 413, "Request too large", f"the body must not exceed {self.limit} bytes"
+                )
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(gateway: Gateway) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,17 +78,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     for router in routers(gateway):
         app.include_router(router)
     app.include_router(operations.pages)
-    limit = gateway.settings.max_body_bytes
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return problems.problem_response(
-                request, 413, "Request too large", f"the body must not exceed {limit} bytes"
-            )
-        return await call_next(request)
-
+    app.add_middleware(_BodyLimit, limit=gateway.settings.max_body_bytes)
     install_http_middleware(app, gateway.runtime.tracing)
     generate = app.openapi
 

@@ -39,7 +39,7 @@ async def answer_once(
 ) -> JSONResponse:
     """In one transaction: the stored answer when this key was seen with this request (path and parsed body);
     else `answer`'s, kept under the key."""
-    hashed = idempotency.request_hash(request.url.path, body.model_dump_json())
+    hashed = idempotency.request_hash(request.url.path, body.model_dump_json()) if key is not None else ""
     async with context.runtime.transactions.begin() as transaction:
         if key is not None:
             stored = await idempotency.stored_answer(transaction.connection, caller, key, hashed)

@@ -25,11 +25,55 @@ from services.gateway.entrypoints.schemas import (
     VersionRead,
 )
 from services.gateway.service_layer import arrivals
+from services.gateway.service_layer.declarations import Lodged
 
 
-async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> DeclarationRead:
-    recorded = await repository.decisions_of(connection, row.id)
+async def declaration_view(
+    connection: AsyncConnection, row: Row[Any], declaration: Declaration | None = None
+) -> DeclarationRead:
+    """The declaration of `row` with its decisions, timeline, versions, corrections, alerts and release, as
+    stored; `declaration` is its body when the caller already holds it parsed."""
     entries = await repository.timeline_of(connection, row.id)
+    return _assembled(
+        row,
+        declaration or Declaration.model_validate(row.body),
+        recorded=await repository.decisions_of(connection, row.id),
+        entries=entries,
+        versions=await repository.versions_of(connection, row.id),
+        corrections=await repository.corrections_of(connection, row.id),
+        alerts=await repository.alerts_of(connection, row.id),
+        arrival=await arrivals.arrival_of(connection, row.id),
+    )
+
+
+def lodged_view(lodged: Lodged) -> DeclarationRead:
+    """The view of a declaration in the transaction that lodged it, from the rows written: no decision,
+    correction, alert or arrival can exist yet."""
+    assert lodged.first_version is not None, "a resubmission is read back, not assembled"
+    assert lodged.submitted is not None, "a new declaration has its submitted entry"
+    return _assembled(
+        lodged.row,
+        lodged.declaration,
+        recorded=[],
+        entries=[lodged.submitted],
+        versions=[lodged.first_version],
+        corrections=[],
+        alerts=[],
+        arrival=None,
+    )
+
+
+def _assembled(
+    row: Row[Any],
+    declaration: Declaration,
+    *,
+    recorded: list[repository.RecordedDecision],
+    entries: list[Row[Any]],
+    versions: list[Row[Any]],
+    corrections: list[Row[Any]],
+    alerts: list[Row[Any]],
+    arrival: Row[Any] | None,
+) -> DeclarationRead:
     # Each agency's standing, from the same join that decided the stored status.
     standings = join(
         row.required_agencies, latest_decisions((item.decision for item in recorded), row.version)
@@ -64,10 +108,9 @@ async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> Declar
             TimelineEntry(at=entry.at, kind=entry.kind, agency=entry.agency, detail=entry.detail) for entry in entries
         ],
         versions=[
-            VersionRead(version=entry.version, changed=entry.changed, lodged_at=entry.lodged_at)
-            for entry in await repository.versions_of(connection, row.id)
+            VersionRead(version=entry.version, changed=entry.changed, lodged_at=entry.lodged_at) for entry in versions
         ],
-        corrections=[correction_view(entry) for entry in await repository.corrections_of(connection, row.id)],
+        corrections=[correction_view(entry) for entry in corrections],
         alerts=[
             AlertRead(
                 alert_id=alert.alert_id,
@@ -79,12 +122,12 @@ async def declaration_view(connection: AsyncConnection, row: Row[Any]) -> Declar
                 reasons=[Reason.model_validate(reason) for reason in alert.reasons],
                 raised_at=alert.raised_at,
             )
-            for alert in await repository.alerts_of(connection, row.id)
+            for alert in alerts
         ],
-        release=release_view(row, await arrivals.arrival_of(connection, row.id), entries),
+        release=release_view(row, arrival, entries),
         submitted_at=row.submitted_at,
         updated_at=row.updated_at,
-        declaration=Declaration.model_validate(row.body),
+        declaration=declaration,
     )
 
 

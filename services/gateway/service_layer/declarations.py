@@ -2,12 +2,12 @@
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Row
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
@@ -27,6 +27,21 @@ def content_hash(model: BaseModel) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Lodged:
+    """What `submit` did: the declaration's row; for a new declaration also the rows of its first version and of
+    its timeline entry, which with the declaration sent are all its view shows (nothing is read back)."""
+
+    row: Row[Any]
+    declaration: Declaration
+    first_version: Row[Any] | None = None
+    submitted: Row[Any] | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.first_version is not None
+
+
 async def submit(
     transaction: Transaction,
     *,
@@ -36,7 +51,7 @@ async def submit(
     correlation_id: str,
     now: datetime,
     source: str,
-) -> tuple[Row[Any], bool]:
+) -> Lodged:
     """Store a new declaration with its DeclarationSubmitted event; a resubmission returns the first one."""
     connection = transaction.connection
     lodged_by_caller(declaration, caller)
@@ -48,41 +63,40 @@ async def submit(
             field="function_code",
         )
     body_hash = content_hash(declaration)
-    existing = await repository.declaration_by_lrn(connection, caller.subject, declaration.lrn)
-    if existing is not None:
-        return _resubmitted(existing, body_hash, declaration.lrn), False
     declaration_id = str(ULID())
     required = routing.required_agencies(declaration)
-    try:
-        async with connection.begin_nested():
-            await repository.insert_declaration(
-                connection,
-                {
-                    "id": declaration_id,
-                    "declarant_id": caller.subject,
-                    "importer_id": declaration.importer.id,
-                    "lrn": declaration.lrn,
-                    "version": 1,
-                    "body": declaration.model_dump(mode="json"),
-                    "body_hash": body_hash,
-                    "required_agencies": required,
-                    "routing_version": routing.version,
-                    "status": ClearanceStatus.SUBMITTED.value,
-                    "state": ClearanceState.SUBMITTED.value,
-                    "status_reasons": [],
-                    "correlation_id": correlation_id,
-                    "submitted_at": now,
-                    "updated_at": now,
-                },
-                {document.id for document in declaration.referenced_documents(PHYTOSANITARY_CERTIFICATE)},
-            )
-    except IntegrityError:
-        # The same LRN was committed by a concurrent request since we looked: answer as if it came first.
+    inserted = await repository.insert_declaration(
+        connection,
+        {
+            "id": declaration_id,
+            "declarant_id": caller.subject,
+            "importer_id": declaration.importer.id,
+            "lrn": declaration.lrn,
+            "version": 1,
+            "body": declaration.model_dump(mode="json"),
+            "body_hash": body_hash,
+            "required_agencies": required,
+            "routing_version": routing.version,
+            "status": ClearanceStatus.SUBMITTED.value,
+            "state": ClearanceState.SUBMITTED.value,
+            "status_reasons": [],
+            "correlation_id": correlation_id,
+            "submitted_at": now,
+            "updated_at": now,
+        },
+        {document.id for document in declaration.referenced_documents(PHYTOSANITARY_CERTIFICATE)},
+    )
+    if inserted is None:  # the LRN was used before, perhaps by a concurrent request committed since
         existing = await repository.declaration_by_lrn(connection, caller.subject, declaration.lrn)
         if existing is None:
-            raise
-        return _resubmitted(existing, body_hash, declaration.lrn), False
-    await repository.add_to_timeline(
+            raise RuntimeError(f"LRN {declaration.lrn!r} is taken, yet no declaration of this declarant has it")
+        if existing.body_hash != body_hash:
+            raise Conflict(
+                f"LRN {declaration.lrn!r} was already used for declaration {existing.id} with a different body",
+                field="lrn",
+            )
+        return Lodged(existing, declaration)  # the same body: its hash says so
+    submitted = await repository.add_to_timeline(
         connection, declaration_id, now, "submitted", {"version": 1, "required_agencies": required}
     )
     event = DeclarationSubmitted(
@@ -93,10 +107,8 @@ async def submit(
         routing_version=routing.version,
         submitted_at=now,
     )
-    stored = await repository.declaration_by_id(connection, declaration_id)
-    assert stored is not None
     await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
-    return stored, True
+    return Lodged(inserted.declaration, declaration, inserted.version, submitted)
 
 
 def lodged_by_caller(declaration: Declaration, caller: Caller, at: str = "") -> None:
@@ -107,13 +119,6 @@ def lodged_by_caller(declaration: Declaration, caller: Caller, at: str = "") -> 
             f"declarant.id {declaration.declarant.id!r} is not the trader this API key belongs to ({caller.subject!r})",
             field=f"{at}declarant.id",
         )
-
-
-def _resubmitted(existing: Row[Any], body_hash: str, lrn: str) -> Row[Any]:
-    """The stored declaration when the same body was lodged again under its LRN; else a conflict."""
-    if existing.body_hash != body_hash:
-        raise Conflict(f"LRN {lrn!r} was already used for declaration {existing.id} with a different body", field="lrn")
-    return existing
 
 
 def can_read(caller: Caller, row: Row[Any]) -> bool:

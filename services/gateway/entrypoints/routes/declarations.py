@@ -29,7 +29,7 @@ from services.gateway.entrypoints.schemas import (
     PaymentRead,
     Problem,
 )
-from services.gateway.entrypoints.views import declaration_view
+from services.gateway.entrypoints.views import declaration_view, lodged_view
 from services.gateway.service_layer import controls, declarations
 from services.gateway.service_layer.controls import PlantHealthFindings
 
@@ -76,7 +76,7 @@ async def submit_declaration(
     now = context.clock()
 
     async def lodge(transaction: Transaction) -> Answer:
-        row, created = await declarations.submit(
+        lodged = await declarations.submit(
             transaction,
             declaration=declaration,
             caller=who,
@@ -85,8 +85,10 @@ async def submit_declaration(
             now=now,
             source=context.source,
         )
-        view = await declaration_view(transaction.connection, row)
-        return (201 if created else 200), view, f"/v1/declarations/{row.id}"
+        if lodged.created:
+            return 201, lodged_view(lodged), f"/v1/declarations/{lodged.row.id}"
+        view = await declaration_view(transaction.connection, lodged.row, lodged.declaration)
+        return 200, view, f"/v1/declarations/{lodged.row.id}"
 
     return await answer_once(
         context,
@@ -104,7 +106,7 @@ async def get_declaration(
     context: GatewayDep, who: Annotated[Caller, Depends(READERS)], declaration_id: Annotated[str, ULID_PATH]
 ) -> DeclarationRead:
     """The declaration, each agency's decisions, the single-window clearance and the timeline."""
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         row = await declarations.get(connection, declaration_id=declaration_id, caller=who)
         return await declaration_view(connection, row)
 
@@ -134,7 +136,7 @@ async def list_declarations(
         submitted_from=submitted_from,
         submitted_to=submitted_to,
     )
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         rows, next_cursor = await declarations.list_visible(
             connection, caller=who, keep=keep, cursor=cursor, limit=limit
         )

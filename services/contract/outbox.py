@@ -1,6 +1,7 @@
 """Transactional outbox: events are written with the data that caused them, and a relay publishes them."""
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -8,11 +9,12 @@ from contextlib import asynccontextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Insert, Table, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contract.cloudevents import Envelope
+from services.contract.database import reader_of
 from services.contract.events import Topic
 from services.contract.kafka import KafkaLink
 from services.contract.lease import Lease
@@ -128,6 +130,12 @@ class Transactions:
             callback()
 
 
+@functools.cache
+def _insert_into(table: Table) -> Insert:
+    """The INSERT of a row into `table`, built once: the values come with each execution."""
+    return insert(table)
+
+
 async def enqueue(
     connection: AsyncConnection,
     outbox: Table,
@@ -137,16 +145,15 @@ async def enqueue(
 ) -> None:
     """Add an event to the outbox inside the caller's transaction; the relay publishes its headers as stored."""
     headers = [*envelope.headers(), *extra_headers]
-    await connection.execute(
-        insert(outbox).values(
-            event_id=envelope.id,
-            topic=topic,
-            key=envelope.key(),
-            headers=json.dumps([[name, value.decode()] for name, value in headers]),
-            value=envelope.value(),
-            created_at=datetime.now(UTC),
-        )
-    )
+    row = {
+        "event_id": envelope.id,
+        "topic": topic,
+        "key": envelope.key(),
+        "headers": json.dumps([[name, value.decode()] for name, value in headers]),
+        "value": envelope.value(),
+        "created_at": datetime.now(UTC),
+    }
+    await connection.execute(_insert_into(outbox), row)
 
 
 class OutboxRelay:
@@ -164,6 +171,7 @@ class OutboxRelay:
         tracing: Tracing,
     ) -> None:
         self._engine = engine
+        self._reader = reader_of(engine)
         self._tracing = tracing
         self._outbox = outbox
         self._lease = lease
@@ -186,7 +194,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def backlog(self) -> int:
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             count = await connection.scalar(
                 select(func.count()).select_from(self._outbox).where(self._outbox.c.sent_at.is_(None))
             )
@@ -237,7 +245,7 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish the oldest unsent rows; a failure leaves them unsent, to be published again."""
         table = self._outbox
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (
                 await connection.execute(
                     select(table.c.id, table.c.topic, table.c.key, table.c.headers, table.c.value)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.adapters.orm import audit_log
@@ -11,8 +11,11 @@ from services.gateway.domain.audit import AuditRecord, Sealed
 _RECORD = ("recorded_at", "actor", "action", "subject", "event_id", "correlation_id", "digest")
 
 
+_APPEND = insert(audit_log)  # built once: the record's values come with each execution
+
+
 async def append(connection: AsyncConnection, record: AuditRecord) -> None:
-    await connection.execute(insert(audit_log).values({name: getattr(record, name) for name in _RECORD}))
+    await connection.execute(_APPEND, {name: getattr(record, name) for name in _RECORD})
 
 
 async def head(connection: AsyncConnection) -> Sealed | None:
@@ -29,11 +32,26 @@ async def unsealed(connection: AsyncConnection, limit: int) -> list[tuple[int, A
     return [(row.id, _record(row)) for row in await connection.execute(query)]
 
 
-async def mark_sealed(connection: AsyncConnection, record_id: int, sealed: Sealed) -> None:
+_MARK_SEALED = (
+    update(audit_log)
+    .where(audit_log.c.id == bindparam("record_id"))
+    .values(position=bindparam("sealed_position"), previous=bindparam("sealed_previous"), hash=bindparam("sealed_hash"))
+)
+
+
+async def mark_sealed(connection: AsyncConnection, marks: list[tuple[int, Sealed]]) -> None:
+    """Write each record's place in the chain (record id, sealed entry): one statement for the whole round."""
     await connection.execute(
-        update(audit_log)
-        .where(audit_log.c.id == record_id)
-        .values(position=sealed.position, previous=sealed.previous, hash=sealed.hash)
+        _MARK_SEALED,
+        [
+            {
+                "record_id": record_id,
+                "sealed_position": sealed.position,
+                "sealed_previous": sealed.previous,
+                "sealed_hash": sealed.hash,
+            }
+            for record_id, sealed in marks
+        ],
     )
 
 

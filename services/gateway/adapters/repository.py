@@ -1,10 +1,11 @@
 """Queries of the gateway database; every function runs inside the caller's transaction."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, Text, cast, delete, insert, or_, select, update
+from sqlalchemy import Row, Text, cast, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -96,23 +97,33 @@ async def insert_declaration(
 ) -> Inserted | None:
     """A new declaration, its first version, and the certificates it cites; None, writing nothing, when its
     declarant used its LRN before (also when that declaration is committed by a concurrent transaction)."""
-    new = _insert_unless_present(connection, declarations).values(**values).returning(*declarations.c)
-    stored = (await connection.execute(new)).first()
+    stored = (await connection.execute(_new_declaration(connection.dialect.name), values)).first()
     if stored is None:
         return None
-    first = insert(declaration_versions).values(
-        declaration_id=values["id"], version=1, body=values["body"], changed=[], lodged_at=values["submitted_at"]
-    )
-    version = (await connection.execute(first.returning(*declaration_versions.c))).one()
+    first = {
+        "declaration_id": values["id"],
+        "version": 1,
+        "body": values["body"],
+        "changed": [],
+        "lodged_at": values["submitted_at"],
+    }
+    version = (await connection.execute(_FIRST_VERSION, first)).one()
     await _cite(connection, values["id"], certificate_numbers)
     return Inserted(stored, version)
 
 
-def _insert_unless_present(connection: AsyncConnection, table: Table) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, in the connection's dialect: a duplicate key writes nothing and raises
-    nothing, so the transaction goes on (PostgreSQL would abort it after an error)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+# Statements built once (parameters come with each execution): building and keying one per call costs more
+# than running it.
+_FIRST_VERSION = insert(declaration_versions).returning(*declaration_versions.c)
+_TIMELINE_ENTRY = insert(timeline).returning(*timeline.c)
+
+
+@functools.cache
+def _new_declaration(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING the row, in the dialect's words: a taken LRN writes nothing and
+    raises nothing, so the transaction goes on (PostgreSQL would abort it after an error)."""
+    language = postgresql if dialect == "postgresql" else sqlite
+    return language.insert(declarations).on_conflict_do_nothing().returning(*declarations.c)
 
 
 async def insert_version(
@@ -295,8 +306,8 @@ async def add_to_timeline(
     agency: str | None = None,
 ) -> Row[Any]:
     """The entry added: its row as stored."""
-    entry = insert(timeline).values(declaration_id=declaration_id, at=at, kind=kind, agency=agency, detail=detail)
-    return (await connection.execute(entry.returning(*timeline.c))).one()
+    entry = {"declaration_id": declaration_id, "at": at, "kind": kind, "agency": agency, "detail": detail}
+    return (await connection.execute(_TIMELINE_ENTRY, entry)).one()
 
 
 async def insert_alert(connection: AsyncConnection, values: dict[str, Any]) -> bool:

@@ -1,11 +1,12 @@
 """Answering a POST at most once per Idempotency-Key, in the transaction that does the work."""
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from services.contract.outbox import Transaction
@@ -36,7 +37,7 @@ async def answer_once(
     body: BaseModel,
     now: datetime,
     answer: Callable[[Transaction], Awaitable[Answer]],
-) -> JSONResponse:
+) -> Response:
     """In one transaction: the stored answer when this key was seen with this request (path and parsed body);
     else `answer`'s, kept under the key."""
     hashed = idempotency.request_hash(request.url.path, body.model_dump_json()) if key is not None else ""
@@ -46,7 +47,8 @@ async def answer_once(
             if stored is not None:
                 return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
         status, view, location = await answer(transaction)
-        content = view.model_dump(mode="json")
+        content = view.model_dump_json().encode()
         if key is not None:
-            await idempotency.remember(transaction.connection, caller, key, hashed, StoredAnswer(status, content), now)
-    return JSONResponse(content, status_code=status, headers={"Location": location})
+            stored_answer = StoredAnswer(status, json.loads(content))
+            await idempotency.remember(transaction.connection, caller, key, hashed, stored_answer, now)
+    return Response(content, status_code=status, headers={"Location": location}, media_type="application/json")

@@ -103,8 +103,8 @@ class AuditSealer:
             if not waiting:
                 return 0
             sealed = seal(await audit_store.head(connection), [record for _, record in waiting])
-            for (record_id, _), entry in zip(waiting, sealed, strict=True):
-                await audit_store.mark_sealed(connection, record_id, entry)
+            ids = [record_id for record_id, _ in waiting]
+            await audit_store.mark_sealed(connection, list(zip(ids, sealed, strict=True)))
             head = sealed[-1]
             anchor = AuditAnchored(position=head.position, hash=head.hash, sealed=len(sealed), sealed_at=self._clock())
             await transaction.publish(Envelope(data=anchor, source=SYSTEM, correlation_id=f"audit-{head.position}"))

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
@@ -47,7 +47,7 @@ async def amend_declaration(
     who: Annotated[Caller, Depends(allow(Role.TRADER))],
     declaration_id: Annotated[str, ULID_PATH],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Lodge the whole declaration again, as JSON or WCO DM XML, with function code 4 or 5 and the same LRN: it
     becomes the next version, the routing is worked out again, and every required agency decides afresh
     (decisions on earlier versions no longer count). Refused (409) once the declaration is released or
@@ -97,7 +97,7 @@ async def cancel_declaration(
         CancellationCreate, Body(openapi_examples={"not shipped": {"value": CANCELLATION_EXAMPLE}})
     ],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Withdraw a declaration that is not released, with the reason: the single-window status becomes
     `cancelled` and agencies stop acting on it. Cancelling a cancelled declaration changes nothing; released
     goods are not cancelled (409): record a post-clearance correction instead."""
@@ -141,7 +141,7 @@ async def correct_declaration(
     declaration_id: Annotated[str, ULID_PATH],
     correction: Annotated[CorrectionCreate, Body(openapi_examples={"freight left out": {"value": CORRECTION_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """After release, the declaration is corrected, not amended: the correction (the whole declaration as it
     should have been, function code 4 or 5, and the reason) is recorded beside the released version, which
     stands. Customs assesses the difference in duties; it appears in `assessment` and on the timeline. The

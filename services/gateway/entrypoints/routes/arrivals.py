@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.logs import correlation_id
@@ -37,7 +37,7 @@ async def report_arrival(
     declaration_id: Annotated[str, ULID_PATH],
     arrival: Annotated[ArrivalCreate, Body(openapi_examples={"ferry": {"value": ARRIVAL_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """A carrier or terminal reports that the goods of a declaration (its id, which the trader gives them)
     arrived. The answer carries the single-window status: move the goods once it is `released`. Declarations
     are usually lodged before arrival, so the decision is often ready when the goods arrive. Reported once:

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from fastapi.responses import JSONResponse
 
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
@@ -43,7 +42,7 @@ async def submit_certificate(
     request: Request,
     who: Annotated[Caller, Depends(allow(Role.NPPO))],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Only the issuing country's NPPO (or the Hub acting for it) may deliver. A redelivery (same Hub delivery
     number, or same content) returns the stored certificate (200); another content under the same number is 409.
     The body is JSON, or UN/CEFACT SPS XML as the ePhyto Hub delivers it: a bare SPSCertificate, an Envelope

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.openapi.models import Example
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from services.contract.declaration import Amount
@@ -68,7 +68,7 @@ async def submit_declaration(
     request: Request,
     who: Annotated[Caller, Depends(allow(Role.TRADER))],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Lodge a declaration as its declarant, as JSON or as WCO Data Model XML (DEC-DMS). The same LRN with
     the same body returns the first one (200); with another body it is refused (409). The decision arrives
     asynchronously: GET it by id."""
@@ -216,7 +216,7 @@ async def record_payment(
     declaration_id: Annotated[str, ULID_PATH],
     payment: Annotated[PaymentCreate, Body(openapi_examples={"duties": {"value": PAYMENT_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Record that you paid what customs assessed (`decisions[].details.duties.total`): customs releases goods
     held only for want of payment (reason `DUTY_UNSECURED`) once the payments cover the amount. The same
     reference with the same amount returns the first record (200); with another amount, 409."""
@@ -268,7 +268,7 @@ async def record_inspection(
     declaration_id: Annotated[str, ULID_PATH],
     inspection: Annotated[InspectionCreate, Body(openapi_examples=INSPECTION_EXAMPLES)],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """An officer records the result of a check for its own agency, on goods that agency holds: `release`,
     `seize` (the agency refuses the goods) or `refer` (to the agency in `referred_to`). The agency publishes
     a new decision; the single-window decision follows.

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -128,7 +128,7 @@ async def register_webhook(
     who: Listener,
     body: Annotated[WebhookCreate, Body(openapi_examples={"erp": {"value": WEBHOOK_EXAMPLE}})],
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Your notices will also be POSTed to `url`, signed as Standard Webhooks do (headers `webhook-id`,
     `webhook-timestamp`, `webhook-signature`) with the `secret` in this answer, shown this once. A failed
     delivery is retried with exponential backoff; a webhook that keeps failing is disabled, and says why."""

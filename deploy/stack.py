@@ -81,7 +81,7 @@ class Stack:
             "KAFKA_BOOTSTRAP": self.bootstrap,
             "TOPIC_PREFIX": self.topic_prefix,
         }
-        if service.name == "gateway":
+        if service.module == "services.gateway":
             settings |= {
                 "ENVIRONMENT": "development",
                 "DEV_KEYS_FILE": str(DEV_KEYS),

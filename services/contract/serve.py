@@ -1,5 +1,6 @@
 """Starting a service process: settings validated, JSON logs configured, uvicorn serving the app."""
 
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -18,7 +19,7 @@ S = TypeVar("S", bound=ServiceSettings)
 def serve(settings_class: type[S], build_app: Callable[[S], FastAPI]) -> None:
     settings = settings_class.load()
     logs.configure(settings.service_name, settings.log_level)
-    uvicorn.run(
+    config = uvicorn.Config(
         build_app(settings),
         host=settings.http_host,
         port=settings.http_port,
@@ -27,6 +28,22 @@ def serve(settings_class: type[S], build_app: Callable[[S], FastAPI]) -> None:
         # Event streams never end by themselves: on SIGTERM, requests still open after the grace are cut.
         timeout_graceful_shutdown=round(settings.shutdown_grace_seconds),
     )
+    server = uvicorn.Server(config)
+    if not settings.http_reuse_port:
+        server.run()
+        return
+    with _shared_port(settings.http_host, settings.http_port) as listening:
+        server.run(sockets=[listening])
+
+
+def _shared_port(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port that other processes may bind too (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listening.bind((host, port))
+    return listening
 
 
 def consumer_app(title: str, runtime: Runtime) -> FastAPI:

@@ -39,6 +39,11 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    http_reuse_port: bool = Field(
+        default=False,
+        description="Bind the port with SO_REUSEPORT, so that several instances on one host serve it and the kernel "
+        "spreads connections among them (each instance is whole: its own /metrics and rate limits)",
+    )
     database_url: str = Field(default="sqlite+aiosqlite:///./var/service.db", min_length=1)
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", min_length=3)
     kafka_request_timeout_ms: int = Field(default=5000, ge=1000, le=120_000)

@@ -86,7 +86,7 @@ async def declaration_for_update(connection: AsyncConnection, declaration_id: st
 
 @dataclass(frozen=True)
 class Inserted:
-    """The rows a new declaration was stored as: itself and its first version."""
+    """The rows a new declaration was stored as: itself and its first version, without their bodies."""
 
     declaration: Row[Any]
     version: Row[Any]
@@ -114,7 +114,9 @@ async def insert_declaration(
 
 # Statements built once (parameters come with each execution): building and keying one per call costs more
 # than running it.
-_FIRST_VERSION = insert(declaration_versions).returning(*declaration_versions.c)
+_FIRST_VERSION = insert(declaration_versions).returning(
+    *(column for column in declaration_versions.c if column.name != "body")
+)
 _TIMELINE_ENTRY = insert(timeline).returning(*timeline.c)
 
 
@@ -123,7 +125,9 @@ def _new_declaration(dialect: str) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING the row, in the dialect's words: a taken LRN writes nothing and
     raises nothing, so the transaction goes on (PostgreSQL would abort it after an error)."""
     language = postgresql if dialect == "postgresql" else sqlite
-    return language.insert(declarations).on_conflict_do_nothing().returning(*declarations.c)
+    # Every column but the body, which the caller holds parsed: reading it back would only decode it again.
+    returned = (column for column in declarations.c if column.name != "body")
+    return language.insert(declarations).on_conflict_do_nothing().returning(*returned)
 
 
 async def insert_version(

@@ -29,8 +29,9 @@ def content_hash(model: BaseModel) -> str:
 
 @dataclass(frozen=True)
 class Lodged:
-    """What `submit` did: the declaration's row; for a new declaration also the rows of its first version and of
-    its timeline entry, which with the declaration sent are all its view shows (nothing is read back)."""
+    """What `submit` did: the declaration's row (a new one's without its body: `declaration` is that); for a new
+    declaration also the rows of its first version and of its timeline entry, which with the declaration sent are
+    all its view shows (nothing is read back)."""
 
     row: Row[Any]
     declaration: Declaration

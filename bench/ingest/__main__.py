@@ -15,7 +15,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -33,6 +34,32 @@ VOID_FACTOR = 3.0
 TOPIC_PREFIX = "bench."
 BRIDGE_TOPIC = "bench.bridge"
 PERF_TOPIC = "bench.producer-performance"
+
+
+@dataclass(frozen=True)
+class GatewaySetup:
+    """One way of running the gateway, measured as its own target (named in the tables)."""
+
+    key: str  # as --gateways names it
+    target: str
+    database: str  # sqlite or postgresql
+    instances: int
+
+
+SETUPS = {
+    setup.key: setup
+    for setup in (
+        GatewaySetup("sqlite", "gateway sqlite", "sqlite", 1),
+        GatewaySetup("postgres", "gateway postgres", "postgresql", 1),
+        GatewaySetup("postgres-x2", "gateway postgres x2", "postgresql", 2),
+    )
+}
+"""The development default (a SQLite file, one process); PostgreSQL as docker-compose deploys it, with one
+process and with two sharing the port."""
+
+
+def is_gateway(target: str) -> bool:
+    return target.startswith("gateway")
 
 
 def log(message: str) -> None:
@@ -106,12 +133,12 @@ class Run:
         rate = figures["accepted_per_second"]
         latency = figures.get("latency_ms", {})
         log(
-            f"{payload.name:9} {target:8} {mode:14} {rate:9,.0f}/s  p50 {latency.get('p50', float('nan')):8.1f} ms"
+            f"{payload.name:9} {target:19} {mode:14} {rate:9,.0f}/s  p50 {latency.get('p50', float('nan')):8.1f} ms"
             f"  p99 {latency.get('p99', float('nan')):8.1f} ms  non-2xx {figures.get('non_2xx', 0)}"
         )
         self.runs.append(figures)
 
-    def measured_gateway(self, payload: Payload, mode: str, measure: Callable[[], dict[str, Any]]) -> None:
+    def measured_gateway(self, payload: Payload, target: str, mode: str, measure: Callable[[], dict[str, Any]]) -> None:
         """Run `measure`, wait for the relay to publish what was accepted, and add the relay lag."""
         topic = topic_of(payload)
         before = asyncio.run(kafka_topics.settle(self.bootstrap, topic, self.args.drain_seconds))
@@ -122,7 +149,7 @@ class Run:
         after = asyncio.run(kafka_topics.end_offsets(self.bootstrap, topic))
         lag = asyncio.run(kafka_topics.relay_lag(self.bootstrap, topic, before, after))
         figures["relay"] = {"seconds_to_drain_after_load": drained, **lag}
-        self.record(payload, "gateway", mode, figures)
+        self.record(payload, target, mode, figures)
 
 
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
@@ -157,31 +184,34 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 if bridge_home is not None
                 else contextlib.nullcontext(None)
             )
-            with (
-                processes.gateway(kafka.bootstrap, state / "stack", TOPIC_PREFIX, args.database_url) as gateway,
-                peer_running as peer,
-            ):
+            with peer_running as peer:
                 for payload in chosen:
-                    to_gateway = gateway_request(gateway, payload)
-                    to_bridge = bridge_request(peer, payload) if peer is not None else None
-                    check_once(to_gateway, "the gateway")
-                    if to_bridge is not None:
-                        check_once(to_bridge, "the Kafka Bridge")
-                    log(f"{payload.name}: warming up ...")
-                    run.closed(to_gateway, args.warmup_seconds)
-                    if to_bridge is not None:
-                        run.closed(to_bridge, args.warmup_seconds)
-                    run.measured_gateway(payload, "closed", partial(run.closed, to_gateway, args.seconds))
-                    if to_bridge is not None:
-                        run.record(payload, "bridge", "closed", run.closed(to_bridge, args.seconds))
+                    if peer is None:
+                        break
+                    to_bridge = bridge_request(peer, payload)
+                    check_once(to_bridge, "the Kafka Bridge")
+                    log(f"{payload.name}: bridge warming up ...")
+                    run.closed(to_bridge, args.warmup_seconds)
+                    run.record(payload, "bridge", "closed", run.closed(to_bridge, args.seconds))
                     for rate in args.rates:
-                        run.measured_gateway(
-                            payload, f"open {rate:g}/s", partial(run.open, to_gateway, rate, args.open_seconds)
-                        )
-                        if to_bridge is not None:
-                            bridge_open = run.open(to_bridge, rate, args.open_seconds)
-                            run.record(payload, "bridge", f"open {rate:g}/s", bridge_open)
-                database = gateway.database_url.split("://", 1)[0]
+                        run.record(payload, "bridge", f"open {rate:g}/s", run.open(to_bridge, rate, args.open_seconds))
+            for setup in args.gateways:
+                with (
+                    gateway_database(setup, args.database_url) as url,
+                    processes.gateway(
+                        kafka.bootstrap, state / f"stack-{setup.key}", TOPIC_PREFIX, url, instances=setup.instances
+                    ) as gateway,
+                ):
+                    for payload in chosen:
+                        to_gateway = gateway_request(gateway, payload)
+                        check_once(to_gateway, f"the {setup.target}")
+                        log(f"{payload.name}: {setup.target} warming up ...")
+                        run.closed(to_gateway, args.warmup_seconds)
+                        closed = partial(run.closed, to_gateway, args.seconds)
+                        run.measured_gateway(payload, setup.target, "closed", closed)
+                        for rate in args.rates:
+                            opened = partial(run.open, to_gateway, rate, args.open_seconds)
+                            run.measured_gateway(payload, setup.target, f"open {rate:g}/s", opened)
 
             log("ProducerPerformance ...")
             for payload in chosen:
@@ -210,12 +240,32 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "ceiling_seconds": args.ceiling_seconds,
             "producer_performance_records": args.perf_records,
             "void_factor": VOID_FACTOR,
-            "gateway": {"database": database, "changed_settings": processes.GATEWAY_SETTINGS, "workers": 1},
+            "gateways": [
+                {"target": setup.target, "database": setup.database, "instances": setup.instances}
+                for setup in args.gateways
+            ],
+            "gateway_changed_settings": processes.GATEWAY_SETTINGS,
+            "postgresql": "the run's own server, fsync and synchronous_commit on"
+            if args.database_url is None
+            else "given by --database-url",
             "bridge": {"producer": kafka_bridge.PRODUCER_SETTINGS, "topic_partitions": kafka_topics.PARTITIONS},
         },
         "runs": run.runs,
         "elapsed_seconds": time.monotonic() - started,
     }
+
+
+@contextlib.contextmanager
+def gateway_database(setup: GatewaySetup, given: str | None) -> Iterator[str | None]:
+    """The database URL for `setup`: None for SQLite (the stack's fresh file), else `given` or a database of a
+    PostgreSQL server of the run's own."""
+    if setup.database == "sqlite":
+        yield None
+    elif given is not None:
+        yield given
+    else:
+        with processes.postgres(f"bench_{setup.key.replace('-', '_')}") as url:
+            yield url
 
 
 def mark_void(runs: list[dict[str, Any]]) -> None:
@@ -224,7 +274,7 @@ def mark_void(runs: list[dict[str, Any]]) -> None:
         (r["payload"], r["mode"].split()[0]): r["accepted_per_second"] for r in runs if r["target"] == "trivial"
     }
     for r in runs:
-        if r["target"] in ("gateway", "bridge"):
+        if r["target"] == "bridge" or is_gateway(r["target"]):
             kind = "closed" if r["mode"] == "closed" else "open"
             ceiling = ceilings.get((r["payload"], kind))
             r["generator_ceiling_per_second"] = ceiling
@@ -251,9 +301,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--perf-records", type=int, help="ProducerPerformance records per payload (100000, quick 10000)"
     )
     parser.add_argument("--drain-seconds", type=float, default=120, help="longest wait for the relay to publish")
-    parser.add_argument("--database-url", help="the gateway's database (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--gateways",
+        type=lambda given: [SETUPS[key] for key in given.split(",")],
+        help=f"gateway setups to measure, comma-separated, of {','.join(SETUPS)} (all; quick sqlite,postgres-x2)",
+    )
+    parser.add_argument(
+        "--database-url", help="PostgreSQL for the postgres setups (default: a durable server of the run's own)"
+    )
     parser.add_argument("--payloads", default="small,realistic,ephyto", type=lambda s: s.split(","))
     args = parser.parse_args(argv)
+    args.gateways = args.gateways or [SETUPS[key] for key in (("sqlite", "postgres-x2") if args.quick else SETUPS)]
     args.seconds = args.seconds or (4.0 if args.quick else 15.0)
     args.rates = args.rates or ([50.0] if args.quick else [25.0, 50.0, 100.0])
     args.open_seconds = args.open_seconds or (4.0 if args.quick else 12.0)

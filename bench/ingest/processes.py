@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from deploy.kafka.launch import LocalKafka
 from deploy.stack import Stack
+from tests.support.postgres import own_postgres
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_LIB = REPO / ".local" / "kafka" / "lib"
@@ -97,19 +98,39 @@ class Gateway:
 
 
 @contextlib.contextmanager
-def gateway(bootstrap: str, state_dir: Path, topic_prefix: str, database_url: str | None) -> Iterator[Gateway]:
-    """The gateway as the start command runs it (a uvicorn process, development keys seeded), on a free port."""
+def gateway(
+    bootstrap: str, state_dir: Path, topic_prefix: str, database_url: str | None, *, instances: int = 1
+) -> Iterator[Gateway]:
+    """The gateway as the start command runs it (uvicorn, development keys seeded), on a free port; `instances`
+    processes share the port (SO_REUSEPORT: the kernel spreads connections among them) and the database."""
     port = free_port()
     extra = dict(GATEWAY_SETTINGS)
     if database_url:
         extra["SW_GATEWAY_DATABASE_URL"] = database_url
+    if instances > 1:
+        extra["SW_GATEWAY_HTTP_REUSE_PORT"] = "true"
     stack = Stack(bootstrap=bootstrap, state_dir=state_dir, base_port=port, topic_prefix=topic_prefix, extra_env=extra)
-    stack.start_service("gateway", timeout=120)
     try:
+        stack.start_service("gateway", timeout=120)
+        for number in range(2, instances + 1):
+            stack.start_instance("gateway", str(number), port, timeout=120)
         used = database_url or stack.environment(stack.services[0])["SW_GATEWAY_DATABASE_URL"]
         yield Gateway(f"http://127.0.0.1:{port}", topic_prefix, used)
     finally:
         stack.stop()
+
+
+@contextlib.contextmanager
+def postgres(database: str) -> Iterator[str]:
+    """A PostgreSQL server of the run's own, durable as deployed (fsync and synchronous commit on), with an empty
+    `database`: its SQLAlchemy URL. BenchmarkSetupError when PostgreSQL is not installed."""
+    try:
+        with own_postgres(durable=True) as server:
+            admin = f"{server.admin_url}/postgres"
+            subprocess.run(["psql", admin, "-qc", f'CREATE DATABASE "{database}"'], check=True, capture_output=True)
+            yield f"postgresql+asyncpg://{server.admin_url.split('://', 1)[1]}/{database}"
+    except LookupError as error:
+        raise BenchmarkSetupError(f"{error} (scripts/setup.sh installs it)") from error
 
 
 def go_binary() -> str:

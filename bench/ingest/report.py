@@ -43,56 +43,63 @@ def _per_second(row: Row | None) -> float | None:
     return None if row is None else float(row["accepted_per_second"])
 
 
+def _targets(report: dict[str, Any]) -> list[str]:
+    """The bridge first, then each gateway setup in the order measured."""
+    gateways = [setup["target"] for setup in report["settings"]["gateways"]]
+    return ["bridge", *gateways]
+
+
 def closed_table(report: dict[str, Any]) -> list[str]:
     lines = [
-        "| payload | gateway accepted/s | p50 ms | p99 ms | p99.9 ms | failed | bridge accepted/s | p50 ms | p99 ms "
-        "| p99.9 ms | failed | rate gateway/bridge | p99 gateway/bridge |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| payload | target | accepted/s | p50 ms | p99 ms | p99.9 ms | failed | rate vs bridge | p99 vs bridge |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for payload in report["settings"]["payloads"]:
-        ours, peer = _find(report, payload, "gateway", "closed"), _find(report, payload, "bridge", "closed")
-        if ours is None and peer is None:
-            continue
-        lines.append(
-            f"| {payload} | {_rate(ours)} | {_ms(ours, 'p50')} | {_ms(ours, 'p99')} | {_ms(ours, 'p99.9')} "
-            f"| {_failed(ours)} | {_rate(peer)} | {_ms(peer, 'p50')} | {_ms(peer, 'p99')} | {_ms(peer, 'p99.9')} "
-            f"| {_failed(peer)} | {_ratio(_per_second(ours), _per_second(peer))} "
-            f"| {_ratio(_latency(ours, 'p99'), _latency(peer, 'p99'))} |"
-        )
+        peer = _find(report, payload, "bridge", "closed")
+        for target in _targets(report):
+            row = _find(report, payload, target, "closed")
+            if row is None:
+                continue
+            lines.append(
+                f"| {payload} | {target} | {_rate(row)} | {_ms(row, 'p50')} | {_ms(row, 'p99')} | {_ms(row, 'p99.9')} "
+                f"| {_failed(row)} | {_ratio(_per_second(row), _per_second(peer))} "
+                f"| {_ratio(_latency(row, 'p99'), _latency(peer, 'p99'))} |"
+            )
     return lines if len(lines) > 2 else []
 
 
 def open_table(report: dict[str, Any]) -> list[str]:
     lines = [
-        "| payload | offered/s | gateway achieved/s | p50 ms | p99 ms | p99.9 ms | failed | bridge achieved/s "
-        "| p50 ms | p99 ms | p99.9 ms | failed | p99 gateway/bridge |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| payload | offered/s | target | achieved/s | p50 ms | p99 ms | p99.9 ms | failed | p99 vs bridge |",
+        "|---|--:|---|--:|--:|--:|--:|--:|--:|",
     ]
     for payload in report["settings"]["payloads"]:
         for rate in report["settings"]["open_loop"]["rates"]:
             mode = f"open {rate:g}/s"
-            ours, peer = _find(report, payload, "gateway", mode), _find(report, payload, "bridge", mode)
-            if ours is None and peer is None:
-                continue
-            lines.append(
-                f"| {payload} | {rate:,.0f} | {_rate(ours)} | {_ms(ours, 'p50')} | {_ms(ours, 'p99')} "
-                f"| {_ms(ours, 'p99.9')} | {_failed(ours)} | {_rate(peer)} | {_ms(peer, 'p50')} | {_ms(peer, 'p99')} "
-                f"| {_ms(peer, 'p99.9')} | {_failed(peer)} | {_ratio(_latency(ours, 'p99'), _latency(peer, 'p99'))} |"
-            )
+            peer = _find(report, payload, "bridge", mode)
+            for target in _targets(report):
+                row = _find(report, payload, target, mode)
+                if row is None:
+                    continue
+                lines.append(
+                    f"| {payload} | {rate:,.0f} | {target} | {_rate(row)} | {_ms(row, 'p50')} | {_ms(row, 'p99')} "
+                    f"| {_ms(row, 'p99.9')} | {_failed(row)} | {_ratio(_latency(row, 'p99'), _latency(peer, 'p99'))} |"
+                )
     return lines if len(lines) > 2 else []
 
 
 def relay_table(report: dict[str, Any]) -> list[str]:
     lines = [
-        "| payload | run | accepted | events on Kafka | lag p50 ms | lag p99 ms | lag max ms | drained after load s |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        "| payload | target | run | accepted | events on Kafka | lag p50 ms | lag p99 ms | lag max ms "
+        "| drained after load s |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|",
     ]
-    for row in _runs(report, "gateway", lambda _mode: True):
+    for row in (r for r in report["runs"] if r["target"].startswith("gateway")):
         relay = row.get("relay", {})
         if not relay.get("records"):
             continue
         lines.append(
-            f"| {row['payload']} | {row['mode']} | {row['accepted']:,} | {relay['records']:,} "
+            f"| {row['payload']} | {row['target']} | {row['mode']} | {row['accepted']:,} | {relay['records']:,} "
             f"| {relay['p50_ms']:,.0f} | {relay['p99_ms']:,.0f} | {relay['max_ms']:,.0f} "
             f"| {relay['seconds_to_drain_after_load']:,.1f} |"
         )
@@ -112,7 +119,7 @@ def ceiling_table(report: dict[str, Any]) -> list[str]:
         )
         if closed is None or opened is None:
             continue
-        measured = [r for r in report["runs"] if r["payload"] == payload and r["target"] in ("gateway", "bridge")]
+        measured = [r for r in report["runs"] if r["payload"] == payload and r["target"] in _targets(report)]
         top_closed = max((r["accepted_per_second"] for r in measured if r["mode"] == "closed"), default=0)
         top_open = max((r["accepted_per_second"] for r in measured if r["mode"].startswith("open")), default=0)
         lines.append(f"| {payload} | {_rate(closed)} | {_rate(opened)} | {top_closed:,.0f} | {top_open:,.0f} |")
@@ -144,11 +151,11 @@ TABLES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
 def missing_tables(report: dict[str, Any]) -> list[str]:
     """The tables that came out empty, or with a payload missing from them (the smoke run's check)."""
     missing = [name for name, table in TABLES.items() if not table(report)]
+    expected = [(target, "closed") for target in _targets(report)] + [("kafka", "producer-perf")]
+    if report["bridge"].get("not_run"):
+        expected.remove(("bridge", "closed"))
     for payload in report["settings"]["payloads"]:
-        peers = ("gateway", "kafka") if report["bridge"].get("not_run") else ("gateway", "bridge", "kafka")
-        for target, mode in (("gateway", "closed"), ("bridge", "closed"), ("kafka", "producer-perf")):
-            if target not in peers:
-                continue
+        for target, mode in expected:
             row = _find(report, payload, target, mode)
             if row is None or row["accepted_per_second"] <= 0:
                 missing.append(f"{payload}: {target} {mode} accepted nothing")
@@ -159,13 +166,17 @@ def markdown(report: dict[str, Any]) -> str:
     s, host, versions = report["settings"], report["machine"], report["versions"]
     closed, opened = s["closed_loop"], s["open_loop"]
     sizes = ", ".join(f"{name} {p['bytes']:,} B ({p['description']})" for name, p in s["payloads"].items())
+    gateways = "; ".join(
+        f"{g['target']}: {g['database']}, {g['instances']} process{'es' if g['instances'] > 1 else ''}"
+        for g in s["gateways"]
+    )
     commit = report["git"]["commit"][:12] + (" with uncommitted changes" if report["git"]["dirty"] else "")
     sections = [
         f"# Ingest benchmark ({report['date']}{', quick run' if s['quick'] else ''})",
         "",
-        f"Gateway ({s['gateway']['database']}, {s['gateway']['workers']} uvicorn process) beside the Strimzi Kafka "
-        f"Bridge {report['bridge']['version']} (producer acks={s['bridge']['producer']['acks']}) and Kafka "
-        f"{versions['kafka']}'s ProducerPerformance (acks=all), one broker, all on loopback. Payloads: {sizes}.",
+        f"The gateway ({gateways}) beside the Strimzi Kafka Bridge {report['bridge']['version']} (producer "
+        f"acks={s['bridge']['producer']['acks']}) and Kafka {versions['kafka']}'s ProducerPerformance (acks=all), one "
+        f"broker, all on loopback; PostgreSQL: {s['postgresql']}. Payloads: {sizes}.",
         f"Machine: {host['cpu']}, {host['cores']} cores, {host['memory_gib']} GiB, {host['os']}; load average "
         f"{host['load_average_at_start']:.2f} at the start, {host.get('load_average_at_end', float('nan')):.2f} "
         "at the end "

@@ -55,8 +55,10 @@ class PostgresServer:
             capture_output=True,
         )
 
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    def start(self, *, durable: bool = False) -> None:
+        """Tests run without fsync; `durable` keeps PostgreSQL's defaults (fsync, synchronous commit), as deployed."""
+        options = f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        options += "" if durable else " -c fsync=off"
         self._pg_ctl("-l", str(self.home / "server.log"), "-o", options, "-w", "start")
 
     def stop(self) -> None:
@@ -67,14 +69,15 @@ class PostgresServer:
 
 
 @contextmanager
-def own_postgres() -> Iterator[PostgresServer]:
-    """A running server of the caller's own; raise LookupError when PostgreSQL is not installed."""
+def own_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
+    """A running server of the caller's own (see `PostgresServer.start` for `durable`); raise LookupError when
+    PostgreSQL is not installed."""
     binaries = _binaries()
     if binaries is None:
         raise LookupError("no PostgreSQL: Debian's postgresql is not installed")
     server = PostgresServer(binaries)
     try:
-        server.start()
+        server.start(durable=durable)
         try:
             yield server
         finally:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+import orjson
 from alembic import command, context
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
@@ -47,15 +48,21 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+def _json_text(value: Any) -> str:
+    """JSON columns' text, as the standard library would write it (non-string keys become strings), faster."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine. SQLite gets WAL, a busy timeout and write transactions that lock up front."""
     parsed = make_url(url)
+    json_codec: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if not parsed.drivername.startswith("sqlite"):
         # Fail fast when the server is down (the API answers 503), instead of waiting a minute per request.
-        return create_async_engine(url, pool_pre_ping=True, pool_timeout=5, connect_args={"timeout": 5})
+        return create_async_engine(url, pool_pre_ping=True, pool_timeout=5, connect_args={"timeout": 5}, **json_codec)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **json_codec)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Text, cast, delete, insert, or_, select, update
+from sqlalchemy import Row, Table, Text, cast, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -97,7 +97,8 @@ async def insert_declaration(
 ) -> Inserted | None:
     """A new declaration, its first version, and the certificates it cites; None, writing nothing, when its
     declarant used its LRN before (also when that declaration is committed by a concurrent transaction)."""
-    stored = (await connection.execute(_new_declaration(connection.dialect.name), values)).first()
+    new = _insert_new(connection.dialect.name, declarations, leave_out=frozenset({"body"}))
+    stored = (await connection.execute(new, values)).first()
     if stored is None:
         return None
     first = {
@@ -121,13 +122,13 @@ _TIMELINE_ENTRY = insert(timeline).returning(*timeline.c)
 
 
 @functools.cache
-def _new_declaration(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING the row, in the dialect's words: a taken LRN writes nothing and
-    raises nothing, so the transaction goes on (PostgreSQL would abort it after an error)."""
+def _insert_new(dialect: str, table: Table, *, leave_out: frozenset[str]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING the row but `leave_out` (columns the caller holds already, which
+    would only be decoded again), in the dialect's words: a duplicate key writes nothing and raises nothing, so the
+    transaction goes on (PostgreSQL would abort it after an error)."""
     language = postgresql if dialect == "postgresql" else sqlite
-    # Every column but the body, which the caller holds parsed: reading it back would only decode it again.
-    returned = (column for column in declarations.c if column.name != "body")
-    return language.insert(declarations).on_conflict_do_nothing().returning(*returned)
+    returned = (column for column in table.c if column.name not in leave_out)
+    return language.insert(table).on_conflict_do_nothing().returning(*returned)
 
 
 async def insert_version(
@@ -233,8 +234,11 @@ async def certificate_by_number(connection: AsyncConnection, country: str, numbe
     return (await connection.execute(query)).first()
 
 
-async def insert_certificate(connection: AsyncConnection, values: dict[str, Any]) -> None:
-    await connection.execute(insert(certificates).values(**values))
+async def insert_certificate(connection: AsyncConnection, values: dict[str, Any]) -> Row[Any] | None:
+    """A new certificate: its row without the body and document it was given; None, writing nothing, when its
+    issuing country and number are stored already (also by a concurrent transaction)."""
+    new = _insert_new(connection.dialect.name, certificates, leave_out=frozenset({"body", "document"}))
+    return (await connection.execute(new, values)).first()
 
 
 async def update_certificate(

@@ -145,13 +145,14 @@ def correction_view(row: Row[Any]) -> CorrectionRead:
     )
 
 
-def certificate_view(row: Row[Any]) -> CertificateRead:
+def certificate_view(row: Row[Any], certificate: Certificate | None = None) -> CertificateRead:
+    """The stored certificate of `row`; `certificate` is its body when the caller holds it parsed."""
     return CertificateRead(
         id=row.id,
         issuing_country=row.issuing_country,
         number=row.number,
         received_at=row.received_at,
-        certificate=Certificate.model_validate(row.body),
+        certificate=certificate or Certificate.model_validate(row.body),
     )
 
 

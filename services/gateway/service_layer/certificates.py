@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
@@ -55,7 +54,8 @@ async def receive(
     document: bytes | None = None,
 ) -> tuple[Row[Any], bool]:
     """Store a certificate from its issuing NPPO with its CertificateReceived event; a redelivery changes nothing;
-    a withdrawal (status 40) of a stored certificate takes its place and is published again.
+    a withdrawal (status 40) of a stored certificate takes its place and is published again. The row and whether
+    it is new; a new certificate's row has no body or document (the caller holds them).
 
     `document` is the SPSCertificate XML as delivered, kept for retrieval (the event carries parsed fields).
     """
@@ -85,30 +85,25 @@ async def receive(
             )
         return _redelivered(existing, kept, certificate, body_hash), False
     certificate_id = str(ULID())
-    try:
-        async with connection.begin_nested():
-            await repository.insert_certificate(
-                connection,
-                {
-                    "id": certificate_id,
-                    "issuing_country": certificate.issuing_country,
-                    "number": certificate.number,
-                    "body": certificate.model_dump(mode="json"),
-                    "body_hash": body_hash,
-                    "hub_delivery_number": certificate.hub_delivery_number,
-                    "correlation_id": correlation_id,
-                    "received_at": now,
-                    "document": document,
-                },
-            )
-    except IntegrityError:
-        # A concurrent delivery of the same number committed since we looked: answer as if it came first.
+    stored = await repository.insert_certificate(
+        connection,
+        {
+            "id": certificate_id,
+            "issuing_country": certificate.issuing_country,
+            "number": certificate.number,
+            "body": certificate.model_dump(mode="json"),
+            "body_hash": body_hash,
+            "hub_delivery_number": certificate.hub_delivery_number,
+            "correlation_id": correlation_id,
+            "received_at": now,
+            "document": document,
+        },
+    )
+    if stored is None:  # a concurrent delivery of the same number committed since we looked: as if it came first
         existing = await repository.certificate_by_number(connection, certificate.issuing_country, certificate.number)
         if existing is None:
-            raise
+            raise RuntimeError(f"certificate {certificate.number} is taken, yet not stored for its issuing country")
         return _redelivered(existing, Certificate.model_validate(existing.body), certificate, body_hash), False
-    stored = await repository.certificate_by_id(connection, certificate_id)
-    assert stored is not None
     event = CertificateReceived(certificate_id=certificate_id, certificate=certificate, received_at=now)
     await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
     return stored, True

@@ -23,7 +23,12 @@ from services.gateway.domain.routing import RoutingTable
 
 def content_hash(model: BaseModel) -> str:
     """Hash of a model's canonical JSON: equal bodies give equal hashes whatever the key order sent."""
-    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return dumped_hash(model.model_dump(mode="json"))
+
+
+def dumped_hash(dumped: dict[str, Any]) -> str:
+    """`content_hash` of the model that `model_dump(mode="json")` gave `dumped`."""
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -63,7 +68,8 @@ async def submit(
             "/v1/declarations/{id}/amendments or /cancellation",
             field="function_code",
         )
-    body_hash = content_hash(declaration)
+    body = declaration.model_dump(mode="json")
+    body_hash = dumped_hash(body)
     declaration_id = str(ULID())
     required = routing.required_agencies(declaration)
     inserted = await repository.insert_declaration(
@@ -74,7 +80,7 @@ async def submit(
             "importer_id": declaration.importer.id,
             "lrn": declaration.lrn,
             "version": 1,
-            "body": declaration.model_dump(mode="json"),
+            "body": body,
             "body_hash": body_hash,
             "required_agencies": required,
             "routing_version": routing.version,

@@ -70,7 +70,7 @@ async def get_arrival(
 ) -> ArrivalRead:
     """The arrival, the single-window status and the release times, for the carrier that reported it and for
     whoever may read the declaration. Carriers see no commercial detail of the declaration."""
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         return await _arrival(connection, declaration_id, who)
 
 

@@ -60,7 +60,8 @@ async def submit_certificate(
             source=context.source,
             document=document,
         )
-        return (201 if created else 200), certificate_view(row), f"/v1/certificates/{row.id}"
+        view = certificate_view(row, certificate) if created else certificate_view(row)
+        return (201 if created else 200), view, f"/v1/certificates/{row.id}"
 
     return await answer_once(
         context,
@@ -79,7 +80,7 @@ async def get_certificate(
     who: Annotated[Caller, Depends(CERTIFICATE_READERS)],
     certificate_id: Annotated[str, CERTIFICATE_ID],
 ) -> CertificateRead:
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         row = await certificates.get(connection, certificate_id=certificate_id, caller=who)
     return certificate_view(row)
 
@@ -99,7 +100,7 @@ async def get_certificate_document(
     certificate_id: Annotated[str, CERTIFICATE_ID],
 ) -> Response:
     """The SPSCertificate XML exactly as the NPPO or the Hub delivered it (404 for a certificate sent as JSON)."""
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         row = await certificates.get(connection, certificate_id=certificate_id, caller=who)
     if row.document is None:
         raise NotFound(f"certificate {certificate_id} was delivered as JSON: there is no XML document")

@@ -51,7 +51,7 @@ async def read_feed(
     (traders), and the release of goods you presented (carriers). Poll with `after` = the last sequence seen,
     or use the stream."""
     recipient = notifications.recipient_of(who)
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         rows = await notification_store.feed(connection, recipient, after=after, limit=limit)
         last = await notification_store.last_sequence(connection, recipient)
     return NotificationPage(items=[NotificationRead.of(row) for row in rows], last_sequence=last)
@@ -78,7 +78,7 @@ async def stream_feed(
     `data` the notice as JSON. Without `Last-Event-ID` or `after`, the stream starts with the next notice.
     Any gateway instance serves any key's stream: notices are read from the database."""
     recipient = notifications.recipient_of(who)
-    engine = context.runtime.engine
+    engine = context.runtime.reader  # reads only: no SQLite write lock per poll
     if last_event_id is not None:
         cursor = int(last_event_id)
     elif after is not None:
@@ -152,14 +152,14 @@ async def register_webhook(
 
 @router.get("/v1/webhooks", response_model=list[WebhookRead], responses=PROBLEMS, summary="List your webhooks")
 async def list_webhooks(context: GatewayDep, who: Listener) -> list[WebhookRead]:
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         return [await _webhook(connection, row) for row in await webhooks.owned(connection, who)]
 
 
 @router.get("/v1/webhooks/{webhook_id}", response_model=WebhookRead, responses=PROBLEMS, summary="Get a webhook")
 async def get_webhook(context: GatewayDep, who: Listener, webhook_id: WEBHOOK_ID) -> WebhookRead:
     """The webhook, whether it is active or disabled (and why), and how many deliveries are in each state."""
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         return await _webhook(connection, await webhooks.get(connection, who, webhook_id))
 
 
@@ -199,7 +199,7 @@ async def webhook_deliveries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPage:
     """Every delivery, newest first, with each attempt: when, the status code or error, how long it took."""
-    async with context.runtime.engine.connect() as connection:
+    async with context.runtime.reader.connect() as connection:
         log = await webhooks.deliveries(connection, who, webhook_id, cursor=cursor, limit=limit)
     return DeliveryPage(
         items=[_delivery(row, log.attempts[row.id]) for row in log.deliveries], next_cursor=log.next_cursor

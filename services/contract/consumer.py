@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table
 
 from services.contract.cloudevents import Envelope, UndecodableEvent, decode
-from services.contract.database import is_unavailable
+from services.contract.database import insert_unless_present, is_unavailable
 from services.contract.kafka import KafkaLink, connection
 from services.contract.logs import correlation_id
 from services.contract.metrics import DEAD_LETTERS, EVENTS_CONSUMED
@@ -39,19 +39,21 @@ class Inbox:
         """False when the event was processed before (a redelivery): nothing changes then."""
         async with self._transactions.begin() as transaction:
             connection = transaction.connection
-            seen = await connection.scalar(select(self._inbox.c.event_id).where(self._inbox.c.event_id == envelope.id))
-            if seen is not None:
+            # Claim the event id first, in one statement: a redelivery finds it taken; a failing effect rolls the
+            # claim back with everything else.
+            claimed = await connection.execute(
+                insert_unless_present(connection.dialect.name, self._inbox),
+                {
+                    "event_id": envelope.id,
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                    "processed_at": datetime.now(UTC),
+                },
+            )
+            if claimed.rowcount == 0:
                 return False
             await effect(transaction, envelope)
-            await connection.execute(
-                insert(self._inbox).values(
-                    event_id=envelope.id,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    processed_at=datetime.now(UTC),
-                )
-            )
         return True
 
 

@@ -1,5 +1,6 @@
 """Database plumbing every service shares: engines, migrations, and the outbox and inbox tables."""
 
+import functools
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -82,6 +84,19 @@ def create_engine(url: str) -> AsyncEngine:
         )
 
     return engine
+
+
+@functools.cache
+def insert_unless_present(dialect: str, table: Table, *, returning_all_but: frozenset[str] | None = None) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING into `table`, in the words of `dialect` (sqlite or postgresql), built once
+    (the values come with each execution): a duplicate key writes nothing and raises nothing, so the transaction
+    goes on (PostgreSQL aborts it after an error). With `returning_all_but`, RETURNING the row but those columns
+    (ones the caller holds already, which would only be decoded again); without, the rowcount says 0 or 1."""
+    language = postgresql if dialect == "postgresql" else sqlite
+    statement = language.insert(table).on_conflict_do_nothing()
+    if returning_all_but is None:
+        return statement
+    return statement.returning(*(column for column in table.c if column.name not in returning_all_but))
 
 
 _READS_ONLY = "sw_reads_only"

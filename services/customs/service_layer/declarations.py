@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.cloudevents import Envelope, output_event_id
@@ -18,6 +18,14 @@ from services.customs.domain.rulebook import CustomsDecision, Rulebook
 AGENCY = "customs"
 log = logging.getLogger(__name__)
 
+# Statements built once, their values given with each execution (as the gateway's): no statement is built and
+# cache-keyed again for every event.
+_INSERT_DECLARATION = insert(declarations)
+_INSERT_DECISION = insert(decisions)
+_STORED = select(declarations).where(declarations.c.declaration_id == bindparam("declaration_id"))
+_PAID = select(payments.c.national_amount).where(payments.c.declaration_id == bindparam("declaration_id"))
+_LAST_SEQUENCE = select(func.max(decisions.c.sequence)).where(decisions.c.declaration_id == bindparam("declaration_id"))
+
 
 async def decide(transaction: Transaction, envelope: Envelope, *, rulebook: Rulebook, now: datetime) -> None:
     """Assess a declaration as lodged or amended; a version customs has already seen, or a cancelled
@@ -29,12 +37,13 @@ async def decide(transaction: Transaction, envelope: Envelope, *, rulebook: Rule
     body = lodged.declaration.model_dump(mode="json")
     if stored is None:
         await connection.execute(
-            insert(declarations).values(
-                declaration_id=lodged.declaration_id,
-                version=lodged.version,
-                declaration=body,
-                submitted_at=lodged.submitted_at,
-            )
+            _INSERT_DECLARATION,
+            {
+                "declaration_id": lodged.declaration_id,
+                "version": lodged.version,
+                "declaration": body,
+                "submitted_at": lodged.submitted_at,
+            },
         )
     elif stored.cancelled_at is not None or stored.version >= lodged.version:
         log.warning(
@@ -66,6 +75,8 @@ async def decide(transaction: Transaction, envelope: Envelope, *, rulebook: Rule
         decision=decision,
         rules_version=rulebook.profile.version,
         now=now,
+        # Every other decision answers an earlier one (controls.py): a declaration customs did not hold has none.
+        first=stored is None,
     )
 
 
@@ -83,15 +94,12 @@ async def cancel(transaction: Transaction, envelope: Envelope) -> None:
 
 
 async def stored_declaration(connection: AsyncConnection, declaration_id: str) -> Row[Any] | None:
-    query = select(declarations).where(declarations.c.declaration_id == declaration_id)
-    return (await connection.execute(query)).first()
+    return (await connection.execute(_STORED, {"declaration_id": declaration_id})).first()
 
 
 async def paid_towards(connection: AsyncConnection, declaration_id: str) -> Decimal:
     """What the payments recorded for the declaration add up to, in national currency."""
-    amounts = await connection.scalars(
-        select(payments.c.national_amount).where(payments.c.declaration_id == declaration_id)
-    )
+    amounts = await connection.scalars(_PAID, {"declaration_id": declaration_id})
     return sum((Decimal(amount) for amount in amounts), ZERO)
 
 
@@ -104,28 +112,29 @@ async def publish_decision(
     decision: CustomsDecision,
     rules_version: str,
     now: datetime,
+    first: bool = False,
 ) -> None:
-    """Record the decision with the next sequence for the declaration and put it in the outbox."""
+    """Record the decision with the next sequence for the declaration (1 when `first`: no decision on it yet) and
+    put it in the outbox."""
     connection = transaction.connection
-    last = await connection.scalar(
-        select(func.max(decisions.c.sequence)).where(decisions.c.declaration_id == declaration_id)
-    )
+    last = 0 if first else await connection.scalar(_LAST_SEQUENCE, {"declaration_id": declaration_id})
     sequence = (last or 0) + 1
     event_id = output_event_id(cause.id, AGENCY)
     await connection.execute(
-        insert(decisions).values(
-            event_id=event_id,
-            declaration_id=declaration_id,
-            declaration_version=declaration_version,
-            sequence=sequence,
-            lane=decision.lane.value if decision.lane else None,
-            outcome=decision.outcome.value,
-            hits=decision.details.get("hits", []),
-            reasons=[reason.model_dump(mode="json") for reason in decision.reasons],
-            details=decision.details,
-            profile_version=rules_version,
-            decided_at=now,
-        )
+        _INSERT_DECISION,
+        {
+            "event_id": event_id,
+            "declaration_id": declaration_id,
+            "declaration_version": declaration_version,
+            "sequence": sequence,
+            "lane": decision.lane.value if decision.lane else None,
+            "outcome": decision.outcome.value,
+            "hits": decision.details.get("hits", []),
+            "reasons": [reason.model_dump(mode="json") for reason in decision.reasons],
+            "details": decision.details,
+            "profile_version": rules_version,
+            "decided_at": now,
+        },
     )
     event = AgencyDecisionMade(
         agency=AGENCY,

@@ -1,14 +1,13 @@
 """Queries of the gateway database; every function runs inside the caller's transaction."""
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, Text, cast, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, Text, cast, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.contract.database import insert_unless_present
 from services.contract.events import ClearanceState, Outcome, Reason
 from services.gateway.adapters.orm import (
     agency_decisions,
@@ -97,7 +96,7 @@ async def insert_declaration(
 ) -> Inserted | None:
     """A new declaration, its first version, and the certificates it cites; None, writing nothing, when its
     declarant used its LRN before (also when that declaration is committed by a concurrent transaction)."""
-    new = _insert_new(connection.dialect.name, declarations, leave_out=frozenset({"body"}))
+    new = insert_unless_present(connection.dialect.name, declarations, returning_all_but=frozenset({"body"}))
     stored = (await connection.execute(new, values)).first()
     if stored is None:
         return None
@@ -119,16 +118,6 @@ _FIRST_VERSION = insert(declaration_versions).returning(
     *(column for column in declaration_versions.c if column.name != "body")
 )
 _TIMELINE_ENTRY = insert(timeline).returning(*timeline.c)
-
-
-@functools.cache
-def _insert_new(dialect: str, table: Table, *, leave_out: frozenset[str]) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING the row but `leave_out` (columns the caller holds already, which
-    would only be decoded again), in the dialect's words: a duplicate key writes nothing and raises nothing, so the
-    transaction goes on (PostgreSQL would abort it after an error)."""
-    language = postgresql if dialect == "postgresql" else sqlite
-    returned = (column for column in table.c if column.name not in leave_out)
-    return language.insert(table).on_conflict_do_nothing().returning(*returned)
 
 
 async def insert_version(
@@ -237,7 +226,9 @@ async def certificate_by_number(connection: AsyncConnection, country: str, numbe
 async def insert_certificate(connection: AsyncConnection, values: dict[str, Any]) -> Row[Any] | None:
     """A new certificate: its row without the body and document it was given; None, writing nothing, when its
     issuing country and number are stored already (also by a concurrent transaction)."""
-    new = _insert_new(connection.dialect.name, certificates, leave_out=frozenset({"body", "document"}))
+    new = insert_unless_present(
+        connection.dialect.name, certificates, returning_all_but=frozenset({"body", "document"})
+    )
     return (await connection.execute(new, values)).first()
 
 

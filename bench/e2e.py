@@ -307,8 +307,8 @@ def markdown(report: dict[str, Any]) -> str:
             "HTTP: from the intended send time to the 201 (no coordinated omission). Acceptance to decision: from the "
             "DeclarationSubmitted's ce_time (set in the transaction that accepted it) to the broker's LogAppendTime "
             "of the first ClearanceDecided in which every required agency has answered. Submit to decision is at "
-            "most the sum of the two; a rate counts as sustained when every accepted declaration was decided, none "
-            "was refused or late, and HTTP p99 + decision p99 is under 1 s.",
+            "most the sum of the two; a rate counts as sustained when every scheduled request was accepted and "
+            "decided and HTTP p99 + decision p99 is under 1 s.",
             "",
         ]
     )

@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.consumers.instances import py_spy
 from bench.ingest import bridge as kafka_bridge
 from bench.ingest import generators, kafka_topics, processes
 from bench.ingest.environment import describe
@@ -208,7 +211,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                         log(f"{payload.name}: {setup.target} warming up ...")
                         run.closed(to_gateway, args.warmup_seconds)
                         closed = partial(run.closed, to_gateway, args.seconds)
-                        run.measured_gateway(payload, setup.target, "closed", closed)
+                        with profiled(args, gateway.pid, f"ingest-{setup.key}-{payload.name}"):
+                            run.measured_gateway(payload, setup.target, "closed", closed)
                         for rate in args.rates:
                             opened = partial(run.open, to_gateway, rate, args.open_seconds)
                             run.measured_gateway(payload, setup.target, f"open {rate:g}/s", opened)
@@ -245,6 +249,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 for setup in args.gateways
             ],
             "gateway_changed_settings": processes.GATEWAY_SETTINGS,
+            "gateway_profiles": "py-spy, closed loop, in profiles/" if args.profile else None,
             "postgresql": "the run's own server, fsync and synchronous_commit on"
             if args.database_url is None
             else "given by --database-url",
@@ -253,6 +258,27 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "runs": run.runs,
         "elapsed_seconds": time.monotonic() - started,
     }
+
+
+@contextlib.contextmanager
+def profiled(args: argparse.Namespace, pid: int, name: str) -> Iterator[None]:
+    """With --profile, py-spy records `pid` meanwhile (samples holding the GIL: where the CPU goes), as collapsed
+    stacks in profiles/<name>.txt beside the results (flamegraph.pl or speedscope read them)."""
+    spy = py_spy() if args.profile else None
+    if spy is None:
+        if args.profile:
+            log("py-spy is not installed: no profile (pip install -e '.[dev]' installs it)")
+        yield
+        return
+    target = args.output / "profiles" / f"{name}.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    command = [spy, "record", "--pid", str(pid), "--format", "raw", "--gil", "--rate", "200", "--output", str(target)]
+    recorder = subprocess.Popen([*command, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        recorder.wait(timeout=60)
 
 
 @contextlib.contextmanager
@@ -310,6 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--database-url", help="PostgreSQL for the postgres setups (default: a durable server of the run's own)"
     )
     parser.add_argument("--payloads", default="small,realistic,ephyto", type=lambda s: s.split(","))
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy profiles of the gateway in each closed-loop run, in profiles/"
+    )
     args = parser.parse_args(argv)
     args.gateways = args.gateways or [SETUPS[key] for key in (("sqlite", "postgres-x2") if args.quick else SETUPS)]
     args.seconds = args.seconds or (4.0 if args.quick else 15.0)

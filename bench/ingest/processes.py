@@ -95,6 +95,7 @@ class Gateway:
     url: str
     topic_prefix: str
     database_url: str
+    pid: int  # of the first instance
 
 
 @contextlib.contextmanager
@@ -115,7 +116,7 @@ def gateway(
         for number in range(2, instances + 1):
             stack.start_instance("gateway", str(number), port, timeout=120)
         used = database_url or stack.environment(stack.services[0])["SW_GATEWAY_DATABASE_URL"]
-        yield Gateway(f"http://127.0.0.1:{port}", topic_prefix, used)
+        yield Gateway(f"http://127.0.0.1:{port}", topic_prefix, used, stack.processes["gateway"].pid)
     finally:
         stack.stop()
 

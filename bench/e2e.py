@@ -6,7 +6,6 @@ python -m bench.e2e --quick    # smoke run of a minute or two, for CI: exits 1 i
 
 import argparse
 import asyncio
-import copy
 import json
 import os
 import statistics
@@ -17,14 +16,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.conclusion import conclude
 from bench.ingest import generators, kafka_topics, processes
 from bench.ingest.environment import describe
-from bench.ingest.payloads import EXAMPLES, GOODS, PLACEHOLDER, TRADER_KEY
+from bench.ingest.payloads import GOODS, PLACEHOLDER, TRADER_KEY, Goods, declaration_with
 from deploy.stack import Stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -52,25 +53,9 @@ class Kind:
 def kinds() -> list[Kind]:
     """Declarations only customs decides (manufactured goods), and ones both customs and plant health decide (cut
     flowers citing a certificate not lodged: plant health answers that it holds them for it)."""
-    example: dict[str, Any] = json.loads((EXAMPLES / "declaration.json").read_text(encoding="utf-8"))
-    template = example["goods_items"][0]
 
-    def declaration(goods: list[tuple[str, str, str, int, str]], cite: bool) -> str:
-        body = copy.deepcopy(example)
-        body["lrn"] = f"LRN-E-{PLACEHOLDER}"
-        body["goods_items"] = []
-        for sequence, (code, description, origin, kg, value) in enumerate(goods, start=1):
-            item = copy.deepcopy(template) | {
-                "sequence": sequence,
-                "commodity_code": code,
-                "description": description,
-                "origin_country": origin,
-                "quantity": {"value": str(kg), "unit": "KGM"},
-                "value": {"value": value, "currency": "EUR"},
-            }
-            if not cite:
-                item["documents"] = []
-            body["goods_items"].append(item)
+    def declaration(goods: list[Goods], cite: bool) -> str:
+        body = declaration_with(goods, lrn=f"LRN-E-{PLACEHOLDER}", cite_certificate=cite)
         return json.dumps(body, separators=(",", ":"))
 
     # Headings in customs' sample tariff (goods outside it are refused as unknown), none a plant product.
@@ -329,20 +314,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.rates = args.rates or ([10.0] if args.quick else [10.0, 25.0, 50.0, 100.0])
     args.seconds = args.seconds or (8.0 if args.quick else 60.0)
     args.kinds = args.kinds or (["customs"] if args.quick else [kind.name for kind in kinds()])
-    try:
-        report = benchmark(args)
-    except processes.BenchmarkSetupError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 2
-    text = markdown(report)
-    print(text)
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "e2e.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    (args.output / "e2e.md").write_text(text, encoding="utf-8")
-    empty = not table(report) or any(row["decided"] == 0 for row in report["runs"])
-    if empty:
-        print("bench: a table is empty or a run decided nothing", file=sys.stderr)
-    return 1 if empty else 0
+    return conclude("e2e", args.output, partial(benchmark, args), markdown, problems)
+
+
+def problems(report: dict[str, Any]) -> list[str]:
+    """Why the run fails: an empty table, or a rate at which nothing was decided."""
+    found = [] if table(report) else ["empty table: no run measured"]
+    undecided = [row for row in report["runs"] if not row["decided"]]
+    return found + [f"{row['kind']} at {row['offered_per_second']:g}/s: nothing decided" for row in undecided]
 
 
 if __name__ == "__main__":

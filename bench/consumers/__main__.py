@@ -18,9 +18,11 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.conclusion import conclude
 from bench.consumers import instances as service_instances
 from bench.consumers.kafka_io import DecisionReader, Decisions, create_topics, message_count, preload
 from bench.consumers.profile import summarise
@@ -255,20 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(args.agencies) - set(service_instances.AGENCIES)
     if unknown:
         parser.error(f"--agencies: {', '.join(sorted(unknown))} unknown; of {','.join(service_instances.AGENCIES)}")
-    try:
-        report = benchmark(args)
-    except processes.BenchmarkSetupError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 2
-    text = markdown(report)
-    print(text)
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "consumers.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    (args.output / "consumers.md").write_text(text, encoding="utf-8")
-    found = problems(report)
-    for problem in found:
-        print(f"bench: {problem}", file=sys.stderr)
-    return 1 if found else 0
+    return conclude("consumers", args.output, partial(benchmark, args), markdown, problems)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ python -m bench.ingest --quick    # smoke run of a minute or two, for CI: exits 
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.conclusion import conclude
 from bench.consumers.instances import py_spy
 from bench.ingest import bridge as kafka_bridge
 from bench.ingest import generators, kafka_topics, processes
@@ -348,20 +348,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.ceiling_seconds = args.ceiling_seconds or (2.0 if args.quick else 8.0)
     args.perf_records = args.perf_records or (10_000 if args.quick else 100_000)
 
-    try:
-        report = benchmark(args)
-    except processes.BenchmarkSetupError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 2
-    text = markdown(report)
-    print(text)
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "ingest.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    (args.output / "ingest.md").write_text(text, encoding="utf-8")
-    empty = missing_tables(report)
-    for problem in empty:
-        print(f"bench: empty table: {problem}", file=sys.stderr)
-    return 1 if empty else 0
+    return conclude(
+        "ingest",
+        args.output,
+        partial(benchmark, args),
+        markdown,
+        lambda report: [f"empty table: {problem}" for problem in missing_tables(report)],
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ id, so that every request is a new declaration (unique LRN) or a new certificate
 
 import copy
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,11 @@ TRADER_KEY = "dev-trader-GB123456789000"
 NPPO_KEY = "dev-nppo-NL-0000000001"
 """The Netherlands NPPO's development key: only an NPPO may submit certificates, of its own country."""
 
+Goods = tuple[str, str, str, int, str]
+"""Commodity code, description, origin, kg, value in EUR."""
+
 # Goods a realistic declaration of mixed consignments carries: commodity code, description, origin, kg, value.
-GOODS: tuple[tuple[str, str, str, int, str], ...] = (
+GOODS: tuple[Goods, ...] = (
     ("06031100", "Fresh cut roses", "NL", 1200, "8400.00"),
     ("06031200", "Fresh cut carnations", "NL", 400, "1900.00"),
     ("06031300", "Fresh cut orchids", "NL", 150, "2250.00"),
@@ -71,16 +75,17 @@ class Payload:
         return "application/vnd.kafka.text.v2+json"
 
 
-def _declaration(items: int) -> dict[str, Any]:
+def declaration_with(goods: Sequence[Goods], *, lrn: str, cite_certificate: bool = False) -> dict[str, Any]:
+    """examples/declaration.json under `lrn` carrying `goods`, each item shaped as its first; without the
+    certificate that item cites (which plant health would wait for) unless `cite_certificate`."""
     body: dict[str, Any] = json.loads((EXAMPLES / "declaration.json").read_text(encoding="utf-8"))
-    body["lrn"] = f"LRN-B-{PLACEHOLDER}"
+    body["lrn"] = lrn
     first = body["goods_items"][0]
-    first["documents"] = []  # a certificate it would wait for is no part of ingest
-    goods_items = []
-    for sequence in range(1, items + 1):
-        code, description, origin, kg, value = GOODS[(sequence - 1) % len(GOODS)]
-        item = copy.deepcopy(first)
-        item |= {
+    if not cite_certificate:
+        first["documents"] = []
+    body["goods_items"] = [
+        copy.deepcopy(first)
+        | {
             "sequence": sequence,
             "commodity_code": code,
             "description": description,
@@ -88,9 +93,14 @@ def _declaration(items: int) -> dict[str, Any]:
             "quantity": {"value": str(kg), "unit": "KGM"},
             "value": {"value": value, "currency": "EUR"},
         }
-        goods_items.append(item)
-    body["goods_items"] = goods_items
+        for sequence, (code, description, origin, kg, value) in enumerate(goods, start=1)
+    ]
     return body
+
+
+def _declaration(items: int) -> dict[str, Any]:
+    """A declaration of `items` goods items of mixed goods, citing no certificate (no part of ingest)."""
+    return declaration_with([GOODS[index % len(GOODS)] for index in range(items)], lrn=f"LRN-B-{PLACEHOLDER}")
 
 
 def _certificate_xml() -> str:

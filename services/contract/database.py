@@ -51,7 +51,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def _json_text(value: Any) -> str:
-    """JSON columns' text, as the standard library would write it (non-string keys become strings), faster."""
+    """JSON columns' text, several times faster than the standard library (non-string keys become strings, as
+    there; compact, without its spaces)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 

@@ -90,9 +90,13 @@ class EventConsumer:
         group_id: str,
         handler: Handler,
         tracing: Tracing,
+        transactions: Transactions | None = None,
     ) -> None:
+        """With `transactions`, the records of a partition are handled up to consumer_batch_max at a time in one
+        database transaction (see `Transactions.batch`); without, each record on its own."""
         self._settings = settings
         self._tracing = tracing
+        self._transactions = transactions
         self._link = link
         self._topics = topics
         self._group_id = group_id
@@ -126,12 +130,7 @@ class EventConsumer:
             while not self._stopping.is_set():
                 batches = await self._fetch_unless_stopping(consumer)
                 for partition, records in batches.items():
-                    done = None
-                    for record in records:
-                        if self._stopping.is_set() or partition not in consumer.assignment():
-                            break  # stopping, or a rebalance gave the partition to another instance
-                        await self._process(record)
-                        done = record
+                    done = await self._process_partition(consumer, partition, records)
                     if done is not None:
                         await self._commit(consumer, partition, done.offset + 1)
         finally:
@@ -167,6 +166,66 @@ class EventConsumer:
             return {}
         batches: dict[TopicPartition, list[ConsumerRecord]] = fetch.result()
         return batches
+
+    def _may_take(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> bool:
+        """Not stopping, and the partition still ours (a rebalance may have given it to another instance)."""
+        return not self._stopping.is_set() and partition in consumer.assignment()
+
+    async def _process_partition(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]
+    ) -> ConsumerRecord | None:
+        """Handle a partition's records in order, in batches where it can; the last record done, if any."""
+        done = None
+        size = self._settings.consumer_batch_max if self._transactions is not None else 1
+        for start in range(0, len(records), size):
+            chunk = records[start : start + size]
+            together = await self._process_together(consumer, partition, chunk) if len(chunk) > 1 else None
+            if together is None:  # each on its own: a single record, or a batch that rolled back
+                together = []
+                for record in chunk:
+                    if not self._may_take(consumer, partition):
+                        break
+                    await self._process(record)
+                    together.append(record)
+            if together:
+                done = together[-1]
+            if len(together) < len(chunk):
+                break
+        return done
+
+    async def _process_together(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]
+    ) -> list[ConsumerRecord] | None:
+        """Handle records in one transaction; those done, or None when anything failed (an undecodable record,
+        an event refused, a database error): then nothing of it committed and each record is handled on its own,
+        with its retries and dead letters. A record that cannot be handled costs its batch that second pass."""
+        assert self._transactions is not None
+        done: list[tuple[ConsumerRecord, bool]] = []
+        try:
+            async with self._transactions.batch():
+                for record in records:
+                    if not self._may_take(consumer, partition):
+                        break
+                    with self._tracing.consumer_span(record, self._group_id):
+                        envelope = decode(record.headers, record.value)
+                        token = correlation_id.set(envelope.correlation_id)
+                        try:
+                            done.append((record, await self._handler(envelope, record)))
+                        finally:
+                            correlation_id.reset(token)
+        except Exception as exc:  # noqa: BLE001 - the one-at-a-time pass sorts out whatever it was
+            log.info(
+                "batch of %d records from %s[%d] rolled back (%s: %s); handling them one at a time",
+                len(records),
+                partition.topic,
+                partition.partition,
+                type(exc).__name__,
+                exc,
+            )
+            return None
+        for record, processed in done:
+            self._count(record, processed)
+        return [record for record, _ in done]
 
     async def _process(self, record: ConsumerRecord) -> None:
         """One record, inside a span that continues the trace its headers carry (when tracing is on)."""
@@ -217,10 +276,19 @@ class EventConsumer:
                 await asyncio.sleep(delay)
                 attempt += 1
                 continue
-            EVENTS_CONSUMED.labels(record.topic, "processed" if processed else "duplicate").inc()
-            if not processed:
-                log.info("ignored redelivered event %s", envelope.id)
+            self._count(record, processed)
             return
+
+    @staticmethod
+    def _count(record: ConsumerRecord, processed: bool) -> None:
+        EVENTS_CONSUMED.labels(record.topic, "processed" if processed else "duplicate").inc()
+        if not processed:
+            log.info(
+                "ignored event %s[%d]@%d: processed before, or not this service's",
+                record.topic,
+                record.partition,
+                record.offset,
+            )
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         """Park the record with why it failed and where it came from; retried until the broker takes it."""

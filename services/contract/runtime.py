@@ -75,6 +75,7 @@ class Runtime:
                 group_id=group_id,
                 handler=handler,
                 tracing=self.tracing,
+                transactions=self.transactions,
             )
         )
 

@@ -60,6 +60,9 @@ class ServiceSettings(BaseSettings):
     topic_replication: int = Field(default=1, ge=1, le=7)
     consumer_max_retries: int = Field(default=5, ge=0, le=100)
     consumer_retry_backoff_ms: int = Field(default=200, ge=1, le=60_000)
+    consumer_batch_max: int = Field(
+        default=100, ge=1, le=1000, description="Records of a partition handled in one transaction; 1: each alone"
+    )
     outbox_poll_ms: int = Field(default=500, ge=10, le=60_000)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
     relay_lease_seconds: float = Field(

@@ -1,0 +1,195 @@
+"""A partition's records handled in one transaction (consumer_batch_max), and what a failure among them costs:
+the batch rolls back whole and its records are handled one at a time, each effect committed once, the bad record
+dead-lettered. Run on SQLite and on PostgreSQL."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import ConsumerRecord
+from sqlalchemy import Table, func, select
+
+from services.contract.cloudevents import Envelope, output_event_id
+from services.contract.consumer import EventConsumer, PermanentEventError
+from services.contract.events import Topic
+from services.contract.outbox import BatchRolledBack, Transaction
+from services.customs.adapters import orm
+from services.customs.bootstrap import Customs
+from services.customs.bootstrap import bootstrap as bootstrap_customs
+from services.customs.settings import CustomsSettings
+from tests.support.databases import Databases
+from tests.support.in_process import common_settings
+from tests.support.independent_kafka import read_until
+from tests.support.waiting import eventually
+from tests.unit.builders import agency_decision_made, clearance_decided
+
+pytestmark = pytest.mark.integration
+OUTBOX, INBOX, _ = orm.messaging
+POISON = "poison"
+"""The correlation id of an event the test's effect refuses."""
+
+
+@pytest.fixture
+async def customs(kafka_bootstrap: str, topic_prefix: str, database: Databases) -> AsyncIterator[Customs]:
+    """A customs service for its database, outbox and inbox; the test consumes a topic customs does not read."""
+    settings = CustomsSettings(
+        database_url=await database.url("customs"),
+        **(common_settings(kafka_bootstrap, topic_prefix) | {"topic_partitions": 1, "consumer_max_retries": 0}),
+    )
+    service = bootstrap_customs(settings)
+    await service.runtime.start()
+    try:
+        yield service
+    finally:
+        await service.runtime.stop()
+
+
+class Recorder:
+    """The test's effect: publishes a decision for each clearance taken in (neither topic is customs'), and notes
+    the connection it was given."""
+
+    def __init__(self, customs: Customs) -> None:
+        self._inbox = customs.runtime.inbox
+        self.connections: list[object] = []  # kept, so that no id is reused by a later connection object
+        self.calls = 0
+
+    async def handler(self, envelope: Envelope, record: ConsumerRecord) -> bool:
+        async def effect(transaction: Transaction, event: Envelope) -> None:
+            self.calls += 1
+            self.connections.append(transaction.connection)
+            if event.correlation_id == POISON:
+                raise PermanentEventError("refused by the test")
+            await transaction.publish(
+                Envelope(data=agency_decision_made(), source="test", correlation_id=event.id, id=out(event.id))
+            )
+
+        return await self._inbox.process(envelope, record, effect)
+
+
+def out(event_id: str) -> str:
+    """The id of the event the test's effect publishes for `event_id`."""
+    return output_event_id(event_id, "test")
+
+
+async def produce(customs: Customs, topic: str, correlation_ids: list[str]) -> list[str]:
+    """Events on `topic`, in order on its one partition; their ids."""
+    producer = await customs.runtime.link.producer()
+    ids = []
+    for correlation in correlation_ids:
+        envelope = Envelope(data=clearance_decided(), source="test", correlation_id=correlation)
+        await producer.send_and_wait(topic, envelope.value(), headers=envelope.headers())
+        ids.append(envelope.id)
+    return ids
+
+
+async def rows(customs: Customs, table: Table, column: str, values: list[str]) -> int:
+    async with customs.runtime.engine.connect() as connection:
+        count = await connection.scalar(
+            select(func.count()).select_from(table).where(getattr(table.c, column).in_(values))
+        )
+    return int(count or 0)
+
+
+async def consuming(
+    customs: Customs, topic: str, recorder: Recorder, group: str
+) -> tuple[EventConsumer, asyncio.Task[None]]:
+    consumer = EventConsumer(
+        settings=customs.settings,
+        link=customs.runtime.link,
+        topics=[topic],
+        group_id=group,
+        handler=recorder.handler,
+        tracing=customs.runtime.tracing,
+        transactions=customs.runtime.transactions,
+    )
+    return consumer, asyncio.create_task(consumer.run())
+
+
+async def test_records_waiting_on_a_partition_are_handled_in_one_transaction(
+    customs: Customs, topic_prefix: str
+) -> None:
+    topic = customs.settings.topic(Topic.CLEARANCE)
+    ids = await produce(customs, topic, [f"c{n}" for n in range(30)])  # waiting before the consumer joins
+    recorder = Recorder(customs)
+    consumer, running = await consuming(customs, topic, recorder, f"{topic_prefix}batches")
+    try:
+
+        async def all_taken_in() -> bool:
+            assert not running.done(), running.exception()
+            return await rows(customs, INBOX, "event_id", ids) == len(ids)
+
+        await eventually(all_taken_in, within=60, what="the 30 events in the inbox")
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(running, timeout=30)
+    assert recorder.calls == len(ids)  # each effect ran once: no batch rolled back
+    # One at a time, every effect would have had a transaction, and a connection, of its own.
+    assert len({id(connection) for connection in recorder.connections}) < len(ids)
+    assert await rows(customs, OUTBOX, "event_id", [out(event_id) for event_id in ids]) == len(ids)
+
+
+async def test_a_failure_in_a_batch_costs_only_the_record_that_failed(customs: Customs, topic_prefix: str) -> None:
+    topic = customs.settings.topic(Topic.CLEARANCE)
+    good_before = await produce(customs, topic, [f"a{n}" for n in range(5)])
+    poison = await produce(customs, topic, [POISON])
+    producer = await customs.runtime.link.producer()
+    await producer.send_and_wait(topic, b"not an event", headers=[("ce_specversion", b"1.0")])
+    good_after = await produce(customs, topic, [f"b{n}" for n in range(5)])
+    good = good_before + good_after
+    recorder = Recorder(customs)
+    consumer, running = await consuming(customs, topic, recorder, f"{topic_prefix}batches")
+    try:
+        dead = await asyncio.to_thread(
+            read_until, customs.settings.kafka_bootstrap, f"{topic}.dlq", lambda records: len(records) >= 2
+        )
+
+        async def good_taken_in() -> bool:
+            assert not running.done(), running.exception()
+            return await rows(customs, INBOX, "event_id", good) == len(good)
+
+        await eventually(good_taken_in, within=60, what="the 10 good events in the inbox")
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(running, timeout=30)
+    assert sorted(record.headers.get("ce_id", "") for record in dead) == sorted(["", *poison])
+    assert any("refused by the test" in record.headers["dlq_reason"] for record in dead)
+    assert any("missing header(s)" in record.headers["dlq_reason"] for record in dead)
+    assert await rows(customs, INBOX, "event_id", poison) == 0
+    # What the rolled-back batch published is gone with it: one event for each good one, as their effects ran
+    # again one at a time.
+    assert await rows(customs, OUTBOX, "event_id", [out(event_id) for event_id in good]) == len(good)
+    async with customs.runtime.engine.connect() as connection:
+        assert await connection.scalar(select(func.count()).select_from(OUTBOX)) == len(good)
+    assert recorder.calls > len(good) + 1
+
+
+async def test_a_failure_caught_inside_a_batch_still_rolls_the_batch_back(customs: Customs) -> None:
+    transactions = customs.runtime.transactions
+    events = [Envelope(data=agency_decision_made(), source="test", correlation_id=f"e{n}") for n in range(2)]
+    outcomes: list[str] = []
+
+    async def swallowing_a_failure() -> None:
+        async with transactions.batch():
+            async with transactions.begin() as transaction:
+                await transaction.publish(events[0])
+            try:
+                async with transactions.begin():
+                    raise ValueError("refused inside")
+            except ValueError as exc:
+                outcomes.append(str(exc))  # caught: the batch must not commit all the same
+            try:
+                async with transactions.begin() as transaction:
+                    await transaction.publish(events[1])
+            except BatchRolledBack as exc:
+                outcomes.append(str(exc))
+
+    with pytest.raises(BatchRolledBack, match="ValueError: refused inside"):
+        await swallowing_a_failure()
+    assert outcomes == ["refused inside", "an earlier transaction of the batch failed"]
+    assert await rows(customs, OUTBOX, "event_id", [event.id for event in events]) == 0
+
+    async with transactions.batch():
+        for event in events:
+            async with transactions.begin() as transaction:
+                await transaction.publish(event)
+    assert await rows(customs, OUTBOX, "event_id", [event.id for event in events]) == 2

@@ -26,7 +26,7 @@ from bench.conclusion import conclude
 from bench.ingest import generators, kafka_topics, processes
 from bench.ingest.environment import describe
 from bench.ingest.payloads import GOODS, PLACEHOLDER, TRADER_KEY, Goods, declaration_with
-from deploy.stack import Stack
+from deploy.stack import Stack, free_port_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TOPIC_PREFIX = "e2e."
@@ -195,17 +195,16 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         # Broker time on the two topics timed: the decision's LogAppendTime, the lodgement's ce_time.
         names = [TOPIC_PREFIX + "declarations", TOPIC_PREFIX + "clearance"]
         asyncio.run(kafka_topics.create_topics(kafka.bootstrap, names, log_append_time=True))
-        port = processes.free_port()
         stack = Stack(
             bootstrap=kafka.bootstrap,
             state_dir=Path(scratch) / "stack",
-            base_port=port,
+            base_port=free_port_run(3),
             topic_prefix=TOPIC_PREFIX,
             extra_env=dict(processes.GATEWAY_SETTINGS),
         )
         try:
             stack.start(timeout=180)
-            url = f"http://127.0.0.1:{port}"
+            url = f"http://127.0.0.1:{stack.base_port}"
             for kind in chosen:
                 warm = measure(args, loadgen, kafka.bootstrap, url, kind, min(args.rates), WARMUP_SECONDS)
                 if warm["decided"] == 0:

@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,6 +44,25 @@ def services(base_port: int = 8080) -> list[Service]:
         Service("customs", "services.customs", "SW_CUSTOMS_", base_port + 1),
         Service("phyto", "services.phyto", "SW_PHYTO_", base_port + 2),
     ]
+
+
+def free_port_run(length: int, start: int = 21000) -> int:
+    """The first of `length` consecutive free loopback ports, searching upwards from `start` (below the ephemeral
+    range, where outgoing connections would take ports between the check and the bind): a stack's base_port."""
+    for first in range(start, start + 10000, 10):
+        sockets = []
+        try:
+            for port in range(first, first + length):
+                probe = socket.socket()
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+    raise RuntimeError(f"no run of {length} free ports from {start}")
 
 
 def _ready(url: str) -> bool:

@@ -176,36 +176,41 @@ class EventConsumer:
     ) -> ConsumerRecord | None:
         """Handle a partition's records in order, in batches where it can; the last record done, if any."""
         done = None
-        size = self._settings.consumer_batch_max if self._transactions is not None else 1
-        for start in range(0, len(records), size):
-            chunk = records[start : start + size]
-            together = await self._process_together(consumer, partition, chunk) if len(chunk) > 1 else None
-            if together is None:  # each on its own: a single record, or a batch that rolled back
-                together = []
-                for record in chunk:
+        position = 0
+        while position < len(records) and self._may_take(consumer, partition):
+            rest = records[position:]
+            batching = self._transactions is not None and len(rest) > 1
+            taken, committed = await self._process_together(consumer, partition, rest) if batching else (1, False)
+            if committed:
+                done = rest[taken - 1]
+            else:  # each on its own: a single record, or those of a batch that rolled back
+                for record in rest[:taken]:
                     if not self._may_take(consumer, partition):
-                        break
+                        return done
                     await self._process(record)
-                    together.append(record)
-            if together:
-                done = together[-1]
-            if len(together) < len(chunk):
-                break
+                    done = record
+            position += taken
         return done
 
     async def _process_together(
         self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]
-    ) -> list[ConsumerRecord] | None:
-        """Handle records in one transaction; those done, or None when anything failed (an undecodable record,
-        an event refused, a database error): then nothing of it committed and each record is handled on its own,
-        with its retries and dead letters. A record that cannot be handled costs its batch that second pass."""
+    ) -> tuple[int, bool]:
+        """Handle records from the first on in one transaction, until consumer_batch_max of them are in it or
+        consumer_batch_ms have passed (until it commits, a batch holds back its decisions, and on SQLite the write
+        lock every other writer of the service waits for). How many it took, and whether they committed: when
+        anything failed (an undecodable record, an event refused, a database error), nothing did, and the caller
+        handles them one at a time, with their retries and dead letters."""
         assert self._transactions is not None
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + self._settings.consumer_batch_ms / 1000
         done: list[tuple[ConsumerRecord, bool]] = []
+        taken = 0
         try:
             async with self._transactions.batch():
-                for record in records:
-                    if not self._may_take(consumer, partition):
+                for record in records[: self._settings.consumer_batch_max]:
+                    if not self._may_take(consumer, partition) or (taken and clock() >= deadline):
                         break
+                    taken += 1
                     with self._tracing.consumer_span(record, self._group_id):
                         envelope = decode(record.headers, record.value)
                         token = correlation_id.set(envelope.correlation_id)
@@ -216,16 +221,16 @@ class EventConsumer:
         except Exception as exc:  # noqa: BLE001 - the one-at-a-time pass sorts out whatever it was
             log.info(
                 "batch of %d records from %s[%d] rolled back (%s: %s); handling them one at a time",
-                len(records),
+                taken,
                 partition.topic,
                 partition.partition,
                 type(exc).__name__,
                 exc,
             )
-            return None
+            return taken, False
         for record, processed in done:
             self._count(record, processed)
-        return [record for record, _ in done]
+        return taken, True
 
     async def _process(self, record: ConsumerRecord) -> None:
         """One record, inside a span that continues the trace its headers carry (when tracing is on)."""

@@ -63,6 +63,9 @@ class ServiceSettings(BaseSettings):
     consumer_batch_max: int = Field(
         default=100, ge=1, le=1000, description="Records of a partition handled in one transaction; 1: each alone"
     )
+    consumer_batch_ms: float = Field(
+        default=20.0, ge=0, le=10_000, description="A batch takes no new record once it is this old"
+    )
     outbox_poll_ms: int = Field(default=500, ge=10, le=60_000)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
     relay_lease_seconds: float = Field(

@@ -1,32 +1,13 @@
 """End-to-end fixtures: the three services as separate processes, started once for the e2e tests."""
 
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from deploy.stack import Stack
+from deploy.stack import Stack, free_port_run
 from tests.e2e.api_client import GatewayClient
 from tests.support.profiles import customs_environment
-
-
-def free_port_run(length: int, start: int = 21000) -> int:
-    """The first of `length` consecutive free loopback ports, searching upwards from `start`."""
-    for first in range(start, start + 10000, 10):
-        sockets = []
-        try:
-            for port in range(first, first + length):
-                probe = socket.socket()
-                sockets.append(probe)
-                probe.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
-        finally:
-            for probe in sockets:
-                probe.close()
-    raise RuntimeError(f"no run of {length} free ports from {start}")
 
 
 @pytest.fixture(scope="session")

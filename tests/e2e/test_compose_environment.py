@@ -20,9 +20,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from deploy.stack import Service, Stack
+from deploy.stack import Service, Stack, free_port_run
 from tests.e2e.api_client import GatewayClient
-from tests.e2e.conftest import free_port_run
 from tests.support import payloads
 from tests.support.compose import REPO, Services, compose_file, environment, image_environment, mounts
 from tests.support.in_process import OPERATOR_KEY

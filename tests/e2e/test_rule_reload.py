@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy.stack import Stack
+from deploy.stack import Stack, free_port_run
 from services.gateway.settings import GatewaySettings
 from services.phyto.settings import PhytoSettings
 from tests.e2e.api_client import GatewayClient
-from tests.e2e.conftest import free_port_run
 from tests.support import payloads
 from tests.support.commands import run_module
 from tests.support.profiles import customs_environment

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import free_port_run
+from deploy.stack import free_port_run
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy.stack import Stack
+from deploy.stack import Stack, free_port_run
 from services.gateway.settings import DATA
 from tests.e2e.api_client import GatewayClient
-from tests.e2e.conftest import free_port_run
 from tests.support import payloads
 from tests.support.profiles import customs_environment
 from tests.support.waiting import eventually

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from deploy.kafka.launch import LocalKafka
-from deploy.stack import Stack
-from tests.e2e.conftest import free_port_run
+from deploy.stack import Stack, free_port_run
 from tests.support.broker import REPO
 from tests.support.profiles import customs_environment
 

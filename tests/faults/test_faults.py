@@ -21,8 +21,7 @@ import pytest
 
 from deploy.kafka.cluster import LocalKafkaCluster
 from deploy.kafka.launch import LocalKafka
-from deploy.stack import Stack
-from tests.e2e.conftest import free_port_run
+from deploy.stack import Stack, free_port_run
 from tests.faults.load import Load, query, reconcile, report, steady_load
 from tests.support import payloads
 from tests.support.broker import REPO

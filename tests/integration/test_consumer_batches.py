@@ -91,10 +91,10 @@ async def rows(customs: Customs, table: Table, column: str, values: list[str]) -
 
 
 async def consuming(
-    customs: Customs, topic: str, recorder: Recorder, group: str
+    customs: Customs, topic: str, recorder: Recorder, group: str, **settings: float
 ) -> tuple[EventConsumer, asyncio.Task[None]]:
     consumer = EventConsumer(
-        settings=customs.settings,
+        settings=customs.settings.model_copy(update=settings),
         link=customs.runtime.link,
         topics=[topic],
         group_id=group,
@@ -105,27 +105,38 @@ async def consuming(
     return consumer, asyncio.create_task(consumer.run())
 
 
-async def test_records_waiting_on_a_partition_are_handled_in_one_transaction(
-    customs: Customs, topic_prefix: str
-) -> None:
+async def consume_waiting(customs: Customs, topic_prefix: str, count: int, **settings: float) -> Recorder:
+    """`count` events put on the one partition before the consumer joins, then consumed; the effects' record."""
     topic = customs.settings.topic(Topic.CLEARANCE)
-    ids = await produce(customs, topic, [f"c{n}" for n in range(30)])  # waiting before the consumer joins
+    ids = await produce(customs, topic, [f"c{n}" for n in range(count)])
     recorder = Recorder(customs)
-    consumer, running = await consuming(customs, topic, recorder, f"{topic_prefix}batches")
+    consumer, running = await consuming(customs, topic, recorder, f"{topic_prefix}batches", **settings)
     try:
 
         async def all_taken_in() -> bool:
             assert not running.done(), running.exception()
             return await rows(customs, INBOX, "event_id", ids) == len(ids)
 
-        await eventually(all_taken_in, within=60, what="the 30 events in the inbox")
+        await eventually(all_taken_in, within=60, what=f"the {count} events in the inbox")
     finally:
         consumer.stop()
         await asyncio.wait_for(running, timeout=30)
     assert recorder.calls == len(ids)  # each effect ran once: no batch rolled back
-    # One at a time, every effect would have had a transaction, and a connection, of its own.
-    assert len({id(connection) for connection in recorder.connections}) < len(ids)
     assert await rows(customs, OUTBOX, "event_id", [out(event_id) for event_id in ids]) == len(ids)
+    return recorder
+
+
+async def test_records_waiting_on_a_partition_are_handled_in_one_transaction(
+    customs: Customs, topic_prefix: str
+) -> None:
+    recorder = await consume_waiting(customs, topic_prefix, 30, consumer_batch_ms=60_000)
+    # One at a time, every effect would have had a transaction, and a connection, of its own.
+    assert len({id(connection) for connection in recorder.connections}) < 30
+
+
+async def test_a_batch_takes_no_record_once_it_is_consumer_batch_ms_old(customs: Customs, topic_prefix: str) -> None:
+    recorder = await consume_waiting(customs, topic_prefix, 10, consumer_batch_ms=0)
+    assert len({id(connection) for connection in recorder.connections}) == 10
 
 
 async def test_a_failure_in_a_batch_costs_only_the_record_that_failed(customs: Customs, topic_prefix: str) -> None:

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -12,7 +12,7 @@ from sqlalchemy import Table
 from services.contract.cloudevents import Envelope, UndecodableEvent, decode
 from services.contract.database import insert_unless_present, is_unavailable
 from services.contract.kafka import KafkaLink, connection
-from services.contract.logs import correlation_id
+from services.contract.logs import correlated
 from services.contract.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from services.contract.outbox import Transaction, Transactions
 from services.contract.settings import ServiceSettings
@@ -38,26 +38,41 @@ class Inbox:
     async def process(self, envelope: Envelope, record: ConsumerRecord, effect: Effect) -> bool:
         """False when the event was processed before (a redelivery): nothing changes then."""
         async with self._transactions.begin() as transaction:
-            connection = transaction.connection
-            # Claim the event id first, in one statement: a redelivery finds it taken; a failing effect rolls the
-            # claim back with everything else.
-            claimed = await connection.execute(
-                insert_unless_present(connection.dialect.name, self._inbox),
-                {
-                    "event_id": envelope.id,
-                    "topic": record.topic,
-                    "partition": record.partition,
-                    "offset": record.offset,
-                    "processed_at": datetime.now(UTC),
-                },
-            )
-            if claimed.rowcount == 0:
+            # Claim the event id first: a redelivery finds it taken; a failing effect rolls the claim back with
+            # everything else.
+            if not await self.claim(transaction, [(envelope, record)]):
                 return False
             await effect(transaction, envelope)
         return True
 
+    async def claim(self, transaction: Transaction, events: Sequence[tuple[Envelope, ConsumerRecord]]) -> set[str]:
+        """Claim the events' ids in one statement, in the caller's transaction: the ids claimed now (the others
+        were processed before, or by another instance that got there first)."""
+        connection = transaction.connection
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "event_id": envelope.id,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "processed_at": now,
+            }
+            for envelope, record in events
+        ]
+        claimed = await connection.execute(
+            insert_unless_present(connection.dialect.name, self._inbox, returning_all_but=_ALL_BUT_EVENT_ID), rows
+        )
+        return set(claimed.scalars())
+
+
+_ALL_BUT_EVENT_ID = frozenset({"topic", "partition", "offset", "processed_at"})
+
 
 Handler = Callable[[Envelope, ConsumerRecord], Awaitable[bool]]
+BatchHandler = Callable[[list[tuple[Envelope, ConsumerRecord]]], Awaitable[list[bool]]]
+"""Handles a batch's events together, in the batch's transaction: for each, in order, whether it was processed (as
+a Handler answers). A service gives one where deciding many events at once saves statements (customs)."""
 
 
 class _LoggedRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
@@ -91,12 +106,15 @@ class EventConsumer:
         handler: Handler,
         tracing: Tracing,
         transactions: Transactions | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         """With `transactions`, the records of a partition are handled up to consumer_batch_max at a time in one
-        database transaction (see `Transactions.batch`); without, each record on its own."""
+        database transaction (see `Transactions.batch`), each by `handler`, or all by `batch_handler` when there
+        is one and tracing is off (with tracing on each event has its span); without, each record on its own."""
         self._settings = settings
         self._tracing = tracing
         self._transactions = transactions
+        self._batch_handler = batch_handler if transactions is not None and not tracing.enabled else None
         self._link = link
         self._topics = topics
         self._group_id = group_id
@@ -204,6 +222,7 @@ class EventConsumer:
         clock = asyncio.get_running_loop().time
         deadline = clock() + self._settings.consumer_batch_ms / 1000
         done: list[tuple[ConsumerRecord, bool]] = []
+        together: list[tuple[Envelope, ConsumerRecord]] = []  # for the batch handler, which takes them at once
         taken = 0
         try:
             async with self._transactions.batch():
@@ -211,13 +230,16 @@ class EventConsumer:
                     if not self._may_take(consumer, partition) or (taken and clock() >= deadline):
                         break
                     taken += 1
+                    if self._batch_handler is not None:
+                        together.append((decode(record.headers, record.value), record))
+                        continue
                     with self._tracing.consumer_span(record, self._group_id):
                         envelope = decode(record.headers, record.value)
-                        token = correlation_id.set(envelope.correlation_id)
-                        try:
+                        with correlated(envelope.correlation_id):
                             done.append((record, await self._handler(envelope, record)))
-                        finally:
-                            correlation_id.reset(token)
+                if self._batch_handler is not None:
+                    answers = await self._batch_handler(together)
+                    done = [(record, answer) for (_, record), answer in zip(together, answers, strict=True)]
         except Exception as exc:  # noqa: BLE001 - the one-at-a-time pass sorts out whatever it was
             log.info(
                 "batch of %d records from %s[%d] rolled back (%s: %s); handling them one at a time",
@@ -240,11 +262,8 @@ class EventConsumer:
             except UndecodableEvent as exc:
                 await self._dead_letter(record, str(exc))
                 return
-            token = correlation_id.set(envelope.correlation_id)
-            try:
+            with correlated(envelope.correlation_id):
                 await self._handle_with_retries(envelope, record)
-            finally:
-                correlation_id.reset(token)
 
     async def _handle_with_retries(self, envelope: Envelope, record: ConsumerRecord) -> None:
         """Retry a failing event a bounded number of times, then dead-letter it.

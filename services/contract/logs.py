@@ -4,10 +4,22 @@ import contextvars
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+@contextmanager
+def correlated(value: str | None) -> Iterator[None]:
+    """Log lines written inside carry `value` as their correlation id."""
+    token = correlation_id.set(value)
+    try:
+        yield
+    finally:
+        correlation_id.reset(token)
 
 
 class JsonFormatter(logging.Formatter):

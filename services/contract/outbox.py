@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from sqlalchemy import Insert, Table, func, insert, select, update
@@ -54,16 +55,22 @@ class Transaction:
         """Call `callback` once this transaction has committed (never if it rolls back): for metrics."""
         self.committed_callbacks.append(callback)
 
-    async def publish(self, envelope: Envelope) -> None:
-        """Queue an event in the outbox; the relay sends it to its topic once the transaction commits.
+    async def publish(self, *envelopes: Envelope) -> None:
+        """Queue events in the outbox, in order, in one statement; the relay sends each to its topic once the
+        transaction commits.
 
-        Published while a span is current (tracing on), the event carries that trace on in its headers.
+        Published while a span is current (tracing on), the events carry that trace on in their headers.
         """
-        topic = self._settings.topic(envelope.data.topic)
-        await enqueue(self.connection, self._outbox, envelope, topic, self._tracing.event_headers(envelope, topic))
-        for hook in self._hooks:
-            await hook(self.connection, envelope)
-        self.published += 1
+        rows = []
+        for envelope in envelopes:
+            topic = self._settings.topic(envelope.data.topic)
+            rows.append(outbox_row(envelope, topic, self._tracing.event_headers(envelope, topic)))
+        if rows:
+            await self.connection.execute(_insert_into(self._outbox), rows)
+        for envelope in envelopes:
+            for hook in self._hooks:
+                await hook(self.connection, envelope)
+        self.published += len(rows)
 
     async def dead_letter(
         self,
@@ -194,16 +201,10 @@ def _insert_into(table: Table) -> Insert:
     return insert(table)
 
 
-async def enqueue(
-    connection: AsyncConnection,
-    outbox: Table,
-    envelope: Envelope,
-    topic: str,
-    extra_headers: Sequence[tuple[str, bytes]] = (),
-) -> None:
-    """Add an event to the outbox inside the caller's transaction; the relay publishes its headers as stored."""
+def outbox_row(envelope: Envelope, topic: str, extra_headers: Sequence[tuple[str, bytes]] = ()) -> dict[str, Any]:
+    """An event's outbox row: the relay publishes it to `topic` with its headers as stored."""
     headers = [*envelope.headers(), *extra_headers]
-    row = {
+    return {
         "event_id": envelope.id,
         "topic": topic,
         "key": envelope.key(),
@@ -211,7 +212,6 @@ async def enqueue(
         "value": envelope.value(),
         "created_at": datetime.now(UTC),
     }
-    await connection.execute(_insert_into(outbox), row)
 
 
 class OutboxRelay:

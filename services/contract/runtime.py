@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError
 
-from services.contract.consumer import EventConsumer, Handler, Inbox
+from services.contract.consumer import BatchHandler, EventConsumer, Handler, Inbox
 from services.contract.database import MessagingTables, create_engine, ping, reader_of, upgrade
 from services.contract.kafka import KafkaLink
 from services.contract.lag_sampler import LagSampler
@@ -64,8 +64,10 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self.failed: dict[str, str] = {}
 
-    def consume(self, topics: list[str], group_id: str, handler: Handler) -> None:
-        """Register a consumer group to run once the service starts."""
+    def consume(
+        self, topics: list[str], group_id: str, handler: Handler, batch_handler: BatchHandler | None = None
+    ) -> None:
+        """Register a consumer group to run once the service starts (see EventConsumer for `batch_handler`)."""
         self._groups.append(group_id)
         self._consumers.append(
             EventConsumer(
@@ -76,6 +78,7 @@ class Runtime:
                 handler=handler,
                 tracing=self.tracing,
                 transactions=self.transactions,
+                batch_handler=batch_handler,
             )
         )
 

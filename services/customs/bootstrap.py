@@ -20,6 +20,7 @@ from services.contract.events import (
     PaymentRecorded,
     Topic,
 )
+from services.contract.logs import correlated
 from services.contract.outbox import Transaction
 from services.contract.runtime import Runtime
 from services.customs.adapters import orm
@@ -85,6 +86,36 @@ class Customs:
             raise PermanentEventError(f"customs does not handle {envelope.type}")
         return await self.runtime.inbox.process(envelope, record, handle)
 
+    async def on_events(self, events: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
+        """A batch, in the consumer's batch transaction: runs of first lodgements routed to customs (of different
+        declarations) are claimed and decided together; every other event is handled by on_event, in order."""
+        answers: list[bool] = []
+        run: list[tuple[Envelope, ConsumerRecord]] = []
+        for envelope, record in events:
+            data = envelope.data
+            lodgement = isinstance(data, DeclarationSubmitted) and declarations.AGENCY in data.required_agencies
+            if run and (not lodgement or data.subject() in {queued.data.subject() for queued, _ in run}):
+                answers += await self._decide_together(run)
+                run = []
+            if lodgement:
+                run.append((envelope, record))
+            else:
+                with correlated(envelope.correlation_id):
+                    answers.append(await self.on_event(envelope, record))
+        return answers + await self._decide_together(run)
+
+    async def _decide_together(self, run: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
+        if not run:
+            return []
+        rulebook, now = self.rules.current, self.clock()
+        async with self.runtime.transactions.begin() as transaction:
+            claimed = await self.runtime.inbox.claim(transaction, run)
+            fresh = [envelope for envelope, _ in run if envelope.id in claimed]
+            for envelope in await declarations.decide_lodgements(transaction, fresh, rulebook=rulebook, now=now):
+                with correlated(envelope.correlation_id):  # a declaration customs holds already: one at a time
+                    await declarations.decide(transaction, envelope, rulebook=rulebook, now=now)
+        return [envelope.id in claimed for envelope, _ in run]
+
     def reload_rules(self) -> bool:
         """Load the rule files again; invalid files leave the rules in force (see the log)."""
         return self.rules.reload()
@@ -98,5 +129,5 @@ def bootstrap(settings: CustomsSettings, clock: Clock = utc_now) -> Customs:
     )
     customs = Customs(settings, runtime, RulebookHolder(settings), clock)
     topics = [settings.topic(Topic.DECLARATIONS), settings.topic(Topic.INSPECTIONS)]
-    runtime.consume(topics, f"{settings.topic_prefix}customs", customs.on_event)
+    runtime.consume(topics, f"{settings.topic_prefix}customs", customs.on_event, customs.on_events)
     return customs

@@ -11,7 +11,7 @@ from sqlalchemy import Table, func, select
 
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.consumer import EventConsumer, PermanentEventError
-from services.contract.events import Topic
+from services.contract.events import DeclarationCancelled, Topic
 from services.contract.outbox import BatchRolledBack, Transaction
 from services.customs.adapters import orm
 from services.customs.bootstrap import Customs
@@ -21,7 +21,7 @@ from tests.support.databases import Databases
 from tests.support.in_process import common_settings
 from tests.support.independent_kafka import read_until
 from tests.support.waiting import eventually
-from tests.unit.builders import agency_decision_made, clearance_decided
+from tests.unit.builders import AT, agency_decision_made, clearance_decided, declaration_submitted
 
 pytestmark = pytest.mark.integration
 OUTBOX, INBOX, _ = orm.messaging
@@ -204,3 +204,39 @@ async def test_a_failure_caught_inside_a_batch_still_rolls_the_batch_back(custom
             async with transactions.begin() as transaction:
                 await transaction.publish(event)
     assert await rows(customs, OUTBOX, "event_id", [event.id for event in events]) == 2
+
+
+def record_of(envelope: Envelope, offset: int) -> ConsumerRecord:
+    value = envelope.value()
+    return ConsumerRecord("declarations", 0, offset, 0, 0, None, value, None, 0, len(value), tuple(envelope.headers()))
+
+
+async def test_customs_decides_a_batch_as_it_would_one_event_at_a_time(customs: Customs) -> None:
+    ids = [f"01JD00000000000000000BATC{n}" for n in "ABCD"]
+    a, b, c, d = (declaration_submitted(declaration_id=declaration_id) for declaration_id in ids)
+    lodged_b = Envelope(data=b, source="gateway", correlation_id="b")
+    cancelled_b = DeclarationCancelled(declaration_id=ids[1], version=1, reason="withdrawn", cancelled_at=AT)
+    events = [
+        Envelope(data=a, source="gateway", correlation_id="a"),
+        lodged_b,
+        Envelope(data=a, source="gateway", correlation_id="a again"),  # the same declaration: customs holds it
+        Envelope(data=c.model_copy(update={"required_agencies": ["phyto"]}), source="gateway", correlation_id="c"),
+        Envelope(data=cancelled_b, source="gateway", correlation_id="b"),
+        lodged_b,  # redelivered
+        Envelope(data=d, source="gateway", correlation_id="d"),
+    ]
+    async with customs.runtime.transactions.batch():
+        answers = await customs.on_events([(event, record_of(event, n)) for n, event in enumerate(events)])
+    # Processed: each but the lodgement not routed to customs and the redelivery.
+    assert answers == [True, True, True, False, True, False, True]
+    async with customs.runtime.engine.connect() as connection:
+        decided = (await connection.execute(select(orm.decisions.c.declaration_id, orm.decisions.c.sequence))).all()
+        stored = dict(
+            (await connection.execute(select(orm.declarations.c.declaration_id, orm.declarations.c.cancelled_at))).all()
+        )
+    assert sorted(decided) == [(ids[0], 1), (ids[1], 1), (ids[3], 1)]  # A decided once, not again
+    assert set(stored) == {ids[0], ids[1], ids[3]}
+    assert stored[ids[1]] is not None
+    assert stored[ids[0]] is None
+    published = [output_event_id(event.id, "customs") for event in (events[0], events[1], events[6])]
+    assert await rows(customs, OUTBOX, "event_id", published) == 3

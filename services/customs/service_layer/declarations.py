@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.events import AgencyDecisionMade, DeclarationAmended, DeclarationCancelled, DeclarationSubmitted
+from services.contract.logs import correlated
 from services.contract.outbox import Transaction
 from services.customs.adapters.orm import decisions, declarations, payments
 from services.customs.domain.duties import ZERO
@@ -25,6 +26,10 @@ _INSERT_DECISION = insert(decisions)
 _STORED = select(declarations).where(declarations.c.declaration_id == bindparam("declaration_id"))
 _PAID = select(payments.c.national_amount).where(payments.c.declaration_id == bindparam("declaration_id"))
 _LAST_SEQUENCE = select(func.max(decisions.c.sequence)).where(decisions.c.declaration_id == bindparam("declaration_id"))
+_HELD = select(declarations.c.declaration_id).where(declarations.c.declaration_id.in_(bindparam("ids", expanding=True)))
+_PAID_BY = select(payments.c.declaration_id, payments.c.national_amount).where(
+    payments.c.declaration_id.in_(bindparam("ids", expanding=True))
+)
 
 
 async def decide(transaction: Transaction, envelope: Envelope, *, rulebook: Rulebook, now: datetime) -> None:
@@ -36,15 +41,7 @@ async def decide(transaction: Transaction, envelope: Envelope, *, rulebook: Rule
     stored = await stored_declaration(connection, lodged.declaration_id)
     body = lodged.declaration.model_dump(mode="json")
     if stored is None:
-        await connection.execute(
-            _INSERT_DECLARATION,
-            {
-                "declaration_id": lodged.declaration_id,
-                "version": lodged.version,
-                "declaration": body,
-                "submitted_at": lodged.submitted_at,
-            },
-        )
+        await connection.execute(_INSERT_DECLARATION, _declaration_row(lodged, body))
     elif stored.cancelled_at is not None or stored.version >= lodged.version:
         log.warning(
             "declaration %s version %d: not assessed, customs holds version %d%s",
@@ -118,25 +115,90 @@ async def publish_decision(
     put it in the outbox."""
     connection = transaction.connection
     last = 0 if first else await connection.scalar(_LAST_SEQUENCE, {"declaration_id": declaration_id})
-    sequence = (last or 0) + 1
+    row, event = _decided(cause, declaration_id, declaration_version, (last or 0) + 1, decision, rules_version, now)
+    await connection.execute(_INSERT_DECISION, row)
+    await transaction.publish(event)
+
+
+async def decide_lodgements(
+    transaction: Transaction, lodgements: list[Envelope], *, rulebook: Rulebook, now: datetime
+) -> list[Envelope]:
+    """Decide lodgements of declarations customs does not hold yet all together, in a few statements whatever
+    their number (the declarations, their decisions, the events). Their declaration ids must differ. Those it holds
+    already (redelivered, or amended before) are returned, for `decide` one at a time."""
+    if not lodgements:
+        return []
+    connection = transaction.connection
+    ids = [_lodged(envelope).declaration_id for envelope in lodgements]
+    held = set(await connection.scalars(_HELD, {"ids": ids}))
+    paid: dict[str, Decimal] = {}
+    for declaration_id, amount in (await connection.execute(_PAID_BY, {"ids": ids})).all():
+        paid[declaration_id] = paid.get(declaration_id, ZERO) + Decimal(amount)
+    declarations_rows, decision_rows, events = [], [], []
+    for envelope in lodgements:
+        lodged = _lodged(envelope)
+        if lodged.declaration_id in held:
+            continue
+        with correlated(envelope.correlation_id):
+            declarations_rows.append(_declaration_row(lodged, lodged.declaration.model_dump(mode="json")))
+            decision = rulebook.decide(
+                lodged.declaration_id,
+                lodged.declaration,
+                on=lodged.submitted_at.date(),
+                paid=paid.get(lodged.declaration_id, ZERO),
+            )
+            row, event = _decided(
+                envelope, lodged.declaration_id, lodged.version, 1, decision, rulebook.profile.version, now
+            )
+        decision_rows.append(row)
+        events.append(event)
+    if events:
+        await connection.execute(_INSERT_DECLARATION, declarations_rows)
+        await connection.execute(_INSERT_DECISION, decision_rows)
+        await transaction.publish(*events)
+    return [envelope for envelope in lodgements if _lodged(envelope).declaration_id in held]
+
+
+def _declaration_row(lodged: DeclarationSubmitted | DeclarationAmended, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "declaration_id": lodged.declaration_id,
+        "version": lodged.version,
+        "declaration": body,
+        "submitted_at": lodged.submitted_at,
+    }
+
+
+def _lodged(envelope: Envelope) -> DeclarationSubmitted | DeclarationAmended:
+    lodged = envelope.data
+    assert isinstance(lodged, DeclarationSubmitted | DeclarationAmended)
+    return lodged
+
+
+def _decided(
+    cause: Envelope,
+    declaration_id: str,
+    declaration_version: int,
+    sequence: int,
+    decision: CustomsDecision,
+    rules_version: str,
+    now: datetime,
+) -> tuple[dict[str, Any], Envelope]:
+    """A decision's row and its event (logged: the lane and outcome)."""
     event_id = output_event_id(cause.id, AGENCY)
-    await connection.execute(
-        _INSERT_DECISION,
-        {
-            "event_id": event_id,
-            "declaration_id": declaration_id,
-            "declaration_version": declaration_version,
-            "sequence": sequence,
-            "lane": decision.lane.value if decision.lane else None,
-            "outcome": decision.outcome.value,
-            "hits": decision.details.get("hits", []),
-            "reasons": [reason.model_dump(mode="json") for reason in decision.reasons],
-            "details": decision.details,
-            "profile_version": rules_version,
-            "decided_at": now,
-        },
-    )
-    event = AgencyDecisionMade(
+    row = {
+        "event_id": event_id,
+        "declaration_id": declaration_id,
+        "declaration_version": declaration_version,
+        "sequence": sequence,
+        "lane": decision.lane.value if decision.lane else None,
+        "outcome": decision.outcome.value,
+        "hits": decision.details.get("hits", []),
+        "reasons": [reason.model_dump(mode="json") for reason in decision.reasons],
+        "details": decision.details,
+        "profile_version": rules_version,
+        "decided_at": now,
+    }
+    made = AgencyDecisionMade(
         agency=AGENCY,
         declaration_id=declaration_id,
         declaration_version=declaration_version,
@@ -154,6 +216,4 @@ async def publish_decision(
         decision.outcome.value,
         ", ".join(f"{name} {version}" for name, version in decision.details["versions"].items()),
     )
-    await transaction.publish(
-        Envelope(data=event, source=AGENCY, correlation_id=cause.correlation_id, id=event_id, time=now)
-    )
+    return row, Envelope(data=made, source=AGENCY, correlation_id=cause.correlation_id, id=event_id, time=now)

@@ -1,7 +1,11 @@
 """Database plumbing every service shares: engines, migrations, and the outbox and inbox tables."""
 
+import asyncio
 import functools
 import logging
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -27,7 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -98,6 +103,24 @@ def insert_unless_present(dialect: str, table: Table, *, returning_all_but: froz
     if returning_all_but is None:
         return statement
     return statement.returning(*(column for column in table.c if column.name not in returning_all_but))
+
+
+_write_locks: "weakref.WeakKeyDictionary[Pool, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction. On SQLite the process's writers queue for it, first come first served: SQLite's own
+    wait for its lock polls, so a writer could starve while others take turns (the outbox relay marking what it
+    sent while a consumer commits batch after batch, until the relay's lease ran out and another instance sent the
+    same events again). Writers in other processes still poll: several instances want PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            yield connection
+        return
+    lock = _write_locks.setdefault(engine.sync_engine.pool, asyncio.Lock())
+    async with lock, engine.begin() as connection:
+        yield connection
 
 
 _READS_ONLY = "sw_reads_only"

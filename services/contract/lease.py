@@ -18,6 +18,8 @@ from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.contract.database import writing
+
 log = logging.getLogger(__name__)
 
 
@@ -38,7 +40,7 @@ class Lease:
         if time.monotonic() < self._held_until - self._ttl.total_seconds() / 2:
             return True
         table, now, started = self._table, datetime.now(UTC), time.monotonic()
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             taken = await connection.execute(
                 update(table)
                 .where(table.c.name == self._name, or_(table.c.holder == self.holder, table.c.expires_at < now))
@@ -62,7 +64,7 @@ class Lease:
     async def release(self) -> None:
         """Let another instance take over at once (a clean stop)."""
         table, self._held_until = self._table, float("-inf")
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.execute(
                 update(table)
                 .where(table.c.name == self._name, table.c.holder == self.holder)

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.contract.logs import correlation_id
+from services.contract.logs import correlated
 from services.contract.metrics import HTTP_REQUESTS
 from services.contract.runtime import Runtime
 from services.contract.tracing import Tracing, answered
@@ -70,13 +70,11 @@ class _Observed:
                 MutableHeaders(scope=message)[CORRELATION_HEADER] = cid
             await send(message)
 
-        token = correlation_id.set(cid)
         started = time.perf_counter()
-        with self.tracing.server_span(request) as span:
+        with correlated(cid), self.tracing.server_span(request) as span:
             try:
                 await self.app(scope, receive, answer)
             finally:
-                correlation_id.reset(token)
                 # The router leaves the route it matched in the scope: its template names the span and the series.
                 route = getattr(scope.get("route"), "path", None)
                 answered(span, request.method, route, status)

@@ -5,7 +5,7 @@ import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, nullcontext, suppress
+from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contract.cloudevents import Envelope
-from services.contract.database import reader_of
+from services.contract.database import reader_of, writing
 from services.contract.events import Topic
 from services.contract.kafka import KafkaLink
 from services.contract.lease import Lease
@@ -138,7 +138,6 @@ class Transactions:
         self._relay = relay
         self._tracing = tracing
         self._hooks: list[PublishHook] = []
-        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def on_publish(self, hook: PublishHook) -> None:
         """Call `hook` with every event published from now on, in the publishing transaction."""
@@ -151,7 +150,7 @@ class Transactions:
             async with self._within(batch) as transaction:
                 yield transaction
             return
-        async with self._writers or nullcontext(), self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             transaction = Transaction(connection, self._outbox, self._settings, self._hooks, tracing=self._tracing)
             yield transaction
         self._committed(transaction.published, transaction.committed_callbacks)
@@ -164,7 +163,7 @@ class Transactions:
         transaction at a time. Other tasks' transactions are not part of it."""
         if _batch.get() is not None:
             raise RuntimeError("a batch is already open in this task")
-        async with self._writers or nullcontext(), self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             batch = _Batch(connection)
             token = _batch.set(batch)
             try:
@@ -326,7 +325,7 @@ class OutboxRelay:
             await asyncio.gather(*deliveries)
         self._link.record(None)
         self.published += len(rows)
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.execute(
                 update(table).where(table.c.id.in_([row.id for row in rows])).values(sent_at=datetime.now(UTC))
             )

@@ -16,7 +16,7 @@ from sqlalchemy import Row
 from services.contract.clock import Clock
 from services.contract.events import Topic
 from services.contract.lease import Lease, LeasedLoop
-from services.contract.logs import correlation_id
+from services.contract.logs import correlated, correlation_id
 from services.contract.metrics import HUB_ENVELOPES
 from services.contract.outbox import Transactions
 from services.gateway.adapters.ephyto_xml import (
@@ -108,8 +108,7 @@ class HubIntake:
                 header.from_country,
             )
             return 0
-        token = correlation_id.set(str(uuid.uuid4()))
-        try:
+        with correlated(str(uuid.uuid4())):
             pulled = await self._client.pull(number)
             if pulled is None:
                 log.warning("ePhyto Hub: envelope %s is no longer waiting", number)
@@ -136,8 +135,6 @@ class HubIntake:
                 extra={"hub_delivery_number": number, "certificate_id": row.id},
             )
             return 1
-        finally:
-            correlation_id.reset(token)
 
     async def _store(self, parsed: ParsedCertificate, header: HubEnvelope) -> tuple[Row[Any], bool]:
         sender = (parsed.envelope.from_country if parsed.envelope else None) or header.from_country or ""

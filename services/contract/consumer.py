@@ -114,7 +114,7 @@ class EventConsumer:
         self._settings = settings
         self._tracing = tracing
         self._transactions = transactions
-        self._batch_handler = batch_handler if transactions is not None and not tracing.enabled else None
+        self._batch_handler = batch_handler
         self._link = link
         self._topics = topics
         self._group_id = group_id
@@ -221,6 +221,7 @@ class EventConsumer:
         assert self._transactions is not None
         clock = asyncio.get_running_loop().time
         deadline = clock() + self._settings.consumer_batch_ms / 1000
+        bulk = None if self._tracing.enabled else self._batch_handler  # tracing on: each event in its own span
         done: list[tuple[ConsumerRecord, bool]] = []
         together: list[tuple[Envelope, ConsumerRecord]] = []  # for the batch handler, which takes them at once
         taken = 0
@@ -230,15 +231,15 @@ class EventConsumer:
                     if not self._may_take(consumer, partition) or (taken and clock() >= deadline):
                         break
                     taken += 1
-                    if self._batch_handler is not None:
+                    if bulk is not None:
                         together.append((decode(record.headers, record.value), record))
                         continue
                     with self._tracing.consumer_span(record, self._group_id):
                         envelope = decode(record.headers, record.value)
                         with correlated(envelope.correlation_id):
                             done.append((record, await self._handler(envelope, record)))
-                if self._batch_handler is not None:
-                    answers = await self._batch_handler(together)
+                if bulk is not None:
+                    answers = await bulk(together)
                     done = [(record, answer) for (_, record), answer in zip(together, answers, strict=True)]
         except Exception as exc:  # noqa: BLE001 - the one-at-a-time pass sorts out whatever it was
             log.info(

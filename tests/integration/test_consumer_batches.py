@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import ConsumerRecord
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import Table, func, select
 
 from services.contract.cloudevents import Envelope, output_event_id
-from services.contract.consumer import EventConsumer, PermanentEventError
+from services.contract.consumer import BatchHandler, EventConsumer, PermanentEventError
 from services.contract.events import DeclarationCancelled, Topic
 from services.contract.outbox import BatchRolledBack, Transaction
+from services.contract.tracing import Tracing
 from services.customs.adapters import orm
 from services.customs.bootstrap import Customs
 from services.customs.bootstrap import bootstrap as bootstrap_customs
@@ -91,7 +93,14 @@ async def rows(customs: Customs, table: Table, column: str, values: list[str]) -
 
 
 async def consuming(
-    customs: Customs, topic: str, recorder: Recorder, group: str, **settings: float
+    customs: Customs,
+    topic: str,
+    recorder: Recorder,
+    group: str,
+    *,
+    tracing: Tracing | None = None,
+    batch_handler: BatchHandler | None = None,
+    **settings: float,
 ) -> tuple[EventConsumer, asyncio.Task[None]]:
     consumer = EventConsumer(
         settings=customs.settings.model_copy(update=settings),
@@ -99,18 +108,31 @@ async def consuming(
         topics=[topic],
         group_id=group,
         handler=recorder.handler,
-        tracing=customs.runtime.tracing,
+        tracing=tracing or customs.runtime.tracing,
         transactions=customs.runtime.transactions,
+        batch_handler=batch_handler,
     )
     return consumer, asyncio.create_task(consumer.run())
 
 
-async def consume_waiting(customs: Customs, topic_prefix: str, count: int, **settings: float) -> Recorder:
+async def consume_waiting(
+    customs: Customs,
+    topic_prefix: str,
+    count: int,
+    *,
+    tracing: Tracing | None = None,
+    batch_handler: BatchHandler | None = None,
+    **settings: float,
+) -> Recorder:
     """`count` events put on the one partition before the consumer joins, then consumed; the effects' record."""
     topic = customs.settings.topic(Topic.CLEARANCE)
     ids = await produce(customs, topic, [f"c{n}" for n in range(count)])
     recorder = Recorder(customs)
-    consumer, running = await consuming(customs, topic, recorder, f"{topic_prefix}batches", **settings)
+    consumer, running = await consuming(
+        customs, topic, recorder, f"{topic_prefix}batches", tracing=tracing, batch_handler=batch_handler, **settings
+    )
+    if tracing is not None:
+        tracing.start()  # after the consumer is built, as in a service (Runtime.start)
     try:
 
         async def all_taken_in() -> bool:
@@ -137,6 +159,28 @@ async def test_records_waiting_on_a_partition_are_handled_in_one_transaction(
 async def test_a_batch_takes_no_record_once_it_is_consumer_batch_ms_old(customs: Customs, topic_prefix: str) -> None:
     recorder = await consume_waiting(customs, topic_prefix, 10, consumer_batch_ms=0)
     assert len({id(connection) for connection in recorder.connections}) == 10
+
+
+async def test_with_tracing_on_each_event_of_a_batch_is_handled_in_its_own_span(
+    customs: Customs, topic_prefix: str
+) -> None:
+    exporter = InMemorySpanExporter()
+    tracing = Tracing("batches", lambda: exporter)
+    handed_over: list[int] = []
+
+    async def batch_handler(events: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
+        handed_over.append(len(events))
+        return [False] * len(events)
+
+    try:
+        recorder = await consume_waiting(
+            customs, topic_prefix, 10, tracing=tracing, batch_handler=batch_handler, consumer_batch_ms=60_000
+        )
+    finally:
+        await tracing.stop()
+    assert handed_over == []  # the batch handler would have taken them without a span each
+    assert len({id(connection) for connection in recorder.connections}) < 10  # still batched
+    assert len([span for span in exporter.get_finished_spans() if span.name.startswith("process ")]) == 10
 
 
 async def test_a_failure_in_a_batch_costs_only_the_record_that_failed(customs: Customs, topic_prefix: str) -> None:

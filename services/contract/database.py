@@ -118,7 +118,8 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with engine.begin() as connection:
             yield connection
         return
-    lock = _write_locks.setdefault(engine.sync_engine.pool, asyncio.Lock())
+    pool = engine.sync_engine.pool
+    lock = _write_locks.get(pool) or _write_locks.setdefault(pool, asyncio.Lock())
     async with lock, engine.begin() as connection:
         yield connection
 

@@ -64,7 +64,7 @@ class Transaction:
         rows = []
         for envelope in envelopes:
             topic = self._settings.topic(envelope.data.topic)
-            rows.append(outbox_row(envelope, topic, self._tracing.event_headers(envelope, topic)))
+            rows.append(_outbox_row(envelope, topic, self._tracing.event_headers(envelope, topic)))
         if rows:
             await self.connection.execute(_insert_into(self._outbox), rows)
         for envelope in envelopes:
@@ -200,7 +200,7 @@ def _insert_into(table: Table) -> Insert:
     return insert(table)
 
 
-def outbox_row(envelope: Envelope, topic: str, extra_headers: Sequence[tuple[str, bytes]] = ()) -> dict[str, Any]:
+def _outbox_row(envelope: Envelope, topic: str, extra_headers: Sequence[tuple[str, bytes]] = ()) -> dict[str, Any]:
     """An event's outbox row: the relay publishes it to `topic` with its headers as stored."""
     headers = [*envelope.headers(), *extra_headers]
     return {

@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 _INSERT_DECLARATION = insert(declarations)
 _INSERT_DECISION = insert(decisions)
 _STORED = select(declarations).where(declarations.c.declaration_id == bindparam("declaration_id"))
-_PAID = select(payments.c.national_amount).where(payments.c.declaration_id == bindparam("declaration_id"))
 _LAST_SEQUENCE = select(func.max(decisions.c.sequence)).where(decisions.c.declaration_id == bindparam("declaration_id"))
 _HELD = select(declarations.c.declaration_id).where(declarations.c.declaration_id.in_(bindparam("ids", expanding=True)))
 _PAID_BY = select(payments.c.declaration_id, payments.c.national_amount).where(
@@ -96,8 +95,15 @@ async def stored_declaration(connection: AsyncConnection, declaration_id: str) -
 
 async def paid_towards(connection: AsyncConnection, declaration_id: str) -> Decimal:
     """What the payments recorded for the declaration add up to, in national currency."""
-    amounts = await connection.scalars(_PAID, {"declaration_id": declaration_id})
-    return sum((Decimal(amount) for amount in amounts), ZERO)
+    return (await paid_by(connection, [declaration_id])).get(declaration_id, ZERO)
+
+
+async def paid_by(connection: AsyncConnection, declaration_ids: list[str]) -> dict[str, Decimal]:
+    """What the payments recorded for each declaration add up to, in national currency (none paid: absent)."""
+    paid: dict[str, Decimal] = {}
+    for declaration_id, amount in (await connection.execute(_PAID_BY, {"ids": declaration_ids})).all():
+        paid[declaration_id] = paid.get(declaration_id, ZERO) + Decimal(amount)
+    return paid
 
 
 async def publish_decision(
@@ -131,9 +137,7 @@ async def decide_lodgements(
     connection = transaction.connection
     ids = [_lodged(envelope).declaration_id for envelope in lodgements]
     held = set(await connection.scalars(_HELD, {"ids": ids}))
-    paid: dict[str, Decimal] = {}
-    for declaration_id, amount in (await connection.execute(_PAID_BY, {"ids": ids})).all():
-        paid[declaration_id] = paid.get(declaration_id, ZERO) + Decimal(amount)
+    paid = await paid_by(connection, ids)
     declarations_rows, decision_rows, events = [], [], []
     for envelope in lodgements:
         lodged = _lodged(envelope)

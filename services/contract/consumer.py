@@ -26,6 +26,7 @@ class PermanentEventError(Exception):
 
 
 Effect = Callable[[Transaction, Envelope], Awaitable[None]]
+BulkEffect = Callable[[Transaction, list[Envelope]], Awaitable[None]]
 
 
 class Inbox:
@@ -44,6 +45,16 @@ class Inbox:
                 return False
             await effect(transaction, envelope)
         return True
+
+    async def process_together(
+        self, events: Sequence[tuple[Envelope, ConsumerRecord]], effect: BulkEffect
+    ) -> list[bool]:
+        """Many events at once, in one transaction: each id claimed in one statement, then the effect of those
+        claimed now. For each event, in order, whether it was processed (false for a redelivery)."""
+        async with self._transactions.begin() as transaction:
+            claimed = await self.claim(transaction, events)
+            await effect(transaction, [envelope for envelope, _ in events if envelope.id in claimed])
+        return [envelope.id in claimed for envelope, _ in events]
 
     async def claim(self, transaction: Transaction, events: Sequence[tuple[Envelope, ConsumerRecord]]) -> set[str]:
         """Claim the events' ids in one statement, in the caller's transaction: the ids claimed now (the others
@@ -72,7 +83,34 @@ _ALL_BUT_EVENT_ID = frozenset({"topic", "partition", "offset", "processed_at"})
 Handler = Callable[[Envelope, ConsumerRecord], Awaitable[bool]]
 BatchHandler = Callable[[list[tuple[Envelope, ConsumerRecord]]], Awaitable[list[bool]]]
 """Handles a batch's events together, in the batch's transaction: for each, in order, whether it was processed (as
-a Handler answers). A service gives one where deciding many events at once saves statements (customs)."""
+a Handler answers). A service gives one where deciding many events at once saves statements (customs, phyto)."""
+
+
+async def in_runs(
+    events: list[tuple[Envelope, ConsumerRecord]],
+    *,
+    joins: Callable[[Envelope], bool],
+    together: Callable[[list[tuple[Envelope, ConsumerRecord]]], Awaitable[list[bool]]],
+    alone: Handler,
+) -> list[bool]:
+    """A batch handler's plan: consecutive events that `joins` takes, about different subjects, go `together`; a
+    run ends at any other event, which goes `alone` (in order, so it sees what the run before it did), and at a
+    second event about a subject already in the run. For each event, in order, whether it was processed."""
+    answers: list[bool] = []
+    run: list[tuple[Envelope, ConsumerRecord]] = []
+    subjects: set[str] = set()
+    for envelope, record in events:
+        joining = joins(envelope)
+        if run and (not joining or envelope.data.subject() in subjects):
+            answers += await together(run)
+            run, subjects = [], set()
+        if joining:
+            run.append((envelope, record))
+            subjects.add(envelope.data.subject())
+        else:
+            with correlated(envelope.correlation_id):
+                answers.append(await alone(envelope, record))
+    return answers + (await together(run) if run else [])
 
 
 class _LoggedRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints

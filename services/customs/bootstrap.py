@@ -8,7 +8,7 @@ from aiokafka import ConsumerRecord
 
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
-from services.contract.consumer import PermanentEventError
+from services.contract.consumer import PermanentEventError, in_runs
 from services.contract.events import (
     DeclarationAmended,
     DeclarationCancelled,
@@ -89,32 +89,22 @@ class Customs:
     async def on_events(self, events: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
         """A batch, in the consumer's batch transaction: runs of first lodgements routed to customs (of different
         declarations) are claimed and decided together; every other event is handled by on_event, in order."""
-        answers: list[bool] = []
-        run: list[tuple[Envelope, ConsumerRecord]] = []
-        for envelope, record in events:
-            data = envelope.data
-            lodgement = isinstance(data, DeclarationSubmitted) and declarations.AGENCY in data.required_agencies
-            if run and (not lodgement or data.subject() in {queued.data.subject() for queued, _ in run}):
-                answers += await self._decide_together(run)
-                run = []
-            if lodgement:
-                run.append((envelope, record))
-            else:
-                with correlated(envelope.correlation_id):
-                    answers.append(await self.on_event(envelope, record))
-        return answers + await self._decide_together(run)
+        return await in_runs(events, joins=self._lodged_here, together=self._decide_together, alone=self.on_event)
+
+    @staticmethod
+    def _lodged_here(envelope: Envelope) -> bool:
+        data = envelope.data
+        return isinstance(data, DeclarationSubmitted) and declarations.AGENCY in data.required_agencies
 
     async def _decide_together(self, run: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
-        if not run:
-            return []
         rulebook, now = self.rules.current, self.clock()
-        async with self.runtime.transactions.begin() as transaction:
-            claimed = await self.runtime.inbox.claim(transaction, run)
-            fresh = [envelope for envelope, _ in run if envelope.id in claimed]
+
+        async def decide(transaction: Transaction, fresh: list[Envelope]) -> None:
             for envelope in await declarations.decide_lodgements(transaction, fresh, rulebook=rulebook, now=now):
                 with correlated(envelope.correlation_id):  # a declaration customs holds already: one at a time
                     await declarations.decide(transaction, envelope, rulebook=rulebook, now=now)
-        return [envelope.id in claimed for envelope, _ in run]
+
+        return await self.runtime.inbox.process_together(run, decide)
 
     def reload_rules(self) -> bool:
         """Load the rule files again; invalid files leave the rules in force (see the log)."""

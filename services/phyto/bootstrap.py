@@ -7,7 +7,7 @@ from aiokafka import ConsumerRecord
 
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
-from services.contract.consumer import PermanentEventError
+from services.contract.consumer import PermanentEventError, in_runs
 from services.contract.events import (
     CertificateReceived,
     DeclarationAmended,
@@ -20,6 +20,7 @@ from services.contract.events import (
     PaymentRecorded,
     Topic,
 )
+from services.contract.logs import correlated
 from services.contract.outbox import Transaction
 from services.contract.runtime import Runtime
 from services.phyto.adapters import orm
@@ -72,6 +73,26 @@ class Phyto:
         rules = self.rules.current  # one version of the rules for the whole event, whatever a reload does meanwhile
         return await self.runtime.inbox.process(envelope, record, effect)
 
+    async def on_events(self, events: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
+        """A batch, in the consumer's batch transaction: runs of first lodgements routed to phyto (of different
+        declarations) are claimed and decided together; every other event is handled by on_event, in order."""
+        return await in_runs(events, joins=self._lodged_here, together=self._decide_together, alone=self.on_event)
+
+    @staticmethod
+    def _lodged_here(envelope: Envelope) -> bool:
+        data = envelope.data
+        return isinstance(data, DeclarationSubmitted) and consignments.AGENCY in data.required_agencies
+
+    async def _decide_together(self, run: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
+        rules, now = self.rules.current, self.clock()
+
+        async def decide(transaction: Transaction, fresh: list[Envelope]) -> None:
+            for envelope in await consignments.decide_lodgements(transaction, fresh, rules=rules, now=now):
+                with correlated(envelope.correlation_id):  # a declaration phyto holds already: one at a time
+                    await consignments.on_declaration(transaction, envelope, rules=rules, now=now)
+
+        return await self.runtime.inbox.process_together(run, decide)
+
     def reload_rules(self) -> bool:
         """Load the import requirements again; an invalid file leaves the rules in force (see the log)."""
         return self.rules.reload()
@@ -85,5 +106,5 @@ def bootstrap(settings: PhytoSettings, clock: Clock = utc_now) -> Phyto:
     )
     phyto = Phyto(settings, runtime, PhytoRulesHolder(settings), clock)
     topics = [settings.topic(Topic.DECLARATIONS), settings.topic(Topic.CERTIFICATES), settings.topic(Topic.INSPECTIONS)]
-    runtime.consume(topics, f"{settings.topic_prefix}phyto", phyto.on_event)
+    runtime.consume(topics, f"{settings.topic_prefix}phyto", phyto.on_event, phyto.on_events)
     return phyto

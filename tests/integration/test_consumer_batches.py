@@ -4,6 +4,7 @@ dead-lettered. Run on SQLite and on PostgreSQL."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
@@ -19,11 +20,25 @@ from services.customs.adapters import orm
 from services.customs.bootstrap import Customs
 from services.customs.bootstrap import bootstrap as bootstrap_customs
 from services.customs.settings import CustomsSettings
+from services.phyto.adapters import orm as phyto_orm
+from services.phyto.bootstrap import Phyto
+from services.phyto.bootstrap import bootstrap as bootstrap_phyto
+from services.phyto.settings import PhytoSettings
 from tests.support.databases import Databases
 from tests.support.in_process import common_settings
 from tests.support.independent_kafka import read_until
 from tests.support.waiting import eventually
-from tests.unit.builders import AT, agency_decision_made, clearance_decided, declaration_submitted
+from tests.unit.builders import (
+    AT,
+    agency_decision_made,
+    certificate,
+    certificate_received,
+    clearance_decided,
+    declaration,
+    declaration_submitted,
+    document,
+    goods_item,
+)
 
 pytestmark = pytest.mark.integration
 OUTBOX, INBOX, _ = orm.messaging
@@ -284,3 +299,69 @@ async def test_customs_decides_a_batch_as_it_would_one_event_at_a_time(customs: 
     assert stored[ids[0]] is None
     published = [output_event_id(event.id, "customs") for event in (events[0], events[1], events[6])]
     assert await rows(customs, OUTBOX, "event_id", published) == 3
+
+
+async def phyto_decided_on(service: Phyto) -> dict[str, Any]:
+    """What phyto keeps of its decisions: the declarations, what they cite, the decisions and the events."""
+    tables = {
+        "declarations": select(*(column for column in phyto_orm.declarations.c if column.name != "body")),
+        "links": select(phyto_orm.declaration_certificates),
+        "decisions": select(*(column for column in phyto_orm.decisions.c if column.name != "decided_at")),
+        "events": select(phyto_orm.outbox.c.event_id, phyto_orm.outbox.c.key, phyto_orm.outbox.c.value),
+    }
+    async with service.runtime.engine.connect() as connection:
+        return {name: sorted(await connection.execute(query)) for name, query in tables.items()}
+
+
+async def test_phyto_decides_a_batch_as_it_would_one_event_at_a_time(
+    kafka_bootstrap: str, topic_prefix: str, database: Databases
+) -> None:
+    """The same events on two fresh phyto databases: all at once through the batch handler, and one at a time."""
+    old, new, absent = "NL-T-BATCH-OLD", "NL-T-BATCH-NEW", "NL-T-BATCH-ABSENT"
+    ids = [f"01JD00000000000000000PHYT{n}" for n in "ABCDE"]
+
+    def lodged(n: int, *numbers: str, agencies: tuple[str, ...] = ("customs", "phyto")) -> Envelope:
+        cited = declaration(goods_item(documents=[document(number) for number in numbers]))
+        submitted = declaration_submitted(declaration_id=ids[n], declaration=cited, required_agencies=list(agencies))
+        return Envelope(data=submitted, source="gateway", correlation_id=f"lodged {n}")
+
+    def received(number: str, certificate_id: str, **fields: Any) -> Envelope:
+        data = certificate_received(certificate_id=certificate_id, certificate=certificate(number, **fields))
+        return Envelope(data=data, source="gateway", correlation_id=number)
+
+    lodged_b = lodged(1, absent)
+    events = [
+        received(old, "01JC0000000000000000000OLD"),
+        received(new, "01JC0000000000000000000NEW", replaced_certificate_number=old),
+        lodged(0, old),  # the replacement is in force
+        lodged_b,  # awaits its certificate
+        lodged(0, old),  # the same declaration again: phyto holds it
+        lodged(2, absent, agencies=("customs",)),  # not routed to phyto
+        lodged(3, new, absent),
+        lodged_b,  # redelivered
+        lodged(4),  # cites nothing
+    ]
+    records = [(event, record_of(event, n)) for n, event in enumerate(events)]
+    kept = []
+    for name in ("together", "alone"):
+        settings = PhytoSettings(
+            database_url=await database.url(f"phyto_{name}"),
+            inspection_key="test-inspection-key-0123456789",
+            **common_settings(kafka_bootstrap, f"{topic_prefix}{name}."),
+        )
+        service = bootstrap_phyto(settings, clock=lambda: AT)
+        await service.runtime.start()
+        try:
+            if name == "together":
+                async with service.runtime.transactions.batch():
+                    answers = await service.on_events(records)
+            else:
+                answers = [await service.on_event(event, record) for event, record in records]
+            kept.append((answers, await phyto_decided_on(service)))
+        finally:
+            await service.runtime.stop()
+    (answers, together), (answers_alone, alone) = kept
+    assert answers == answers_alone == [True, True, True, True, True, False, True, False, True]
+    assert together == alone
+    outcomes = {row.declaration_id: row.outcome for row in together["declarations"]}
+    assert outcomes == {ids[0]: "released", ids[1]: "held", ids[3]: "held", ids[4]: "held"}

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, text, update
+from sqlalchemy import Row, bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.certificate import Certificate
@@ -38,29 +38,57 @@ def _preferred(rows: Iterable[Row[Any]], key: str, preferred_country: str | None
     return chosen
 
 
-async def certificates_by_number(
-    connection: AsyncConnection, numbers: Iterable[str], preferred_country: str | None
-) -> dict[str, Certificate]:
-    """The certificate in force for each cited number: the stored one, or the certificate that replaced it (and
-    the one that replaced that, and so on); where two countries used one number, the exporting country's."""
-    wanted = set(numbers)
+_NUMBERED = select(certificates).where(certificates.c.number.in_(bindparam("numbers", expanding=True)))
+_REPLACING = select(certificates).where(certificates.c.replaces.in_(bindparam("numbers", expanding=True)))
+
+
+async def certificate_rows(connection: AsyncConnection, numbers: Iterable[str]) -> list[Row[Any]]:
+    """Every stored certificate that may be in force for these numbers, of any country: those with the numbers,
+    those replacing them, those replacing those, and so on (up to REPLACEMENT_CHAIN). `in_force` chooses."""
+    wanted = sorted(set(numbers))
     if not wanted:
-        return {}
-    rows = await connection.execute(select(certificates).where(certificates.c.number.in_(wanted)))
-    in_force = _preferred(rows, "number", preferred_country)
+        return []
+    rows = list(await connection.execute(_NUMBERED, {"numbers": wanted}))
+    seen = {row.id for row in rows}
+    replaced = wanted
+    for _ in range(REPLACEMENT_CHAIN):
+        successors = [row for row in await connection.execute(_REPLACING, {"numbers": replaced}) if row.id not in seen]
+        if not successors:
+            break
+        rows += successors
+        seen |= {row.id for row in successors}
+        replaced = sorted({row.number for row in successors})
+    return rows
+
+
+def in_force(rows: list[Row[Any]], numbers: Iterable[str], preferred_country: str | None) -> dict[str, Row[Any]]:
+    """The certificate in force for each cited number, among `certificate_rows`: the stored one, or the one that
+    replaced it (and the one that replaced that, and so on); where two countries used one number, the exporting
+    country's. A number with none is left out."""
+    wanted = set(numbers)
+    chosen = _preferred((row for row in rows if row.number in wanted), "number", preferred_country)
     heads = {number: number for number in wanted}  # cited number -> the number in force for it
     for _ in range(REPLACEMENT_CHAIN):
-        replacing = await connection.execute(
-            select(certificates).where(certificates.c.replaces.in_(set(heads.values())))
-        )
-        successors = _preferred(replacing, "replaces", preferred_country)
+        current = set(heads.values())
+        successors = _preferred((row for row in rows if row.replaces in current), "replaces", preferred_country)
         if not successors:
             break
         for cited, head in heads.items():
             if head in successors:
                 heads[cited] = successors[head].number
-                in_force[successors[head].number] = successors[head]
-    return {cited: Certificate.model_validate(in_force[head].body) for cited, head in heads.items() if head in in_force}
+                chosen[successors[head].number] = successors[head]
+    return {cited: chosen[head] for cited, head in heads.items() if head in chosen}
+
+
+async def certificates_by_number(
+    connection: AsyncConnection, numbers: Iterable[str], preferred_country: str | None
+) -> dict[str, Certificate]:
+    """The certificate in force for each cited number (see `in_force`)."""
+    wanted = set(numbers)
+    rows = await certificate_rows(connection, wanted)
+    return {
+        cited: Certificate.model_validate(row.body) for cited, row in in_force(rows, wanted, preferred_country).items()
+    }
 
 
 async def replaced_numbers(connection: AsyncConnection, certificate: Certificate) -> list[str]:
@@ -153,10 +181,37 @@ async def unlink(connection: AsyncConnection, declaration_id: str) -> None:
 
 
 async def _link(connection: AsyncConnection, declaration_id: str, numbers: set[str]) -> None:
-    for number in sorted(numbers):
-        await connection.execute(
-            insert(declaration_certificates).values(declaration_id=declaration_id, certificate_number=number)
-        )
+    if numbers:
+        await connection.execute(_INSERT_LINK, links(declaration_id, numbers))
+
+
+def links(declaration_id: str, numbers: set[str]) -> list[dict[str, str]]:
+    """The rows that say a declaration cites these certificate numbers."""
+    return [{"declaration_id": declaration_id, "certificate_number": number} for number in sorted(numbers)]
+
+
+_INSERT_LINK = insert(declaration_certificates)
+_INSERT_DECLARATION = insert(declarations)
+_INSERT_DECISION = insert(decisions)
+_HELD = select(declarations.c.declaration_id).where(declarations.c.declaration_id.in_(bindparam("ids", expanding=True)))
+
+
+async def held(connection: AsyncConnection, declaration_ids: list[str]) -> set[str]:
+    """Which of these declarations phyto holds."""
+    return set(await connection.scalars(_HELD, {"ids": declaration_ids}))
+
+
+async def save_decided(
+    connection: AsyncConnection,
+    declaration_rows: list[dict[str, Any]],
+    link_rows: list[dict[str, str]],
+    decision_rows: list[dict[str, Any]],
+) -> None:
+    """Declarations phyto did not hold, with what they cite and their first decisions, in three statements."""
+    await connection.execute(_INSERT_DECLARATION, declaration_rows)
+    if link_rows:
+        await connection.execute(_INSERT_LINK, link_rows)
+    await connection.execute(_INSERT_DECISION, decision_rows)
 
 
 async def declarations_citing(connection: AsyncConnection, number: str) -> list[Row[Any]]:

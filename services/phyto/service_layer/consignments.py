@@ -101,8 +101,7 @@ def _details(assessment: PhytoAssessment, mismatches: list[dict[str, Any]]) -> d
     return details
 
 
-async def _publish_decision(
-    transaction: Transaction,
+def _decided(
     *,
     event_id: str,
     declaration_id: str,
@@ -112,23 +111,21 @@ async def _publish_decision(
     rules: PhytoRules,
     correlation_id: str,
     now: datetime,
-) -> None:
+) -> tuple[dict[str, Any], Envelope]:
+    """A decision's row and its event (logged: the outcome and its reasons)."""
     reasons = [reason.model_dump() for reason in assessment.reasons]
     mismatches = [asdict(mismatch) for mismatch in assessment.mismatches]
-    await repository.record_decision(
-        transaction.connection,
-        {
-            "event_id": event_id,
-            "declaration_id": declaration_id,
-            "declaration_version": version,
-            "sequence": sequence,
-            "outcome": assessment.outcome.value,
-            "reasons": reasons,
-            "mismatches": mismatches,
-            "requirements_version": rules.version,
-            "decided_at": now,
-        },
-    )
+    row = {
+        "event_id": event_id,
+        "declaration_id": declaration_id,
+        "declaration_version": version,
+        "sequence": sequence,
+        "outcome": assessment.outcome.value,
+        "reasons": reasons,
+        "mismatches": mismatches,
+        "requirements_version": rules.version,
+        "decided_at": now,
+    }
     decision = AgencyDecisionMade(
         agency=AGENCY,
         declaration_id=declaration_id,
@@ -148,9 +145,84 @@ async def _publish_decision(
         "".join(f"; {reason.code}" for reason in assessment.reasons),
         extra={"correlation_id": correlation_id},
     )
-    await transaction.publish(
-        Envelope(data=decision, source=AGENCY, correlation_id=correlation_id, id=event_id, time=now)
-    )
+    return row, Envelope(data=decision, source=AGENCY, correlation_id=correlation_id, id=event_id, time=now)
+
+
+async def _publish(transaction: Transaction, decided: tuple[dict[str, Any], Envelope]) -> None:
+    """Record a decision (`_decided`) as the declaration's latest, and publish it."""
+    row, event = decided
+    await repository.record_decision(transaction.connection, row)
+    await transaction.publish(event)
+
+
+async def decide_lodgements(
+    transaction: Transaction, lodgements: list[Envelope], *, rules: PhytoRules, now: datetime
+) -> list[Envelope]:
+    """Decide first lodgements routed to phyto of declarations it does not hold yet, all together: a few
+    statements whatever their number (the certificates they cite, the declarations, their links and decisions,
+    the events). Their declaration ids must differ. Those phyto holds already are returned, for on_declaration
+    one at a time."""
+    if not lodgements:
+        return []
+    connection = transaction.connection
+    lodged = {envelope.id: _submitted(envelope) for envelope in lodgements}
+    holding = await repository.held(connection, [submitted.declaration_id for submitted in lodged.values()])
+    fresh = [envelope for envelope in lodgements if lodged[envelope.id].declaration_id not in holding]
+    cited = {envelope.id: _cited(lodged[envelope.id].declaration) for envelope in fresh}
+    numbers = set().union(*cited.values())
+    await repository.lock_certificate_numbers(connection, numbers)
+    stored = await repository.certificate_rows(connection, numbers)
+    read: dict[str, Certificate] = {}  # by certificate id: each read once, whoever cites it
+    declaration_rows: list[dict[str, Any]] = []
+    link_rows: list[dict[str, str]] = []
+    decision_rows: list[dict[str, Any]] = []
+    events: list[Envelope] = []
+    for envelope in fresh:
+        submitted = lodged[envelope.id]
+        declaration_id = submitted.declaration_id
+        in_force = repository.in_force(stored, cited[envelope.id], submitted.declaration.export_country)
+        certificates = {
+            number: read.get(row.id) or read.setdefault(row.id, Certificate.model_validate(row.body))
+            for number, row in in_force.items()
+        }
+        assessment = assess(
+            rules, declaration_id, submitted.declaration, certificates, lodged_at=submitted.submitted_at, now=now
+        )
+        row, event = _decided(
+            event_id=output_event_id(envelope.id, AGENCY),
+            declaration_id=declaration_id,
+            version=submitted.version,
+            sequence=1,
+            assessment=assessment,
+            rules=rules,
+            correlation_id=envelope.correlation_id,
+            now=now,
+        )
+        declaration_rows.append(
+            {
+                "declaration_id": declaration_id,
+                "version": submitted.version,
+                "body": submitted.declaration.model_dump(mode="json"),
+                "correlation_id": envelope.correlation_id,
+                "lodged_at": submitted.submitted_at,
+                "outcome": row["outcome"],
+                "reasons": row["reasons"],
+                "last_sequence": 1,
+            }
+        )
+        link_rows += repository.links(declaration_id, cited[envelope.id])
+        decision_rows.append(row)
+        events.append(event)
+    if events:
+        await repository.save_decided(connection, declaration_rows, link_rows, decision_rows)
+        await transaction.publish(*events)
+    return [envelope for envelope in lodgements if lodged[envelope.id].declaration_id in holding]
+
+
+def _submitted(envelope: Envelope) -> DeclarationSubmitted:
+    submitted = envelope.data
+    assert isinstance(submitted, DeclarationSubmitted)
+    return submitted
 
 
 async def on_declaration(transaction: Transaction, envelope: Envelope, *, rules: PhytoRules, now: datetime) -> None:
@@ -172,18 +244,20 @@ async def on_declaration(transaction: Transaction, envelope: Envelope, *, rules:
         return
     await _keep(connection, envelope, stored, lodged.declaration_id, lodged.version, body, numbers, lodged.submitted_at)
     lodged_at = lodged.submitted_at if stored is None else stored.lodged_at
-    await _publish_decision(
+    await _publish(
         transaction,
-        event_id=output_event_id(envelope.id, AGENCY),
-        declaration_id=lodged.declaration_id,
-        version=lodged.version,
-        sequence=1 if stored is None else stored.last_sequence + 1,
-        assessment=await _assess(
-            connection, rules, lodged.declaration_id, lodged.declaration, lodged_at=lodged_at, now=now
+        _decided(
+            event_id=output_event_id(envelope.id, AGENCY),
+            declaration_id=lodged.declaration_id,
+            version=lodged.version,
+            sequence=1 if stored is None else stored.last_sequence + 1,
+            assessment=await _assess(
+                connection, rules, lodged.declaration_id, lodged.declaration, lodged_at=lodged_at, now=now
+            ),
+            rules=rules,
+            correlation_id=envelope.correlation_id,
+            now=now,
         ),
-        rules=rules,
-        correlation_id=envelope.correlation_id,
-        now=now,
     )
 
 
@@ -218,16 +292,18 @@ async def on_certificate(transaction: Transaction, envelope: Envelope, *, rules:
             continue  # an officer's result settles this version's decision
         if assessment.outcome.value == row.outcome and [r.model_dump() for r in assessment.reasons] == row.reasons:
             continue
-        await _publish_decision(
+        await _publish(
             transaction,
-            event_id=output_event_id(envelope.id, AGENCY, discriminator=declaration_id),
-            declaration_id=declaration_id,
-            version=row.version,
-            sequence=row.last_sequence + 1,
-            assessment=assessment,
-            rules=rules,
-            correlation_id=row.correlation_id,
-            now=now,
+            _decided(
+                event_id=output_event_id(envelope.id, AGENCY, discriminator=declaration_id),
+                declaration_id=declaration_id,
+                version=row.version,
+                sequence=row.last_sequence + 1,
+                assessment=assessment,
+                rules=rules,
+                correlation_id=row.correlation_id,
+                now=now,
+            ),
         )
 
 
@@ -296,24 +372,26 @@ async def on_inspection(transaction: Transaction, envelope: Envelope, *, rules: 
     await repository.record_inspection(
         connection, recorded.declaration_id, recorded.model_dump(mode="json", include=kept)
     )
-    await _publish_decision(
+    await _publish(
         transaction,
-        event_id=output_event_id(envelope.id, AGENCY),
-        declaration_id=recorded.declaration_id,
-        version=row.version,
-        sequence=row.last_sequence + 1,
-        assessment=after_inspection(
-            recorded.result,
-            recorded.officer,
-            recorded.findings,
-            recorded.referred_to,
-            pests_found=recorded.pests_found,
-            action=recorded.action,
-            treatment=recorded.treatment,
+        _decided(
+            event_id=output_event_id(envelope.id, AGENCY),
+            declaration_id=recorded.declaration_id,
+            version=row.version,
+            sequence=row.last_sequence + 1,
+            assessment=after_inspection(
+                recorded.result,
+                recorded.officer,
+                recorded.findings,
+                recorded.referred_to,
+                pests_found=recorded.pests_found,
+                action=recorded.action,
+                treatment=recorded.treatment,
+            ),
+            rules=rules,
+            correlation_id=envelope.correlation_id,
+            now=now,
         ),
-        rules=rules,
-        correlation_id=envelope.correlation_id,
-        now=now,
     )
 
 
@@ -339,14 +417,16 @@ async def on_referral(transaction: Transaction, envelope: Envelope, *, rules: Ph
         await _keep(connection, envelope, stored, referred.declaration_id, referred.version, body, numbers, lodged_at)
     referral = referred.model_dump(mode="json", include={"inspection_id", "referred_by", "findings"})
     await repository.record_inspection(connection, referred.declaration_id, {"referral": referral})
-    await _publish_decision(
+    await _publish(
         transaction,
-        event_id=output_event_id(envelope.id, AGENCY),
-        declaration_id=referred.declaration_id,
-        version=referred.version,
-        sequence=1 if stored is None else stored.last_sequence + 1,
-        assessment=after_referral(referred.referred_by, referred.findings),
-        rules=rules,
-        correlation_id=envelope.correlation_id,
-        now=now,
+        _decided(
+            event_id=output_event_id(envelope.id, AGENCY),
+            declaration_id=referred.declaration_id,
+            version=referred.version,
+            sequence=1 if stored is None else stored.last_sequence + 1,
+            assessment=after_referral(referred.referred_by, referred.findings),
+            rules=rules,
+            correlation_id=envelope.correlation_id,
+            now=now,
+        ),
     )

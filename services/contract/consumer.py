@@ -89,27 +89,30 @@ a Handler answers). A service gives one where deciding many events at once saves
 async def in_runs(
     events: list[tuple[Envelope, ConsumerRecord]],
     *,
-    joins: Callable[[Envelope], bool],
+    run_of: Callable[[Envelope], str | None],
     together: Callable[[list[tuple[Envelope, ConsumerRecord]]], Awaitable[list[bool]]],
     alone: Handler,
 ) -> list[bool]:
-    """A batch handler's plan: consecutive events that `joins` takes, about different subjects, go `together`; a
-    run ends at any other event, which goes `alone` (in order, so it sees what the run before it did), and at a
-    second event about a subject already in the run. For each event, in order, whether it was processed."""
+    """A batch handler's plan: consecutive events of one kind of run (`run_of`), about different subjects, go
+    `together`; a run ends at an event of another kind, or about a subject already in it. An event of no run
+    (None) goes `alone`, in order, so it sees what the runs before it did. For each event, in order, whether it
+    was processed."""
     answers: list[bool] = []
     run: list[tuple[Envelope, ConsumerRecord]] = []
+    kind: str | None = None
     subjects: set[str] = set()
     for envelope, record in events:
-        joining = joins(envelope)
-        if run and (not joining or envelope.data.subject() in subjects):
+        joining = run_of(envelope)
+        if run and (joining != kind or envelope.data.subject() in subjects):
             answers += await together(run)
             run, subjects = [], set()
-        if joining:
-            run.append((envelope, record))
-            subjects.add(envelope.data.subject())
-        else:
+        kind = joining
+        if joining is None:
             with correlated(envelope.correlation_id):
                 answers.append(await alone(envelope, record))
+        else:
+            run.append((envelope, record))
+            subjects.add(envelope.data.subject())
     return answers + (await together(run) if run else [])
 
 

@@ -89,12 +89,13 @@ class Customs:
     async def on_events(self, events: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
         """A batch, in the consumer's batch transaction: runs of first lodgements routed to customs (of different
         declarations) are claimed and decided together; every other event is handled by on_event, in order."""
-        return await in_runs(events, joins=self._lodged_here, together=self._decide_together, alone=self.on_event)
+        return await in_runs(events, run_of=self._run_of, together=self._decide_together, alone=self.on_event)
 
     @staticmethod
-    def _lodged_here(envelope: Envelope) -> bool:
+    def _run_of(envelope: Envelope) -> str | None:
         data = envelope.data
-        return isinstance(data, DeclarationSubmitted) and declarations.AGENCY in data.required_agencies
+        lodged_here = isinstance(data, DeclarationSubmitted) and declarations.AGENCY in data.required_agencies
+        return "lodgements" if lodged_here else None
 
     async def _decide_together(self, run: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
         rulebook, now = self.rules.current, self.clock()

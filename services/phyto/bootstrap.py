@@ -75,23 +75,35 @@ class Phyto:
 
     async def on_events(self, events: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
         """A batch, in the consumer's batch transaction: runs of first lodgements routed to phyto (of different
-        declarations) are claimed and decided together; every other event is handled by on_event, in order."""
-        return await in_runs(events, joins=self._lodged_here, together=self._decide_together, alone=self.on_event)
+        declarations), and runs of certificates that replace none (of different numbers), are each claimed and
+        taken in together; every other event is handled by on_event, in order."""
+        return await in_runs(events, run_of=self._run_of, together=self._together, alone=self.on_event)
 
     @staticmethod
-    def _lodged_here(envelope: Envelope) -> bool:
+    def _run_of(envelope: Envelope) -> str | None:
         data = envelope.data
-        return isinstance(data, DeclarationSubmitted) and consignments.AGENCY in data.required_agencies
+        if isinstance(data, DeclarationSubmitted) and consignments.AGENCY in data.required_agencies:
+            return "lodgements"
+        if isinstance(data, CertificateReceived) and data.certificate.replaced_certificate_number is None:
+            return "certificates"
+        return None
 
-    async def _decide_together(self, run: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
+    async def _together(self, run: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
         rules, now = self.rules.current, self.clock()
 
-        async def decide(transaction: Transaction, fresh: list[Envelope]) -> None:
+        async def lodgements(transaction: Transaction, fresh: list[Envelope]) -> None:
             for envelope in await consignments.decide_lodgements(transaction, fresh, rules=rules, now=now):
                 with correlated(envelope.correlation_id):  # a declaration phyto holds already: one at a time
                     await consignments.on_declaration(transaction, envelope, rules=rules, now=now)
 
-        return await self.runtime.inbox.process_together(run, decide)
+        async def certificates(transaction: Transaction, fresh: list[Envelope]) -> None:
+            if fresh and not await consignments.take_in_certificates(transaction, fresh, rules=rules, now=now):
+                for envelope in fresh:  # one of them is known already: one at a time, in order
+                    with correlated(envelope.correlation_id):
+                        await consignments.on_certificate(transaction, envelope, rules=rules, now=now)
+
+        lodged = self._run_of(run[0][0]) == "lodgements"
+        return await self.runtime.inbox.process_together(run, lodgements if lodged else certificates)
 
     def reload_rules(self) -> bool:
         """Load the import requirements again; an invalid file leaves the rules in force (see the log)."""

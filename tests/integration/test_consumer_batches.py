@@ -306,6 +306,7 @@ async def phyto_decided_on(service: Phyto) -> dict[str, Any]:
     tables = {
         "declarations": select(*(column for column in phyto_orm.declarations.c if column.name != "body")),
         "links": select(phyto_orm.declaration_certificates),
+        "certificates": select(phyto_orm.certificates),
         "decisions": select(*(column for column in phyto_orm.decisions.c if column.name != "decided_at")),
         "events": select(phyto_orm.outbox.c.event_id, phyto_orm.outbox.c.key, phyto_orm.outbox.c.value),
     }
@@ -318,7 +319,7 @@ async def test_phyto_decides_a_batch_as_it_would_one_event_at_a_time(
 ) -> None:
     """The same events on two fresh phyto databases: all at once through the batch handler, and one at a time."""
     old, new, absent = "NL-T-BATCH-OLD", "NL-T-BATCH-NEW", "NL-T-BATCH-ABSENT"
-    ids = [f"01JD00000000000000000PHYT{n}" for n in "ABCDE"]
+    ids = [f"01JD00000000000000000PHYT{n}" for n in "ABCDEF"]
 
     def lodged(n: int, *numbers: str, agencies: tuple[str, ...] = ("customs", "phyto")) -> Envelope:
         cited = declaration(goods_item(documents=[document(number) for number in numbers]))
@@ -329,10 +330,11 @@ async def test_phyto_decides_a_batch_as_it_would_one_event_at_a_time(
         data = certificate_received(certificate_id=certificate_id, certificate=certificate(number, **fields))
         return Envelope(data=data, source="gateway", correlation_id=number)
 
+    second, third, unrelated = "NL-T-BATCH-2ND", "NL-T-BATCH-3RD", "NL-T-BATCH-UNRELATED"
     lodged_b = lodged(1, absent)
     events = [
         received(old, "01JC0000000000000000000OLD"),
-        received(new, "01JC0000000000000000000NEW", replaced_certificate_number=old),
+        received(new, "01JC0000000000000000000NEW", replaced_certificate_number=old),  # alone: a replacement
         lodged(0, old),  # the replacement is in force
         lodged_b,  # awaits its certificate
         lodged(0, old),  # the same declaration again: phyto holds it
@@ -340,6 +342,12 @@ async def test_phyto_decides_a_batch_as_it_would_one_event_at_a_time(
         lodged(3, new, absent),
         lodged_b,  # redelivered
         lodged(4),  # cites nothing
+        lodged(5, second, third),
+        received(absent, "01JC000000000000000000ABS"),  # B and D released
+        received(second, "01JC000000000000000000SEC"),  # F still awaits the third: a new decision all the same
+        received(third, "01JC000000000000000000THI"),  # F released
+        received(unrelated, "01JC000000000000000000UNR"),
+        received(absent, "01JC000000000000000000ABS"),  # sent again: phyto holds it, so one at a time
     ]
     records = [(event, record_of(event, n)) for n, event in enumerate(events)]
     kept = []
@@ -361,7 +369,8 @@ async def test_phyto_decides_a_batch_as_it_would_one_event_at_a_time(
         finally:
             await service.runtime.stop()
     (answers, together), (answers_alone, alone) = kept
-    assert answers == answers_alone == [True, True, True, True, True, False, True, False, True]
+    assert answers == answers_alone == [True] * 5 + [False, True, False] + [True] * 7
     assert together == alone
     outcomes = {row.declaration_id: row.outcome for row in together["declarations"]}
-    assert outcomes == {ids[0]: "released", ids[1]: "held", ids[3]: "held", ids[4]: "held"}
+    assert outcomes == {ids[0]: "released", ids[1]: "released", ids[3]: "released", ids[4]: "held", ids[5]: "released"}
+    assert sorted(row.sequence for row in together["decisions"] if row.declaration_id == ids[5]) == [1, 2, 3]

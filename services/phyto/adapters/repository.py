@@ -1,9 +1,9 @@
 """Queries of the phyto database; every function runs inside the caller's transaction."""
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Row, bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,9 +28,36 @@ REPLACEMENT_CHAIN = 10
 """How many replacements of replacements are followed from a cited number (a longer chain is not followed)."""
 
 
-def _preferred(rows: Iterable[Row[Any]], key: str, preferred_country: str | None) -> dict[str, Row[Any]]:
+class CertificateRecord(Protocol):
+    """A certificate as `in_force` reads it: a stored row, or one kept in this transaction (`Kept`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def issuing_country(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def replaces(self) -> str | None: ...
+    @property
+    def body(self) -> dict[str, Any]: ...
+
+
+class Kept(NamedTuple):
+    """A certificate this transaction keeps, before it is stored."""
+
+    id: str
+    issuing_country: str
+    number: str
+    replaces: str | None
+    body: dict[str, Any]
+
+
+def _preferred(
+    rows: Iterable[CertificateRecord], key: str, preferred_country: str | None
+) -> dict[str, CertificateRecord]:
     """One row per value of `key`; where two countries share it, the exporting country's."""
-    chosen: dict[str, Row[Any]] = {}
+    chosen: dict[str, CertificateRecord] = {}
     for row in rows:
         value = getattr(row, key)
         if value not in chosen or row.issuing_country == preferred_country:
@@ -61,7 +88,9 @@ async def certificate_rows(connection: AsyncConnection, numbers: Iterable[str]) 
     return rows
 
 
-def in_force(rows: list[Row[Any]], numbers: Iterable[str], preferred_country: str | None) -> dict[str, Row[Any]]:
+def in_force(
+    rows: Sequence[CertificateRecord], numbers: Iterable[str], preferred_country: str | None
+) -> dict[str, CertificateRecord]:
     """The certificate in force for each cited number, among `certificate_rows`: the stored one, or the one that
     replaced it (and the one that replaced that, and so on); where two countries used one number, the exporting
     country's. A number with none is left out."""
@@ -105,29 +134,53 @@ async def replaced_numbers(connection: AsyncConnection, certificate: Certificate
     return found
 
 
-async def store_certificate(
-    connection: AsyncConnection, certificate_id: str, certificate: Certificate, now: datetime
-) -> None:
-    """Insert the certificate, or replace the stored state of the same (country, number)."""
-    values = {
+def kept(certificate_id: str, certificate: Certificate, now: datetime) -> dict[str, Any]:
+    """A certificate's row, as `store_certificate` or `store_certificates` keeps it."""
+    return {
+        "id": certificate_id,
+        "issuing_country": certificate.issuing_country,
+        "number": certificate.number,
         "status": certificate.status.value,
         "body": certificate.model_dump(mode="json"),
         "received_at": now,
         "replaces": certificate.replaced_certificate_number,
     }
+
+
+async def store_certificate(
+    connection: AsyncConnection, certificate_id: str, certificate: Certificate, now: datetime
+) -> None:
+    """Insert the certificate, or replace the stored state of the same (country, number)."""
+    row = kept(certificate_id, certificate, now)
     existing = await connection.scalar(
         select(certificates.c.id).where(
             certificates.c.issuing_country == certificate.issuing_country, certificates.c.number == certificate.number
         )
     )
     if existing is None:
-        await connection.execute(
-            insert(certificates).values(
-                id=certificate_id, issuing_country=certificate.issuing_country, number=certificate.number, **values
-            )
-        )
+        await connection.execute(insert(certificates).values(**row))
     else:
-        await connection.execute(update(certificates).where(certificates.c.id == existing).values(**values))
+        del row["id"], row["issuing_country"], row["number"]
+        await connection.execute(update(certificates).where(certificates.c.id == existing).values(**row))
+
+
+_STORED_KEYS = select(certificates.c.issuing_country, certificates.c.number).where(
+    certificates.c.number.in_(bindparam("numbers", expanding=True))
+)
+_INSERT_CERTIFICATE = insert(certificates)
+
+
+async def stored_keys(connection: AsyncConnection, numbers: Iterable[str]) -> set[tuple[str, str]]:
+    """The (issuing country, number) of the stored certificates with these numbers."""
+    return {
+        (row.issuing_country, row.number)
+        for row in await connection.execute(_STORED_KEYS, {"numbers": sorted(set(numbers))})
+    }
+
+
+async def store_certificates(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Certificates not stored yet (`kept` rows), in one statement."""
+    await connection.execute(_INSERT_CERTIFICATE, rows)
 
 
 async def declaration(connection: AsyncConnection, declaration_id: str) -> Row[Any] | None:
@@ -222,6 +275,36 @@ async def declarations_citing(connection: AsyncConnection, number: str) -> list[
         .order_by(declarations.c.declaration_id)
     )
     return list(await connection.execute(query))
+
+
+_CITING_ANY = (
+    select(declaration_certificates.c.certificate_number.label("cited_number"), declarations)
+    .join(declarations, declaration_certificates.c.declaration_id == declarations.c.declaration_id)
+    .where(declaration_certificates.c.certificate_number.in_(bindparam("numbers", expanding=True)))
+    .order_by(declarations.c.declaration_id)
+)
+
+
+async def declarations_citing_any(connection: AsyncConnection, numbers: Iterable[str]) -> dict[str, list[Row[Any]]]:
+    """For each of these numbers, the declarations citing it, by declaration id (as `declarations_citing`)."""
+    citing: dict[str, list[Row[Any]]] = {}
+    for row in await connection.execute(_CITING_ANY, {"numbers": sorted(set(numbers))}):
+        citing.setdefault(row.cited_number, []).append(row)
+    return citing
+
+
+_UPDATE_STANDING = update(declarations).where(declarations.c.declaration_id == bindparam("standing_of"))
+
+
+async def record_decisions(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Decisions (as `record_decision` takes them, in order), in two statements: each declaration's latest stands."""
+    await connection.execute(_INSERT_DECISION, rows)
+    latest = {row["declaration_id"]: row for row in rows}
+    standings = [
+        {"standing_of": key, "outcome": row["outcome"], "reasons": row["reasons"], "last_sequence": row["sequence"]}
+        for key, row in latest.items()
+    ]
+    await connection.execute(_UPDATE_STANDING, standings)
 
 
 async def record_decision(connection: AsyncConnection, values: dict[str, Any]) -> None:

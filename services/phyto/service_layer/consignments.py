@@ -112,7 +112,7 @@ def _decided(
     correlation_id: str,
     now: datetime,
 ) -> tuple[dict[str, Any], Envelope]:
-    """A decision's row and its event (logged: the outcome and its reasons)."""
+    """A decision's row and its event."""
     reasons = [reason.model_dump() for reason in assessment.reasons]
     mismatches = [asdict(mismatch) for mismatch in assessment.mismatches]
     row = {
@@ -137,15 +137,19 @@ def _decided(
         rules_version=rules.version,
         decided_at=now,
     )
+    return row, Envelope(data=decision, source=AGENCY, correlation_id=correlation_id, id=event_id, time=now)
+
+
+def _logged(row: dict[str, Any], event: Envelope) -> None:
+    """A decision taken: its outcome and reasons in the log."""
     log.info(
         "declaration %s: %s (decision %d)%s",
-        declaration_id,
-        assessment.outcome.value,
-        sequence,
-        "".join(f"; {reason.code}" for reason in assessment.reasons),
-        extra={"correlation_id": correlation_id},
+        row["declaration_id"],
+        row["outcome"],
+        row["sequence"],
+        "".join(f"; {reason['code']}" for reason in row["reasons"]),
+        extra={"correlation_id": event.correlation_id},
     )
-    return row, Envelope(data=decision, source=AGENCY, correlation_id=correlation_id, id=event_id, time=now)
 
 
 async def _publish(transaction: Transaction, decided: tuple[dict[str, Any], Envelope]) -> None:
@@ -153,6 +157,7 @@ async def _publish(transaction: Transaction, decided: tuple[dict[str, Any], Enve
     row, event = decided
     await repository.record_decision(transaction.connection, row)
     await transaction.publish(event)
+    _logged(row, event)
 
 
 async def decide_lodgements(
@@ -216,6 +221,8 @@ async def decide_lodgements(
     if events:
         await repository.save_decided(connection, declaration_rows, link_rows, decision_rows)
         await transaction.publish(*events)
+    for row, event in zip(decision_rows, events, strict=True):
+        _logged(row, event)
     return [envelope for envelope in lodgements if lodged[envelope.id].declaration_id in holding]
 
 
@@ -286,11 +293,9 @@ async def on_certificate(transaction: Transaction, envelope: Envelope, *, rules:
     for declaration_id, row in sorted(relying.items()):
         declaration = Declaration.model_validate(row.body)
         assessment = await _assess(connection, rules, declaration_id, declaration, lodged_at=row.lodged_at, now=now)
-        if row.outcome == Outcome.RELEASED.value and assessment.outcome is not Outcome.RELEASED:
+        if _unreleased(row.outcome, assessment):
             await _raise_alert(transaction, envelope, row, certificate, assessment, now=now)
-        if row.inspection is not None:
-            continue  # an officer's result settles this version's decision
-        if assessment.outcome.value == row.outcome and [r.model_dump() for r in assessment.reasons] == row.reasons:
+        if not _changes(row, row.outcome, row.reasons, assessment):
             continue
         await _publish(
             transaction,
@@ -305,6 +310,92 @@ async def on_certificate(transaction: Transaction, envelope: Envelope, *, rules:
                 now=now,
             ),
         )
+
+
+def _unreleased(outcome: str, assessment: PhytoAssessment) -> bool:
+    """A consignment phyto had released that would not be released now."""
+    return outcome == Outcome.RELEASED.value and assessment.outcome is not Outcome.RELEASED
+
+
+def _changes(row: Row[Any], outcome: str, reasons: list[dict[str, Any]], assessment: PhytoAssessment) -> bool:
+    """Whether a new assessment of a declaration phyto holds is a new decision: not once an officer's result
+    settled the version, nor when outcome and reasons stay as they are."""
+    if row.inspection is not None:
+        return False
+    return assessment.outcome.value != outcome or [reason.model_dump() for reason in assessment.reasons] != reasons
+
+
+async def take_in_certificates(
+    transaction: Transaction, envelopes: list[Envelope], *, rules: PhytoRules, now: datetime
+) -> bool:
+    """Keep certificates phyto does not hold yet, none a replacement, and decide again on the declarations relying
+    on them, all together in a few statements whatever their number, with the decisions on_certificate would take
+    one certificate after the other (each sees the certificates before it, not those after). Their (country,
+    number) must differ. False, with nothing done, when one of them is stored already or would raise an alert:
+    on_certificate then takes them one at a time."""
+    connection = transaction.connection
+    received = [_received(envelope) for envelope in envelopes]
+    assert not any(taken.certificate.replaced_certificate_number for taken in received)
+    numbers = {taken.certificate.number for taken in received}
+    keys = {(taken.certificate.issuing_country, taken.certificate.number) for taken in received}
+    if await repository.stored_keys(connection, numbers) & keys:
+        return False
+    await repository.lock_certificate_numbers(connection, numbers)
+    citing = await repository.declarations_citing_any(connection, numbers)
+    relying = {row.declaration_id: row for rows in citing.values() for row in rows}
+    declared = {declaration_id: Declaration.model_validate(row.body) for declaration_id, row in relying.items()}
+    cited = {declaration_id: _cited(declaration) for declaration_id, declaration in declared.items()}
+    visible: list[repository.CertificateRecord] = list(
+        await repository.certificate_rows(connection, set().union(*cited.values()))
+    )
+    read: dict[str, Certificate] = {}  # by certificate id: each read once
+    standing = {key: (row.outcome, row.reasons, row.last_sequence) for key, row in relying.items()}
+    kept, decision_rows, events = [], [], []
+    for envelope, taken in zip(envelopes, received, strict=True):
+        row = repository.kept(taken.certificate_id, taken.certificate, now)
+        kept.append(row)
+        visible.append(repository.Kept(row["id"], row["issuing_country"], row["number"], row["replaces"], row["body"]))
+        read[taken.certificate_id] = taken.certificate
+        for held in citing.get(taken.certificate.number, []):
+            key = held.declaration_id
+            in_force = repository.in_force(visible, cited[key], declared[key].export_country)
+            certificates = {
+                number: read.get(record.id) or read.setdefault(record.id, Certificate.model_validate(record.body))
+                for number, record in in_force.items()
+            }
+            lodged_at = held.lodged_at or now
+            assessment = assess(rules, key, declared[key], certificates, lodged_at=lodged_at, now=now)
+            outcome, reasons, sequence = standing[key]
+            if _unreleased(outcome, assessment):
+                return False
+            if not _changes(held, outcome, reasons, assessment):
+                continue
+            decision, event = _decided(
+                event_id=output_event_id(envelope.id, AGENCY, discriminator=key),
+                declaration_id=key,
+                version=held.version,
+                sequence=sequence + 1,
+                assessment=assessment,
+                rules=rules,
+                correlation_id=held.correlation_id,
+                now=now,
+            )
+            standing[key] = (decision["outcome"], decision["reasons"], decision["sequence"])
+            decision_rows.append(decision)
+            events.append(event)
+    await repository.store_certificates(connection, kept)
+    if decision_rows:
+        await repository.record_decisions(connection, decision_rows)
+        await transaction.publish(*events)
+    for decision, event in zip(decision_rows, events, strict=True):
+        _logged(decision, event)
+    return True
+
+
+def _received(envelope: Envelope) -> CertificateReceived:
+    received = envelope.data
+    assert isinstance(received, CertificateReceived)
+    return received
 
 
 async def _raise_alert(

@@ -1,14 +1,18 @@
 """The gateway's HTTP contract: bad input is refused clearly and publishes nothing; roles are enforced."""
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from services.gateway.adapters.orm import outbox
 from tests.support import payloads
 from tests.support.in_process import NPPO_KEY, OTHER_TRADER_KEY, TRADER_KEY, System
+from tests.support.serving import served
 
 pytestmark = pytest.mark.integration
 
@@ -117,6 +121,80 @@ async def test_an_oversized_body_is_refused_with_413(system: System) -> None:
         "/v1/declarations", content=b" " * (limit + 1), headers={**TRADER_KEY, "content-type": "application/json"}
     )
     assert response.status_code == 413
+
+
+def padded(body: dict[str, Any], size: int) -> bytes:
+    """`body` as JSON, padded to `size` bytes with trailing whitespace: still a body the gateway would accept."""
+    raw = json.dumps(body).encode()
+    return raw + b" " * (size - len(raw))
+
+
+async def chunked(body: bytes, chunk: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """`body` from a generator: httpx sends it chunked, without a Content-Length."""
+    for start in range(0, len(body), chunk):
+        yield body[start : start + chunk]
+
+
+def assert_too_large(response: httpx.Response, limit: int) -> None:
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert (problem["title"], problem["detail"]) == ("Request too large", f"the body must not exceed {limit} bytes")
+    assert problem["correlation_id"] == response.headers["x-correlation-id"]
+
+
+async def test_a_chunked_body_over_the_limit_is_refused_with_413_and_nothing_is_stored(system: System) -> None:
+    limit = system.gateway.settings.max_body_bytes
+    body = padded(payloads.declaration(None), 2 * limit)
+    before = await outbox_size(system)
+    async with served(system.app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        response = await client.post(
+            "/v1/declarations", content=chunked(body), headers={**TRADER_KEY, "content-type": "application/json"}
+        )
+        assert_too_large(response, limit)
+        # The server reads the rest of the refused body and drops it: the connection serves the next request.
+        assert (await client.get("/v1/declarations", headers=TRADER_KEY)).status_code == 200
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert "content-length" not in response.request.headers
+    assert await outbox_size(system) == before
+
+
+async def test_a_chunked_body_under_the_limit_is_accepted(system: System) -> None:
+    limit = system.gateway.settings.max_body_bytes
+    body = padded(payloads.declaration(None), limit)
+    before = await outbox_size(system)
+    async with served(system.app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        response = await client.post(
+            "/v1/declarations", content=chunked(body), headers={**TRADER_KEY, "content-type": "application/json"}
+        )
+    assert response.status_code == 201, response.text
+    assert await outbox_size(system) > before
+
+
+async def test_a_chunked_body_over_the_limit_that_fastapi_reads_gets_413_not_400(system: System) -> None:
+    limit = system.gateway.settings.max_body_bytes
+    body = padded({"url": "https://hooks.example.org/single-window"}, limit + 1)
+    async with served(system.app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        before = (await client.get("/v1/webhooks", headers=TRADER_KEY)).json()
+        response = await client.post(
+            "/v1/webhooks", content=chunked(body), headers={**TRADER_KEY, "content-type": "application/json"}
+        )
+        assert_too_large(response, limit)
+        assert (await client.get("/v1/webhooks", headers=TRADER_KEY)).json() == before
+
+
+async def test_a_body_longer_than_its_content_length_says_is_held_to_the_limit(system: System) -> None:
+    # Only in process: a real server (h11) reads no more than the Content-Length it was given.
+    limit = system.gateway.settings.max_body_bytes
+    before = await outbox_size(system)
+    response = await system.client.post(
+        "/v1/declarations",
+        content=padded(payloads.declaration(None), 2 * limit),
+        headers={**TRADER_KEY, "content-type": "application/json", "content-length": "10"},
+    )
+    assert response.request.headers["content-length"] == "10"
+    assert_too_large(response, limit)
+    assert await outbox_size(system) == before
 
 
 async def test_concurrent_identical_submissions_create_one_declaration(system: System) -> None:

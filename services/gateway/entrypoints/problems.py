@@ -1,6 +1,8 @@
 """Every error the gateway returns, as RFC 9457 problem details, mapped in this one place."""
 
 import logging
+import sys
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -8,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.contract.database import is_unavailable
 from services.contract.logs import correlation_id
@@ -73,6 +76,23 @@ def _unavailable(request: Request) -> JSONResponse:
     return response
 
 
+_DATABASE_PACKAGES = frozenset({"sqlalchemy", "asyncpg", "aiosqlite"})
+
+
+def _from_database(exc: OSError) -> bool:
+    """Whether `exc` was raised inside SQLAlchemy or a database driver: a connection the driver could not open
+    (refused, reset, timed out) arrives as a bare OSError, which SQLAlchemy does not wrap in a DBAPIError. An
+    OSError from anywhere else (a file, another client's socket) is no database outage. The innermost frame
+    outside the standard library says where it was raised; any frame of SQLAlchemy would not do, since SQLAlchemy
+    also runs code of ours (`run_sync`, event listeners, column types)."""
+    raisers = [
+        package
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+        if (package := str(frame.f_globals.get("__name__", "")).partition(".")[0]) not in sys.stdlib_module_names
+    ]
+    return bool(raisers) and raisers[-1] in _DATABASE_PACKAGES
+
+
 def _path(location: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in location)
 
@@ -112,18 +132,54 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         if not is_unavailable(exc):
-            return await _unexpected(request, exc)
+            return _internal_error(request, exc)
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
         return _unavailable(request)
 
     @app.exception_handler(OSError)
     async def _network(request: Request, exc: OSError) -> JSONResponse:
+        if not _from_database(exc):
+            return _internal_error(request, exc)
         log.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
         return _unavailable(request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem_response(
-            request, 500, "Internal error", "the gateway failed; the correlation id identifies the log lines"
-        )
+        # Only what escapes UnexpectedErrors comes here, outside every middleware: the last resort's last resort.
+        return _internal_error(request, exc)
+
+
+class UnexpectedErrors:
+    """A 500 problem for an exception that no handler took (plain ASGI). Starlette's own last resort, where the
+    `Exception` handler runs, sits outside every middleware: there the request's correlation id is already gone,
+    from the answer and from the log line alike. Mounted inside the middleware that sets it, this answers with
+    it. The exception is logged here, with its traceback, and not raised on to the server; if the response had
+    already started, the 500 cannot be sent, and it is raised on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def answer(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
+        except Exception as exc:
+            if started:
+                raise
+            await _internal_error(Request(scope, receive), exc)(scope, receive, send)
+
+
+def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        request, 500, "Internal error", "the gateway failed; the correlation id identifies the log lines"
+    )

@@ -96,6 +96,9 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         tables=orm.messaging,
         ready_without_kafka=True,  # the outbox keeps what is accepted until Kafka is back
     )
+    webhook_targets = TargetPolicy(
+        schemes=frozenset(settings.webhook_allowed_schemes), hosts=frozenset(settings.webhook_allowed_hosts)
+    )
     dispatcher = WebhookDispatcher(
         engine=runtime.engine,
         lease=Lease(
@@ -105,6 +108,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
             ttl_seconds=settings.relay_lease_seconds,
         ),
         sender=HttpSender(settings.webhook_timeout_seconds),
+        targets=webhook_targets,
         policy=DeliveryPolicy(
             retry_base=timedelta(seconds=settings.webhook_retry_base_seconds),
             retry_max=timedelta(seconds=settings.webhook_retry_max_seconds),
@@ -132,9 +136,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         runtime=runtime,
         routing_rules=RulesInForce(settings.routing_table, RoutingTable),
         clock=clock,
-        webhook_targets=TargetPolicy(
-            schemes=frozenset(settings.webhook_allowed_schemes), hosts=frozenset(settings.webhook_allowed_hosts)
-        ),
+        webhook_targets=webhook_targets,
         webhook_dispatcher=dispatcher,
         rate_limits=TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst),
         failed_keys=TokenBuckets(settings.failed_keys_per_minute / 60, settings.failed_keys_burst),

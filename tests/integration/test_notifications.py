@@ -1,5 +1,6 @@
 """Traders and carriers hear of clearance changes: their feed, server-sent events and signed webhooks delivered to
-a real HTTP receiver, retried, disabled when failing, enabled again without losing a notice."""
+a real HTTP receiver, retried, disabled when failing, enabled again without losing a notice; never delivered to a
+target the allow-list does not allow, whether by its name, by the address the name resolves to, or any more."""
 
 import json
 import time
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from services.gateway.bootstrap import bootstrap as bootstrap_gateway
+from services.gateway.domain.notifications import TargetPolicy
 from services.gateway.entrypoints.http import create_app as gateway_app
 from tests.integration.test_flow import submit_declaration, wait_for_status
 from tests.support import payloads
@@ -43,6 +45,26 @@ async def feed(system: System, headers: dict[str, str] = TRADER_KEY) -> list[dic
 
 def about(declaration_id: str, notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [n for n in notices if n["data"]["declaration_id"] == declaration_id]
+
+
+async def attempts_of(system: System, webhook_id: str) -> list[dict[str, Any]]:
+    log = (await system.client.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=TRADER_KEY)).json()
+    return sorted((a for d in log["items"] for a in d["attempts"]), key=lambda a: a["at"])
+
+
+async def disabled(system: System, webhook_id: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await system.client.get(f"/v1/webhooks/{webhook_id}", headers=TRADER_KEY)).json()
+        return body if body["status"] == "disabled" else None
+
+    return await eventually(probe, within=30, what=f"webhook {webhook_id} to be disabled")
+
+
+def allow_only(system: System, monkeypatch: pytest.MonkeyPatch, *hosts: str) -> None:
+    """As if the operator restarted the gateway with this allow-list: registration, enabling and delivery use it."""
+    targets = TargetPolicy(schemes=system.gateway.webhook_targets.schemes, hosts=frozenset(hosts))
+    monkeypatch.setattr(system.gateway, "webhook_targets", targets)
+    monkeypatch.setattr(system.gateway.webhook_dispatcher, "targets", targets)
 
 
 async def received_until(receiver: Receiver, declaration_id: str, state: str) -> list[dict[str, Any]]:
@@ -96,15 +118,11 @@ async def test_failing_webhook_is_retried_with_backoff_disabled_then_enabled_and
         declaration_id = await submit_declaration(system, payloads.customs_only("84713000", "CN"))
         await wait_for_status(system, declaration_id, "released")
 
-        async def disabled() -> dict[str, Any] | None:
-            body = (await system.client.get(f"/v1/webhooks/{webhook['id']}", headers=TRADER_KEY)).json()
-            return body if body["status"] == "disabled" else None
-
-        state = await eventually(disabled, within=30, what="the failing webhook to be disabled")
+        state = await disabled(system, webhook["id"])
         assert "4 delivery attempts failed within 60 s" in state["disabled_reason"]
         assert "HTTP 500" in state["disabled_reason"]
         log = (await system.client.get(f"/v1/webhooks/{webhook['id']}/deliveries", headers=TRADER_KEY)).json()
-        attempts = sorted((a for d in log["items"] for a in d["attempts"]), key=lambda a: a["at"])
+        attempts = await attempts_of(system, webhook["id"])
         assert len(attempts) == 4
         assert all((a["succeeded"], a["status_code"]) == (False, 500) for a in attempts)
         # Retries of one delivery wait at least the backoff: 0.1 s, then doubling up to 0.4 s.
@@ -149,6 +167,50 @@ async def test_webhook_target_must_be_an_allowed_host_and_scheme(system: System,
     assert response.status_code == 422, response.text
     error = response.json()["errors"][0]
     assert (error["path"], why in error["message"]) == ("body.url", True), error
+
+
+async def test_an_allowed_host_name_that_resolves_to_loopback_is_not_called(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # localhost is on the allow-list by name, its address 127.0.0.1 is not: the name does not make it allowed.
+    allow_only(system, monkeypatch, "localhost", "hooks.example.org")
+    with webhook_receiver() as receiver:
+        webhook = await register(system, receiver.url.replace("127.0.0.1", "localhost"))
+        await submit_declaration(system, payloads.customs_only("84713000", "CN"))
+
+        async def refused() -> list[dict[str, Any]] | None:
+            attempts = await attempts_of(system, webhook["id"])
+            return attempts if len(attempts) >= 2 else None
+
+        attempts = await eventually(refused, within=30, what="delivery attempts in the webhook's log")
+        assert receiver.snapshot() == []
+    for attempt in attempts:
+        assert (attempt["succeeded"], attempt["status_code"]) == (False, None)
+        error = attempt["error"]
+        assert error.startswith("refused by the webhook target policy: host localhost resolves to "), error
+        assert "127.0.0.1" in error, error
+        assert error.endswith(": not a public address, and not an address on the webhook allow-list"), error
+
+
+async def test_a_tightened_allow_list_stops_deliveries_and_the_webhook_is_not_enabled_again(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with webhook_receiver() as receiver:
+        webhook = await register(system, receiver.url)
+        allow_only(system, monkeypatch, "localhost", "hooks.example.org")  # 127.0.0.1 is no longer allowed
+        await submit_declaration(system, payloads.customs_only("84713000", "CN"))
+
+        state = await disabled(system, webhook["id"])
+        assert state["disabled_reason"].endswith(
+            "the last: refused by the webhook target policy: host 127.0.0.1 is not on the webhook allow-list"
+        ), state
+        assert receiver.snapshot() == []
+        enabled = await system.client.post(f"/v1/webhooks/{webhook['id']}/enable", headers=TRADER_KEY)
+        assert enabled.status_code == 422, enabled.text
+        assert [(e["path"], e["message"]) for e in enabled.json()["errors"]] == [
+            ("body.url", "host 127.0.0.1 is not on the webhook allow-list")
+        ]
+        assert (await disabled(system, webhook["id"]))["disabled_reason"] == state["disabled_reason"]
 
 
 async def test_a_webhook_is_its_owners_alone(system: System) -> None:

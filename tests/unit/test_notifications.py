@@ -1,9 +1,11 @@
-"""Who hears of a clearance change and what; webhook signatures, backoff, disabling and allowed targets."""
+"""Who hears of a clearance change and what; webhook signatures, backoff, disabling, allowed targets and the
+addresses a delivery may connect to."""
 
 import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 
 import pytest
 
@@ -14,6 +16,7 @@ from services.gateway.domain.notifications import (
     Consignment,
     Recipient,
     TargetPolicy,
+    TargetRefused,
     clearance_notices,
     new_secret,
     retry_delay,
@@ -169,3 +172,73 @@ class TestTargetPolicy:
 
     def test_an_empty_allow_list_allows_nothing(self):
         assert TargetPolicy(schemes=frozenset({"https"}), hosts=frozenset()).problem("https://a.example/") is not None
+
+    def test_an_ipv4_mapped_address_is_the_ipv4_address_it_maps(self):
+        policy = TargetPolicy(schemes=frozenset({"http"}), hosts=frozenset({"127.0.0.1"}))
+        assert policy.problem("http://[::ffff:127.0.0.1]:9000/hook") is None
+        assert policy.problem("http://[::ffff:10.0.0.1]/hook") is not None
+
+    def test_check_names_the_host_or_refuses_with_the_reason(self):
+        assert self.POLICY.check("https://HOOKS.example.org:8443/sw") == "hooks.example.org"
+        with pytest.raises(TargetRefused, match=r"host erp\.example\.com is not on the webhook allow-list"):
+            self.POLICY.check("https://erp.example.com/in")
+
+
+class TestAddressesToCall:
+    """A delivery connects only to an address the policy allows, whatever the host name resolved to."""
+
+    POLICY = TargetPolicy(schemes=frozenset({"https"}), hosts=frozenset({"hooks.example.org", "*.erp.example.com"}))
+
+    @pytest.mark.parametrize(
+        "address",
+        [
+            "127.0.0.1",  # loopback
+            "10.1.2.3",  # private
+            "172.16.0.9",
+            "192.168.1.1",
+            "100.64.0.1",  # shared (carrier-grade NAT)
+            "169.254.169.254",  # link-local: the cloud metadata service
+            "0.0.0.0",
+            "::1",  # IPv6 loopback
+            "fd12:3456::1",  # unique local (fc00::/7)
+            "fe80::1",  # IPv6 link-local
+            "::ffff:127.0.0.1",  # IPv4-mapped loopback
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+            "2002:a00:1::1",  # 6to4 of 10.0.0.1
+            "224.0.0.1",  # multicast
+        ],
+    )
+    def test_an_address_that_is_not_public_is_refused(self, address):
+        with pytest.raises(TargetRefused) as refused:
+            self.POLICY.addresses_to_call("hooks.example.org", [ip_address(address)])
+        assert str(refused.value) == (
+            f"host hooks.example.org resolves to {ip_address(address)}: not a public address,"
+            " and not an address on the webhook allow-list"
+        )
+
+    @pytest.mark.parametrize("address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "::ffff:8.8.8.8"])
+    def test_a_public_address_may_be_called(self, address):
+        assert self.POLICY.addresses_to_call("hooks.example.org", [ip_address(address)]) == [ip_address(address)]
+
+    def test_only_the_allowed_addresses_of_a_host_are_called(self):
+        resolved = [ip_address("::1"), ip_address("93.184.215.14"), ip_address("10.0.0.5"), ip_address("::1")]
+        assert self.POLICY.addresses_to_call("eu.erp.example.com", resolved) == [ip_address("93.184.215.14")]
+
+    def test_an_address_listed_itself_may_be_called_though_not_public(self):
+        policy = TargetPolicy(schemes=frozenset({"http"}), hosts=frozenset({"localhost", "127.0.0.1", "fd00::7"}))
+        resolved = [ip_address("::1"), ip_address("127.0.0.1"), ip_address("::ffff:127.0.0.1"), ip_address("fd00::7")]
+        assert policy.addresses_to_call("localhost", resolved) == [
+            ip_address("127.0.0.1"),
+            ip_address("::ffff:127.0.0.1"),
+            ip_address("fd00::7"),
+        ]
+
+    def test_a_name_on_the_allow_list_does_not_allow_the_addresses_it_resolves_to(self):
+        policy = TargetPolicy(schemes=frozenset({"http"}), hosts=frozenset({"localhost", "127.0.0.2"}))
+        with pytest.raises(TargetRefused, match=r"host localhost resolves to 127\.0\.0\.1, ::1: not a public address"):
+            policy.addresses_to_call("localhost", [ip_address("127.0.0.1"), ip_address("::1")])
+
+    def test_a_host_without_an_address_is_refused(self):
+        with pytest.raises(TargetRefused, match=r"host hooks\.example\.org resolves to no address"):
+            self.POLICY.addresses_to_call("hooks.example.org", [])

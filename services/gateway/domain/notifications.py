@@ -1,4 +1,5 @@
-"""Notifications: who hears of a clearance change, what they are told, and how webhooks are signed and retried.
+"""Notifications: who hears of a clearance change, what they are told, how webhooks are signed and retried, and
+where they may point.
 
 Webhooks follow the Standard Webhooks scheme (standardwebhooks.com): headers `webhook-id`, `webhook-timestamp`
 and `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; the key is the secret's bytes
@@ -118,9 +119,20 @@ def should_disable(failures: Iterable[datetime], now: datetime, *, limit: int, w
     return sum(1 for at in failures if now - window <= at <= now) >= limit
 
 
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_CARRYING_IPV4 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("::/96"))
+"""IPv6 ranges whose last 32 bits are an IPv4 address the packet reaches: NAT64, and IPv4-compatible addresses."""
+
+
+class TargetRefused(Exception):
+    """The webhook target policy does not allow calling this target (any more); the message says why."""
+
+
 @dataclass(frozen=True)
 class TargetPolicy:
-    """Where webhooks may point: schemes and hosts an operator allows. `*.example.org` allows subdomains."""
+    """Where webhooks may point: schemes and hosts an operator allows. `*.example.org` allows subdomains. A host
+    name is called only at the public addresses it resolves to; an address that is not public (loopback, private,
+    link-local, unique local...) only when the allow-list names that address itself."""
 
     schemes: frozenset[str]
     hosts: frozenset[str]
@@ -146,19 +158,68 @@ class TargetPolicy:
             return f"host {host} is not on the webhook allow-list"
         return None
 
+    def check(self, url: str) -> str:
+        """The host of `url` when the policy allows `url` as a target; TargetRefused saying why not."""
+        problem = self.problem(url)
+        if problem is not None:
+            raise TargetRefused(problem)
+        host = urlsplit(url).hostname
+        assert host is not None  # problem() refuses a URL without one
+        return host
+
     def allows_host(self, host: str) -> bool:
         host = host.lower().rstrip(".")
-        if _is_ip(host):
-            return host in self.hosts
+        address = _ip(host)
+        if address is not None:
+            return _unmapped(address) in self.listed_addresses
         return any(
             host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:]))
             for allowed in (entry.lower() for entry in self.hosts)
         )
 
+    @property
+    def listed_addresses(self) -> frozenset[IpAddress]:
+        """The IP addresses the allow-list names itself."""
+        return frozenset(_unmapped(address) for address in map(_ip, self.hosts) if address is not None)
 
-def _is_ip(host: str) -> bool:
+    def addresses_to_call(self, host: str, addresses: Iterable[IpAddress]) -> list[IpAddress]:
+        """Of the addresses `host` resolves to now, those a delivery may connect to: the public ones, and any other
+        that the allow-list names itself. TargetRefused when none is left."""
+        resolved = list(dict.fromkeys(addresses))
+        if not resolved:
+            raise TargetRefused(f"host {host} resolves to no address")
+        listed = self.listed_addresses
+        reachable = [address for address in resolved if _is_public(address) or _unmapped(address) in listed]
+        if not reachable:
+            found = ", ".join(str(address) for address in resolved)
+            raise TargetRefused(
+                f"host {host} resolves to {found}: not a public address, and not an address on the webhook allow-list"
+            )
+        return reachable
+
+
+def _ip(host: str) -> IpAddress | None:
     try:
-        ipaddress.ip_address(host)
+        return ipaddress.ip_address(host)
     except ValueError:
+        return None
+
+
+def _unmapped(address: IpAddress) -> IpAddress:
+    """An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is the IPv4 address it maps: the socket reaches that one."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_public(address: IpAddress) -> bool:
+    """Globally reachable, and so is any IPv4 address the IPv6 address carries (mapped, NAT64, 6to4)."""
+    address = _unmapped(address)
+    if not address.is_global or address.is_multicast:
         return False
+    if isinstance(address, ipaddress.IPv6Address):
+        carried = address.sixtofour
+        if carried is None and any(address in network for network in _CARRYING_IPV4):
+            carried = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        return carried is None or _is_public(carried)
     return True

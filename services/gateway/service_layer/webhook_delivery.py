@@ -1,11 +1,13 @@
 """Delivering queued notifications to webhooks: signed, retried with exponential backoff, every attempt logged,
-a webhook that keeps failing disabled. One gateway instance delivers at a time (a lease), so two instances
-never post the same delivery."""
+a webhook that keeps failing disabled. Every attempt checks the target against the target policy in force and
+connects only to an address of the host that the policy allows. One gateway instance delivers at a time (a
+lease), so two instances never post the same delivery."""
 
 import asyncio
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -19,15 +21,27 @@ from services.contract.lease import Lease, LeasedLoop
 from services.gateway.adapters import notification_store
 from services.gateway.adapters.notification_store import ABANDONED, DELIVERED, PENDING
 from services.gateway.adapters.webhook_http import DeliveryFailed
-from services.gateway.domain.notifications import retry_delay, should_disable, signature
+from services.gateway.domain.notifications import (
+    IpAddress,
+    TargetPolicy,
+    TargetRefused,
+    retry_delay,
+    should_disable,
+    signature,
+)
 from services.gateway.service_layer import audit
 
 log = logging.getLogger(__name__)
 
 
 class Sender(Protocol):
-    async def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST `body` with `headers` to `url`: the status code; DeliveryFailed when no answer came."""
+    async def resolve(self, url: str) -> list[IpAddress]:
+        """The addresses the host of `url` has now; DeliveryFailed when they cannot be told."""
+        ...
+
+    async def __call__(self, url: str, body: bytes, headers: dict[str, str], addresses: Sequence[IpAddress]) -> int:
+        """POST `body` with `headers` for `url`, connecting only to one of `addresses`: the status code;
+        DeliveryFailed when no answer came."""
         ...
 
     async def close(self) -> None: ...
@@ -63,6 +77,7 @@ class WebhookDispatcher:
         engine: AsyncEngine,
         lease: Lease,
         sender: Sender,
+        targets: TargetPolicy,
         policy: DeliveryPolicy,
         clock: Clock,
         poll_seconds: float,
@@ -70,6 +85,8 @@ class WebhookDispatcher:
     ) -> None:
         self._engine = engine
         self._send = sender
+        self.targets = targets
+        """Where webhooks may point, checked before every attempt: a target it no longer allows is not called."""
         self._policy = policy
         self._clock = clock
         self._batch_size = batch_size
@@ -115,13 +132,22 @@ class WebhookDispatcher:
         started = time.perf_counter()
         status_code: int | None = None
         try:
-            status_code = await self._send(delivery.url, body, headers)
+            status_code = await self._post(delivery.url, body, headers)
             error = None if 200 <= status_code < 300 else f"HTTP {status_code}"
+        except TargetRefused as exc:
+            error = f"refused by the webhook target policy: {exc}"
         except DeliveryFailed as exc:
             error = str(exc)
         duration_ms = round((time.perf_counter() - started) * 1000)
         await self._record(delivery, status_code, error, duration_ms)
         return error is None
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST to `url` if the policy allows it now, at an address of its host that the policy allows: the
+        address checked is the one connected to, so a DNS answer that changes in between cannot swap it."""
+        host = self.targets.check(url)
+        addresses = self.targets.addresses_to_call(host, await self._send.resolve(url))
+        return await self._send(url, body, headers, addresses)
 
     async def _record(self, delivery: Row[Any], status_code: int | None, error: str | None, duration_ms: int) -> None:
         now = self._clock()

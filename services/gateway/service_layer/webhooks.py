@@ -33,9 +33,7 @@ async def register(
     now: datetime,
 ) -> Row[Any]:
     owner = recipient_of(caller)
-    problem = policy.problem(registration.url)
-    if problem is not None:
-        raise Unprocessable(problem, field="url")
+    _refuse_unless_allowed(registration.url, policy)
     if len(await notification_store.webhooks_of(connection, owner)) >= limit:
         raise Conflict(f"this key already has {limit} webhooks, the most allowed: delete one first")
     webhook_id = str(ULID())
@@ -66,9 +64,13 @@ async def get(connection: AsyncConnection, caller: Caller, webhook_id: str) -> R
     return row
 
 
-async def enable(connection: AsyncConnection, caller: Caller, webhook_id: str, now: datetime) -> Row[Any]:
-    """Enable a disabled webhook again; its deliveries that waited are due at once."""
+async def enable(
+    connection: AsyncConnection, caller: Caller, webhook_id: str, *, policy: TargetPolicy, now: datetime
+) -> Row[Any]:
+    """Enable a disabled webhook again; its deliveries that waited are due at once. Its URL must still be a target
+    the policy allows, as at registration."""
     row = await get(connection, caller, webhook_id)
+    _refuse_unless_allowed(row.url, policy)
     await notification_store.update_webhook(connection, webhook_id, disabled_at=None, disabled_reason=None)
     await notification_store.reschedule_pending(connection, webhook_id, now)
     facts = {"url": row.url, "disabled_reason": row.disabled_reason}
@@ -82,6 +84,12 @@ async def delete(connection: AsyncConnection, caller: Caller, webhook_id: str, n
     await notification_store.update_webhook(connection, webhook_id, deleted_at=now)
     await notification_store.abandon_pending(connection, webhook_id, "webhook deleted")
     await audit.on_change(connection, action="WebhookDeleted", subject=webhook_id, facts={"url": row.url}, at=now)
+
+
+def _refuse_unless_allowed(url: str, policy: TargetPolicy) -> None:
+    problem = policy.problem(url)
+    if problem is not None:
+        raise Unprocessable(problem, field="url")
 
 
 @dataclass(frozen=True)

@@ -168,9 +168,10 @@ async def get_webhook(context: GatewayDep, who: Listener, webhook_id: WEBHOOK_ID
 )
 async def enable_webhook(context: GatewayDep, who: Listener, webhook_id: WEBHOOK_ID) -> WebhookRead:
     """After fixing the receiver: enable a disabled webhook again. Deliveries that waited are sent at once.
-    Enabling an active webhook changes nothing, so this needs no Idempotency-Key."""
+    Enabling an active webhook changes nothing, so this needs no Idempotency-Key. A webhook whose `url` the
+    allow-list no longer allows is not enabled (422, as at registration)."""
     async with context.runtime.engine.begin() as connection:
-        row = await webhooks.enable(connection, who, webhook_id, context.clock())
+        row = await webhooks.enable(connection, who, webhook_id, policy=context.webhook_targets, now=context.clock())
         view = await _webhook(connection, row)
     context.webhook_dispatcher.wake()
     return view

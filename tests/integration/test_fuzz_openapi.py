@@ -32,8 +32,8 @@ UNLIMITED = {"rate_limit_per_second": 1e6, "rate_limit_burst": 1_000_000}
 
 
 async def personas(system: System) -> list[Persona]:
-    """Every keyholder, with the operations the role-by-endpoint table admits it to."""
-    table = list(operations(system.gateway))
+    """Every keyholder, with the operations of the API document the role-by-endpoint table admits it to."""
+    table = [operation for operation in operations(system.gateway) if operation.documented]
     return [
         Persona(
             holder.name,

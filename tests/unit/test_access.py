@@ -1,17 +1,28 @@
-"""Who may call what: the role-by-endpoint table is the router's, API key specs fit their role, and the
+"""Who may call what: the role-by-endpoint table is the application's, API key specs fit their role, and the
 per-key token buckets."""
 
+from collections.abc import Callable
+
 import pytest
+from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import ValidationError
 
 from services.gateway.domain.callers import Grant, Role
 from services.gateway.domain.rate_limits import TokenBuckets
-from services.gateway.entrypoints.access import TABLE, default_gateway, markdown, operations
+from services.gateway.entrypoints.access import (
+    PUBLIC,
+    TABLE,
+    UngatedRoute,
+    default_gateway,
+    markdown,
+    operations,
+    operations_of,
+)
 from services.gateway.entrypoints.http import create_app
 from services.gateway.service_layer.api_keys import KeySpec
 
 
-def test_the_committed_table_is_the_routers() -> None:
+def test_the_committed_table_is_the_applications() -> None:
     """A new route changes the generated table: CI fails until docs/access.md is regenerated and reviewed."""
     assert TABLE.read_text() == markdown(default_gateway())
 
@@ -20,19 +31,65 @@ def test_every_operation_of_the_api_has_a_row() -> None:
     gateway = default_gateway()
     spec = create_app(gateway).openapi()
     documented = {(method.upper(), path) for path, methods in spec["paths"].items() for method in methods}
-    assert {(operation.method, operation.path) for operation in operations(gateway)} == documented
+    assert {(operation.method, operation.path) for operation in operations(gateway) if operation.documented} == (
+        documented
+    )
 
 
-def test_only_operations_endpoints_are_public_and_they_can_be_closed() -> None:
-    public = {operation.path for operation in operations(default_gateway()) if operation.gate is None}
-    assert public == {"/health", "/ready", "/metrics"}
+def test_the_routes_outside_the_api_document_have_rows_too() -> None:
+    undocumented = {operation.path for operation in operations(default_gateway()) if not operation.documented}
+    assert undocumented == {
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/dashboard",
+        "/dashboard/{name}",
+    }
+
+
+def test_a_route_without_a_gate_is_one_listed_public_with_its_reason_and_ops_ones_can_be_closed() -> None:
+    table = operations(default_gateway())
+    public = {(operation.method, operation.path): operation.why_public for operation in table if operation.gate is None}
+    assert public == PUBLIC
+    assert all(PUBLIC.values())
     closed = default_gateway()
     closed.settings = closed.settings.model_copy(update={"ops_public": False})
     gates = {operation.path: operation.gate for operation in operations(closed)}
-    for path in public:
+    for path in ("/health", "/ready", "/metrics"):
         gate = gates[path]
         assert gate is not None
         assert (gate.roles, gate.grants) == ((Role.OPERATOR,), ())
+
+
+async def _nothing(request: Request) -> Response:
+    return Response()
+
+
+def _on_the_app(app: FastAPI) -> None:
+    app.add_api_route("/v1/forgotten", _nothing)
+
+
+def _outside_the_document(app: FastAPI) -> None:
+    app.add_api_route("/v1/forgotten", _nothing, include_in_schema=False)
+
+
+def _in_a_router(app: FastAPI) -> None:
+    router = APIRouter(prefix="/v1")
+    router.add_api_route("/forgotten", _nothing)
+    app.include_router(router)
+
+
+def _as_a_starlette_route(app: FastAPI) -> None:
+    app.add_route("/v1/forgotten", _nothing)
+
+
+@pytest.mark.parametrize("add", [_on_the_app, _outside_the_document, _in_a_router, _as_a_starlette_route])
+def test_a_route_with_no_gate_and_no_reason_to_be_public_stops_the_table(add: Callable[[FastAPI], None]) -> None:
+    app = create_app(default_gateway())
+    add(app)
+    with pytest.raises(UngatedRoute, match="GET /v1/forgotten has no Gate"):
+        list(operations_of(app))
 
 
 class TestKeySpec:

@@ -21,7 +21,8 @@ from services.gateway.entrypoints.routes.declarations import PROBLEMS
 
 router = APIRouter(tags=["operations"])
 pages = APIRouter(include_in_schema=False)
-"""The dashboard's page, script and style: public, they hold no data (not API operations: no access row)."""
+"""The dashboard's page, script and style: public, they hold no data (listed in `access.PUBLIC`), and not in
+the OpenAPI document."""
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
 CSV = "text/csv"
 STUDY_READERS = allow(Role.OPERATOR, Role.OFFICER)

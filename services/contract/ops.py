@@ -1,12 +1,15 @@
 """Operations endpoints and HTTP middleware every service mounts: /health, /ready, /metrics, correlation ids,
 and a trace span per request when tracing is on."""
 
+import hmac
+import logging
 import re
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request, Response, params
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response, params
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
@@ -17,6 +20,7 @@ from services.contract.metrics import HTTP_REQUESTS
 from services.contract.runtime import Runtime
 from services.contract.tracing import Tracing, answered
 
+log = logging.getLogger(__name__)
 CORRELATION_HEADER = "X-Correlation-ID"
 _VALID_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _UNMATCHED = "unmatched"
@@ -41,6 +45,26 @@ def ops_router(service: str, runtime: Runtime, dependencies: Sequence[params.Dep
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def bearer_token(token_file: Path) -> params.Depends:
+    """A guard for operations endpoints: the request must carry `Authorization: Bearer <token>`, the token being
+    the file's content. The file is read at every request, so a rotated token counts at once; an empty or
+    unreadable file lets no one in."""
+
+    def guard(request: Request) -> None:  # FastAPI runs it in its thread pool: reading the file blocks no loop
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        try:
+            expected = token_file.read_text().strip()
+        except OSError as exc:
+            log.error("operations token file %s not read (%s): every operations request is refused", token_file, exc)
+            expected = ""
+        if not (expected and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), expected)):
+            raise HTTPException(
+                401, "an operations token is needed: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
+            )
+
+    return params.Depends(guard)
 
 
 class _Observed:

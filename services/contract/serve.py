@@ -3,13 +3,14 @@
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
 
 from services.contract import logs
-from services.contract.ops import install_http_middleware, ops_router
+from services.contract.ops import bearer_token, install_http_middleware, ops_router
 from services.contract.runtime import Runtime
 from services.contract.settings import ServiceSettings
 
@@ -46,8 +47,9 @@ def _shared_port(host: str, port: int) -> socket.socket:
     return listening
 
 
-def consumer_app(title: str, runtime: Runtime) -> FastAPI:
-    """The HTTP face of a consuming service: /health, /ready and /metrics around its runtime."""
+def consumer_app(title: str, runtime: Runtime, ops_token_file: Path | None) -> FastAPI:
+    """The HTTP face of a consuming service: /health, /ready and /metrics around its runtime; public, or behind
+    the bearer token of `ops_token_file`."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +60,7 @@ def consumer_app(title: str, runtime: Runtime) -> FastAPI:
             await runtime.stop()
 
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
-    app.include_router(ops_router(runtime.settings.service_name, runtime))
+    guard = [] if ops_token_file is None else [bearer_token(ops_token_file)]
+    app.include_router(ops_router(runtime.settings.service_name, runtime, guard))
     install_http_middleware(app, runtime.tracing)
     return app

@@ -129,3 +129,18 @@ class ServiceSettings(BaseSettings):
             lines = [_explain(prefix, error) for error in exc.errors()]
             sys.stderr.write("\n".join(lines) + "\n")
             raise SystemExit(2) from None
+
+
+class AgencySettings(ServiceSettings):
+    """Settings of a service that has no business endpoints, only its operations endpoints (customs, phyto)."""
+
+    ops_token_file: Path | None = Field(
+        default=None,
+        description="File holding the bearer token that /health, /ready and /metrics then require; unset: public",
+    )
+
+    @model_validator(mode="after")
+    def _ops_token_readable(self) -> Self:
+        if self.ops_token_file is not None and not self.ops_token_file.is_file():
+            raise ValueError(f"ops_token_file: {self.ops_token_file} is not a readable file")
+        return self

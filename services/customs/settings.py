@@ -5,12 +5,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.contract.settings import ServiceSettings
+from services.contract.settings import AgencySettings
 
 DATA = Path(__file__).parent / "data"
 
 
-class CustomsSettings(ServiceSettings):
+class CustomsSettings(AgencySettings):
     model_config = SettingsConfigDict(env_prefix="SW_CUSTOMS_", extra="ignore", frozen=True)
 
     service_name: str = "customs"

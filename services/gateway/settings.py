@@ -60,6 +60,10 @@ class GatewaySettings(ServiceSettings):
         default={"customs": "http://127.0.0.1:8081/health", "phyto": "http://127.0.0.1:8082/health"},
         description="The /health of each other service, shown on the operator dashboard (JSON object)",
     )
+    peer_ops_token_file: Path | None = Field(
+        default=None,
+        description="File holding the bearer token the peers' operations endpoints require (their OPS_TOKEN_FILE)",
+    )
     overview_cache_seconds: float = Field(
         default=5.0, ge=0, le=300, description="How long the dashboard's Kafka and health figures are reused"
     )
@@ -96,4 +100,10 @@ class GatewaySettings(ServiceSettings):
     def _dev_keys_only_in_development(self) -> "GatewaySettings":
         if self.dev_keys_file is not None and self.environment != "development":
             raise ValueError("dev_keys_file is only allowed with SW_GATEWAY_ENVIRONMENT=development")
+        return self
+
+    @model_validator(mode="after")
+    def _peer_token_readable(self) -> "GatewaySettings":
+        if self.peer_ops_token_file is not None and not self.peer_ops_token_file.is_file():
+            raise ValueError(f"peer_ops_token_file: {self.peer_ops_token_file} is not a readable file")
         return self

@@ -6,12 +6,12 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.contract.codes import CountryCode
-from services.contract.settings import ServiceSettings
+from services.contract.settings import AgencySettings
 
 DATA = Path(__file__).parent / "data"
 
 
-class PhytoSettings(ServiceSettings):
+class PhytoSettings(AgencySettings):
     model_config = SettingsConfigDict(env_prefix="SW_PHYTO_", extra="ignore", frozen=True)
 
     service_name: str = "phyto"

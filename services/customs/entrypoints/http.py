@@ -7,4 +7,4 @@ from services.customs.bootstrap import Customs
 
 
 def create_app(customs: Customs) -> FastAPI:
-    return consumer_app("Single Window customs", customs.runtime)
+    return consumer_app("Single Window customs", customs.runtime, customs.settings.ops_token_file)

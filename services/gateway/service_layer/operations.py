@@ -75,7 +75,14 @@ class Operations:
             return figures
 
     async def _peers(self) -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(timeout=2.0) as client:
+        headers = {}
+        token_file = self._settings.peer_ops_token_file
+        if token_file is not None:  # read each time: a rotated token counts at once
+            try:
+                headers["authorization"] = f"Bearer {(await asyncio.to_thread(token_file.read_text)).strip()}"
+            except OSError as exc:
+                log.warning("overview: peer token file %s not read (%s); asking the peers without it", token_file, exc)
+        async with httpx.AsyncClient(timeout=2.0, headers=headers) as client:
             return list(
                 await asyncio.gather(
                     *(self._peer(client, name, url) for name, url in sorted(self._settings.peer_health_urls.items()))

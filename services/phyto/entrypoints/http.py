@@ -7,4 +7,4 @@ from services.phyto.bootstrap import Phyto
 
 
 def create_app(phyto: Phyto) -> FastAPI:
-    return consumer_app("Single Window plant health", phyto.runtime)
+    return consumer_app("Single Window plant health", phyto.runtime, phyto.settings.ops_token_file)

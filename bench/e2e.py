@@ -30,6 +30,7 @@ from deploy.stack import Stack, free_port_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TOPIC_PREFIX = "e2e."
+"""Topics of a kind's stack: this, the kind's number and a dot (a stack never reads what another left)."""
 P99_BOUND_MS = 1000.0
 """The issue's bound: the highest rate sustained with p99 submit-to-decision under a second."""
 TARGET, FLOOR = 1000.0, 300.0
@@ -104,7 +105,9 @@ async def _read(bootstrap: str, topic: str, start: dict[int, int], within: float
     return records
 
 
-async def decisions(bootstrap: str, before: dict[str, dict[int, int]], accepted: int, within: float) -> dict[str, Any]:
+async def decisions(
+    bootstrap: str, prefix: str, before: dict[str, dict[int, int]], accepted: int, within: float
+) -> dict[str, Any]:
     """Wait until every declaration accepted in the run has its decision (or `within` seconds), then time each:
     the clearance record's LogAppendTime minus the acceptance time of its DeclarationSubmitted (its ce_time)."""
     loop = asyncio.get_running_loop()
@@ -116,12 +119,12 @@ async def decisions(bootstrap: str, before: dict[str, dict[int, int]], accepted:
         lodged.clear()
         decided.clear()
         outcomes.clear()
-        for record in await _read(bootstrap, TOPIC_PREFIX + "declarations", before["declarations"], 30):
+        for record in await _read(bootstrap, prefix + "declarations", before["declarations"], 30):
             headers = dict(record.headers)
             if headers.get("ce_type", b"").endswith(b"DeclarationSubmitted.v1"):
                 at = datetime.fromisoformat(headers["ce_time"].decode()).timestamp() * 1000
                 lodged[record.key.decode()] = at
-        for record in await _read(bootstrap, TOPIC_PREFIX + "clearance", before["clearance"], 30):
+        for record in await _read(bootstrap, prefix + "clearance", before["clearance"], 30):
             key = record.key.decode()
             data = json.loads(record.value)
             if key in lodged and key not in decided and _decided(data):
@@ -147,25 +150,30 @@ async def decisions(bootstrap: str, before: dict[str, dict[int, int]], accepted:
     return figures
 
 
-async def offsets(bootstrap: str) -> dict[str, dict[int, int]]:
-    return {
-        name: await kafka_topics.end_offsets(bootstrap, TOPIC_PREFIX + name) for name in ("declarations", "clearance")
-    }
+async def offsets(bootstrap: str, prefix: str) -> dict[str, dict[int, int]]:
+    return {name: await kafka_topics.end_offsets(bootstrap, prefix + name) for name in TIMED}
+
+
+TIMED = ("declarations", "clearance")
+"""The topics timed: the decision's LogAppendTime on the one, the lodgement's ce_time on the other."""
 
 
 def measure(
-    args: argparse.Namespace, loadgen: Path, bootstrap: str, url: str, kind: Kind, rate: float, seconds: float
+    args: argparse.Namespace, loadgen: Path, stack: Stack, kind: Kind, rate: float, seconds: float
 ) -> dict[str, Any]:
     """One rate: the schedule sent, then every accepted declaration waited for and timed to its decision."""
-    before = asyncio.run(offsets(bootstrap))
+    bootstrap, prefix = stack.bootstrap, stack.topic_prefix
+    before = asyncio.run(offsets(bootstrap, prefix))
     request = generators.Request(
-        url + "/v1/declarations", {"Content-Type": "application/json", "X-API-Key": TRADER_KEY}, kind.body
+        f"http://127.0.0.1:{stack.base_port}/v1/declarations",
+        {"Content-Type": "application/json", "X-API-Key": TRADER_KEY},
+        kind.body,
     )
     run_id = f"{uuid.uuid4().hex[:6]}{kind.name[:1]}{int(rate)}"
     sent = generators.open_loop(
         loadgen, request, rate=rate, seconds=seconds, connections=args.connections, run_id=run_id
     )
-    decided = asyncio.run(decisions(bootstrap, before, sent["accepted"], args.drain_seconds))
+    decided = asyncio.run(decisions(bootstrap, prefix, before, sent["accepted"], args.drain_seconds))
     row = {"kind": kind.name, "offered_per_second": rate, "http": sent, **decided}
     sustained = (
         decided["undecided"] == 0
@@ -192,27 +200,26 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         processes.broker(Path(scratch) / "kafka") as kafka,
     ):
         context = describe(processes.go_binary(), kafka.kafka_version, "not used")
-        # Broker time on the two topics timed: the decision's LogAppendTime, the lodgement's ce_time.
-        names = [TOPIC_PREFIX + "declarations", TOPIC_PREFIX + "clearance"]
-        asyncio.run(kafka_topics.create_topics(kafka.bootstrap, names, log_append_time=True))
-        stack = Stack(
-            bootstrap=kafka.bootstrap,
-            state_dir=Path(scratch) / "stack",
-            base_port=free_port_run(3),
-            topic_prefix=TOPIC_PREFIX,
-            extra_env=dict(processes.GATEWAY_SETTINGS),
-        )
-        try:
-            stack.start(timeout=180)
-            url = f"http://127.0.0.1:{stack.base_port}"
-            for kind in chosen:
-                warm = measure(args, loadgen, kafka.bootstrap, url, kind, min(args.rates), WARMUP_SECONDS)
+        for number, kind in enumerate(chosen):  # a stack of its own for each kind, on topics of its own: no
+            prefix = f"{TOPIC_PREFIX}{number}."  # backlog another kind's overload left is read or competes
+            names = [prefix + name for name in TIMED]
+            asyncio.run(kafka_topics.create_topics(kafka.bootstrap, names, log_append_time=True))
+            stack = Stack(
+                bootstrap=kafka.bootstrap,
+                state_dir=Path(scratch) / f"stack-{number}",
+                base_port=free_port_run(3),
+                topic_prefix=prefix,
+                extra_env=dict(processes.GATEWAY_SETTINGS),
+            )
+            try:
+                stack.start(timeout=180)
+                warm = measure(args, loadgen, stack, kind, min(args.rates), WARMUP_SECONDS)
                 if warm["decided"] == 0:
                     raise processes.BenchmarkSetupError(f"{kind.name}: no declaration was decided: {warm}")
                 for rate in args.rates:
-                    rows.append(measure(args, loadgen, kafka.bootstrap, url, kind, rate, args.seconds))
-        finally:
-            stack.stop()
+                    rows.append(measure(args, loadgen, stack, kind, rate, args.seconds))
+            finally:
+                stack.stop()
     context["machine"]["load_average_at_end"] = os.getloadavg()[0]
     return {
         "benchmark": "e2e",
@@ -226,7 +233,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "connections": args.connections,
             "drain_seconds": args.drain_seconds,
             "services": "gateway, customs and phyto as scripts/start.sh runs them (one process each, SQLite), the "
-            "gateway's per-key rate limit raised",
+            "gateway's per-key rate limit raised; a fresh stack (processes and databases) for each kind",
             "gateway_changed_settings": processes.GATEWAY_SETTINGS,
         },
         "runs": rows,

@@ -72,8 +72,9 @@ class Tariff(ReferenceData):
 
         Looks up each prefix of the code (at most 9) rather than scanning a tariff of thousands of measures.
         """
+        by_code = self._by_code  # a private attribute is read through pydantic's __getattr__: once, not per prefix
         for length in range(len(commodity_code), 1, -1):
-            for measure in self._by_code.get(commodity_code[:length], ()):
+            for measure in by_code.get(commodity_code[:length], ()):
                 if measure.applies_on(on):
                     return measure
         return None

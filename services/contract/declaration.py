@@ -4,6 +4,7 @@ Names follow the WCO Data Model (3.6) classes; D.E. numbers are those of the EU 
 the UK CDS declarations use. Everything beyond the first version's fields is optional, so older bodies stay valid.
 """
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
@@ -77,6 +78,19 @@ class Party(ContractModel):
         if self.id is None and (self.name is None or self.address is None):
             raise ValueError("a party needs an id, or else a name and an address")
         return self
+
+
+# Legal forms dropped before names compare: "Roses Import Ltd" is "ROSES IMPORT LIMITED".
+LEGAL_FORMS = frozenset(
+    {"ltd", "limited", "plc", "llc", "inc", "co", "corp", "sa", "sas", "sl", "srl", "spa", "bv", "nv", "gmbh", "ag"}
+)
+
+
+def normalised_name(name: str) -> str:
+    """A party's name as names compare across documents (a declaration's importer, a certificate's consignee):
+    case, punctuation, spacing and legal forms aside."""
+    words = re.sub(r"[^0-9a-z]+", " ", name.casefold()).split()
+    return " ".join(word for word in words if word not in LEGAL_FORMS)
 
 
 class Authorisation(ContractModel):
@@ -370,3 +384,10 @@ class Declaration(ContractModel):
         found = [d for d in self.documents if d.code == code]
         found += [d for item in self.goods_items for d in item.documents if d.code == code]
         return found
+
+
+def cited_certificates(declaration: Declaration, item: GoodsItem) -> list[str]:
+    """Certificate numbers an item relies on: its own N851 documents, else the declaration's."""
+    own = [doc.id for doc in item.documents if doc.code == PHYTOSANITARY_CERTIFICATE]
+    header = [doc.id for doc in declaration.documents if doc.code == PHYTOSANITARY_CERTIFICATE]
+    return own or header

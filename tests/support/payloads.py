@@ -8,9 +8,11 @@ from services.gateway.entrypoints.examples import CERTIFICATE_EXAMPLE, DECLARATI
 
 
 def declaration(certificate_number: str | None = None, **changes: Any) -> dict[str, Any]:
-    """A declaration of cut roses from NL citing `certificate_number` (none: no N851 document at all)."""
+    """A declaration of cut roses from NL citing `certificate_number` (none: no N851 document at all), its importer
+    named as the example certificate's consignee, so that the certificate is this consignment's."""
     body = copy.deepcopy(DECLARATION_EXAMPLE)
     body["lrn"] = f"LRN-{uuid.uuid4().hex[:12]}"
+    body["importer"] = {**body["importer"], "name": CERTIFICATE_EXAMPLE["consignee"]["name"]}
     item = body["goods_items"][0]
     if certificate_number is None:
         item["documents"] = []

@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 
 from services.contract.certificate import Certificate, CertificateStatus
-from services.contract.declaration import Declaration, Quantity
+from services.contract.declaration import Declaration, Quantity, cited_certificates, normalised_name
 from services.contract.events import Outcome
 from services.contract.rules_file import load_rules
 from services.phyto.domain.assessment import PhytoAssessment, PhytoRules
 from services.phyto.domain.assessment import assess as assess_with_rules
-from services.phyto.domain.matching import Mismatch, cited_certificates, normalised_name
+from services.phyto.domain.matching import WITHHELD, Mismatch
 from services.phyto.domain.requirements import ImportRequirements, RegulatedCommodity
 from tests.unit.builders import (
     AT,
@@ -170,9 +170,16 @@ class TestAssess:
         importer = {"name": "Tulip Traders Ltd", "address": {"city": "Dover", "country_code": "GB"}}
         roses = declaration(goods_item(documents=CITING), importer=importer)
         assessment = assess(requirements, roses, received(certificate()))
-        assert assessment.mismatches == (
-            Mismatch(1, CERTIFICATE_NUMBER, "consignee", "Tulip Traders Ltd", "Roses Import Ltd"),
-        )
+        assert assessment.mismatches == (Mismatch(1, CERTIFICATE_NUMBER, "consignee", "Tulip Traders Ltd", WITHHELD),)
+        assert "Roses Import" not in str(assessment.reasons)
+
+    def test_a_certificate_for_another_consignee_shows_nothing_of_its_goods(self, requirements):
+        importer = {"name": "Tulip Traders Ltd", "address": {"city": "Dover", "country_code": "GB"}}
+        item = goods_item(documents=CITING, origin_country="KE", quantity={"value": "9", "unit": "KGM"})
+        assessment = assess(requirements, declaration(item, importer=importer), received(certificate()))
+        assert [mismatch.field for mismatch in assessment.mismatches] == ["consignee"]
+        assert "origin" not in str(assessment.reasons)
+        assert "1200" not in str(assessment.reasons)
 
     def test_importer_known_by_eori_only_is_not_compared_by_name(self, requirements):
         roses = declaration(goods_item(documents=CITING), importer={"id": "GB123456789000"})

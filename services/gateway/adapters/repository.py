@@ -244,18 +244,19 @@ async def update_certificate(
     return bool(result.rowcount == 1)
 
 
-async def trader_references_certificate(connection: AsyncConnection, trader_id: str, number: str) -> bool:
-    """True when one of the trader's declarations cites this certificate number."""
+async def trader_declarations_citing(connection: AsyncConnection, trader_id: str, number: str) -> list[Any]:
+    """The bodies (current versions) of the trader's declarations, as declarant or importer, that cite this
+    certificate number."""
     query = (
-        select(certificate_references.c.declaration_id)
-        .join(declarations, declarations.c.id == certificate_references.c.declaration_id)
+        select(declarations.c.body)
+        .join(certificate_references, declarations.c.id == certificate_references.c.declaration_id)
         .where(
             certificate_references.c.certificate_number == number,
             or_(declarations.c.declarant_id == trader_id, declarations.c.importer_id == trader_id),
         )
-        .limit(1)
+        .order_by(declarations.c.id)
     )
-    return (await connection.scalar(query)) is not None
+    return list((await connection.scalars(query)).all())
 
 
 async def insert_decision(connection: AsyncConnection, values: dict[str, Any]) -> None:

@@ -9,10 +9,12 @@ from ulid import ULID
 
 from services.contract.certificate import Certificate, CertificateStatus
 from services.contract.cloudevents import Envelope
+from services.contract.declaration import Declaration
 from services.contract.events import CertificateReceived
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
 from services.gateway.domain.callers import Caller, Role
+from services.gateway.domain.certificates import readable_through
 from services.gateway.domain.errors import Conflict, Forbidden, NotFound
 from services.gateway.service_layer.declarations import content_hash
 
@@ -142,16 +144,19 @@ async def _withdraw(
 
 async def get(connection: AsyncConnection, *, certificate_id: str, caller: Caller) -> Row[Any]:
     """NPPOs read their own country's certificates, officers (and operators granted trade:read) all, traders
-    those their declarations cite."""
+    those issued for the consignment of a declaration of theirs that cites them (domain/certificates.py)."""
     row = await repository.certificate_by_id(connection, certificate_id)
     allowed = row is not None and (
         (caller.role is Role.NPPO and caller.subject == row.issuing_country)
         or caller.reads_all_trade()
-        or (
-            caller.role is Role.TRADER
-            and await repository.trader_references_certificate(connection, caller.subject, row.number)
-        )
+        or (caller.role is Role.TRADER and await _trader_reads(connection, caller.subject, row))
     )
     if row is None or not allowed:
         raise NotFound(f"no certificate {certificate_id} that this API key may see")
     return row
+
+
+async def _trader_reads(connection: AsyncConnection, trader_id: str, row: Row[Any]) -> bool:
+    bodies = await repository.trader_declarations_citing(connection, trader_id, row.number)
+    citing = [Declaration.model_validate(body) for body in bodies]
+    return readable_through(citing, Certificate.model_validate(row.body))

@@ -8,11 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from services.contract.certificate import Certificate, CertificateStatus
-from services.contract.declaration import Declaration
+from services.contract.declaration import Declaration, cited_certificates
 from services.contract.events import Outcome, Reason
 from services.contract.keyed_draw import KeyedDraw
 from services.phyto.domain.certificate_checks import check_certificate
-from services.phyto.domain.matching import Mismatch, cited_certificates, compare
+from services.phyto.domain.matching import Mismatch, compare
 from services.phyto.domain.measures import pest_measures, point_of_entry
 from services.phyto.domain.reasons import Code, reason
 from services.phyto.domain.requirements import ImportRequirements

@@ -5,18 +5,12 @@ The declaration carries no botanical name (the WCO goods item has only a free-te
 compare by HS6 alone.
 """
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from services.contract.certificate import Certificate
-from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration, GoodsItem, Quantity
+from services.contract.declaration import Declaration, GoodsItem, Quantity, normalised_name
 from services.phyto.domain.requirements import ImportRequirements, QuantityUnit
-
-# Legal forms dropped before names compare: "Roses Import Ltd" is "ROSES IMPORT LIMITED".
-LEGAL_FORMS = frozenset(
-    {"ltd", "limited", "plc", "llc", "inc", "co", "corp", "sa", "sas", "sl", "srl", "spa", "bv", "nv", "gmbh", "ag"}
-)
 
 
 @dataclass(frozen=True)
@@ -28,18 +22,6 @@ class Mismatch:
     field: str
     declared: str
     certified: str
-
-
-def cited_certificates(declaration: Declaration, item: GoodsItem) -> list[str]:
-    """Certificate numbers an item relies on: its own N851 documents, else the declaration's."""
-    own = [doc.id for doc in item.documents if doc.code == PHYTOSANITARY_CERTIFICATE]
-    header = [doc.id for doc in declaration.documents if doc.code == PHYTOSANITARY_CERTIFICATE]
-    return own or header
-
-
-def normalised_name(name: str) -> str:
-    words = re.sub(r"[^0-9a-z]+", " ", name.casefold()).split()
-    return " ".join(word for word in words if word not in LEGAL_FORMS)
 
 
 def declared_quantity(item: GoodsItem) -> Quantity:
@@ -92,10 +74,15 @@ def _quantity(item: GoodsItem, certificate: Certificate, requirements: ImportReq
     return f"{declared.value.normalize():f} {declared.unit}", f"{certified.value.normalize():f} {certified.unit}"
 
 
+WITHHELD = "issued for another consignee; its contents are not shown"
+
+
 def compare(
     requirements: ImportRequirements, declaration: Declaration, item: GoodsItem, certificate: Certificate
 ) -> list[Mismatch]:
-    """Every field in which the item and the certificate disagree, in a fixed order."""
+    """Every field in which the item and the certificate disagree, in a fixed order. A certificate issued for
+    another consignee or from another country is not this consignment's: that one difference is all that is said,
+    and nothing of its contents (certificate numbers can be guessed; the reasons reach the declaring trader)."""
     found: list[Mismatch] = []
 
     def differ(field: str, declared: str, certified: str) -> None:
@@ -104,10 +91,12 @@ def compare(
     if declaration.importer.name is not None and normalised_name(declaration.importer.name) != normalised_name(
         certificate.consignee.name
     ):
-        differ("consignee", declaration.importer.name, certificate.consignee.name)
+        differ("consignee", declaration.importer.name, WITHHELD)
+        return found
     export_country = item.export_country or declaration.export_country
     if export_country is not None and export_country != certificate.issuing_country:
         differ("export_country", export_country, certificate.issuing_country)
+        return found
     origins = sorted({country for line in certificate.line_items for country in line.origin_countries})
     if item.origin_country not in origins:
         differ("origin", item.origin_country, ",".join(origins))

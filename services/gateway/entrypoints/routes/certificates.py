@@ -19,7 +19,8 @@ from services.gateway.service_layer import certificates
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 CERTIFICATE_READERS = allow(Role.NPPO, Role.OFFICER, Role.TRADER, grants=(Grant.TRADE_READ,))
-"""NPPOs read their own country's certificates, traders those their declarations cite, officers all."""
+"""NPPOs read their own country's certificates, officers all, traders those issued for the consignment of a declaration
+of theirs that cites them (its importer named as the consignee)."""
 CERTIFICATE_ID = Path(pattern=ULID_PATTERN, description="Certificate id (ULID)")
 
 
@@ -80,6 +81,10 @@ async def get_certificate(
     who: Annotated[Caller, Depends(CERTIFICATE_READERS)],
     certificate_id: Annotated[str, CERTIFICATE_ID],
 ) -> CertificateRead:
+    """An NPPO reads its own country's certificates, an officer all. A trader reads a certificate when one of its
+    declarations cites it for the consignment it was issued for: the declaration names its importer as the
+    certificate's consignee (case, punctuation and legal form aside) and states no other country of export than the
+    issuing country. Any other certificate is 404, whether or not it exists."""
     async with context.runtime.reader.connect() as connection:
         row = await certificates.get(connection, certificate_id=certificate_id, caller=who)
     return certificate_view(row)

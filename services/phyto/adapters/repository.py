@@ -1,7 +1,7 @@
 """Queries of the phyto database; every function runs inside the caller's transaction."""
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -29,7 +29,7 @@ REPLACEMENT_CHAIN = 10
 
 
 class CertificateRecord(Protocol):
-    """A certificate as `in_force` reads it: a stored row, or one kept in this transaction (`Kept`)."""
+    """A certificate as `OnFile` reads it: a stored row, or one kept in this transaction (`Kept`)."""
 
     @property
     def id(self) -> str: ...
@@ -65,16 +65,61 @@ def _preferred(
     return chosen
 
 
-_NUMBERED = select(certificates).where(certificates.c.number.in_(bindparam("numbers", expanding=True)))
-_REPLACING = select(certificates).where(certificates.c.replaces.in_(bindparam("numbers", expanding=True)))
+class OnFile:
+    """Certificates that may be in force for some cited numbers (`certificate_rows`), indexed by their number and
+    by the number each replaces; a transaction adds those it keeps before storing them."""
+
+    def __init__(self, rows: Iterable[CertificateRecord] = ()) -> None:
+        self._by_number: dict[str, list[CertificateRecord]] = {}
+        self._by_replaced: dict[str, list[CertificateRecord]] = {}
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: CertificateRecord) -> None:
+        self._by_number.setdefault(row.number, []).append(row)
+        if row.replaces is not None:
+            self._by_replaced.setdefault(row.replaces, []).append(row)
+
+    def in_force(self, numbers: Iterable[str], preferred_country: str | None) -> dict[str, CertificateRecord]:
+        """The certificate in force for each cited number: the one on file, or the one that replaced it (and the one
+        that replaced that, and so on); where two countries used one number, the exporting country's. A number with
+        none is left out."""
+        wanted = set(numbers)
+        chosen = _preferred(self._all(self._by_number, wanted), "number", preferred_country)
+        heads = {number: number for number in wanted}  # cited number -> the number in force for it
+        for _ in range(REPLACEMENT_CHAIN):
+            successors = _preferred(self._all(self._by_replaced, set(heads.values())), "replaces", preferred_country)
+            if not successors:
+                break
+            for cited, head in heads.items():
+                if head in successors:
+                    heads[cited] = successors[head].number
+                    chosen[successors[head].number] = successors[head]
+        return {cited: chosen[head] for cited, head in heads.items() if head in chosen}
+
+    @staticmethod
+    def _all(index: dict[str, list[CertificateRecord]], keys: set[str]) -> list[CertificateRecord]:
+        return [row for key in sorted(keys) for row in index.get(key, ())]
 
 
-async def certificate_rows(connection: AsyncConnection, numbers: Iterable[str]) -> list[Row[Any]]:
+_NUMBERED = (
+    select(certificates)
+    .where(certificates.c.number.in_(bindparam("numbers", expanding=True)))
+    .order_by(certificates.c.id)
+)
+_REPLACING = (
+    select(certificates)
+    .where(certificates.c.replaces.in_(bindparam("numbers", expanding=True)))
+    .order_by(certificates.c.id)
+)
+
+
+async def certificate_rows(connection: AsyncConnection, numbers: Iterable[str]) -> OnFile:
     """Every stored certificate that may be in force for these numbers, of any country: those with the numbers,
-    those replacing them, those replacing those, and so on (up to REPLACEMENT_CHAIN). `in_force` chooses."""
+    those replacing them, those replacing those, and so on (up to REPLACEMENT_CHAIN)."""
     wanted = sorted(set(numbers))
     if not wanted:
-        return []
+        return OnFile()
     rows = list(await connection.execute(_NUMBERED, {"numbers": wanted}))
     seen = {row.id for row in rows}
     replaced = wanted
@@ -85,38 +130,18 @@ async def certificate_rows(connection: AsyncConnection, numbers: Iterable[str]) 
         rows += successors
         seen |= {row.id for row in successors}
         replaced = sorted({row.number for row in successors})
-    return rows
-
-
-def in_force(
-    rows: Sequence[CertificateRecord], numbers: Iterable[str], preferred_country: str | None
-) -> dict[str, CertificateRecord]:
-    """The certificate in force for each cited number, among `certificate_rows`: the stored one, or the one that
-    replaced it (and the one that replaced that, and so on); where two countries used one number, the exporting
-    country's. A number with none is left out."""
-    wanted = set(numbers)
-    chosen = _preferred((row for row in rows if row.number in wanted), "number", preferred_country)
-    heads = {number: number for number in wanted}  # cited number -> the number in force for it
-    for _ in range(REPLACEMENT_CHAIN):
-        current = set(heads.values())
-        successors = _preferred((row for row in rows if row.replaces in current), "replaces", preferred_country)
-        if not successors:
-            break
-        for cited, head in heads.items():
-            if head in successors:
-                heads[cited] = successors[head].number
-                chosen[successors[head].number] = successors[head]
-    return {cited: chosen[head] for cited, head in heads.items() if head in chosen}
+    return OnFile(rows)
 
 
 async def certificates_by_number(
     connection: AsyncConnection, numbers: Iterable[str], preferred_country: str | None
 ) -> dict[str, Certificate]:
-    """The certificate in force for each cited number (see `in_force`)."""
+    """The certificate in force for each cited number (see `OnFile.in_force`)."""
     wanted = set(numbers)
-    rows = await certificate_rows(connection, wanted)
+    on_file = await certificate_rows(connection, wanted)
     return {
-        cited: Certificate.model_validate(row.body) for cited, row in in_force(rows, wanted, preferred_country).items()
+        cited: Certificate.model_validate(row.body)
+        for cited, row in on_file.in_force(wanted, preferred_country).items()
     }
 
 

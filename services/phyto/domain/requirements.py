@@ -4,6 +4,7 @@ answer them, prohibited combinations, inspection rates, points of entry, and the
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -137,10 +138,23 @@ class ImportRequirements(RulesModel):
         default_factory=dict, description="Permitted points of entry by category; a category not listed: any"
     )
 
+    @cached_property
+    def categories_by_prefix(self) -> dict[str, str]:
+        """The regulated prefixes and their categories (the first entry of a prefix listed twice)."""
+        found: dict[str, str] = {}
+        for entry in self.regulated:
+            found.setdefault(entry.prefix, entry.category)
+        return found
+
     def category_of(self, commodity_code: str) -> str | None:
-        """The category of the longest matching prefix, or None when the commodity is not regulated."""
-        matches = [entry for entry in self.regulated if commodity_code.startswith(entry.prefix)]
-        return max(matches, key=lambda entry: len(entry.prefix)).category if matches else None
+        """The category of the longest matching prefix, or None when the commodity is not regulated. Looks up each
+        prefix of the code (at most 10) rather than scanning every regulated entry."""
+        by_prefix = self.categories_by_prefix
+        for length in range(len(commodity_code), 0, -1):
+            category = by_prefix.get(commodity_code[:length])
+            if category is not None:
+                return category
+        return None
 
     def pests_of_concern(self, origin: str, commodity_code: str) -> list[PestOfConcern]:
         return [

@@ -176,7 +176,7 @@ async def decide_lodgements(
     cited = {envelope.id: _cited(lodged[envelope.id].declaration) for envelope in fresh}
     numbers = set().union(*cited.values())
     await repository.lock_certificate_numbers(connection, numbers)
-    stored = await repository.certificate_rows(connection, numbers)
+    on_file = await repository.certificate_rows(connection, numbers)
     read: dict[str, Certificate] = {}  # by certificate id: each read once, whoever cites it
     declaration_rows: list[dict[str, Any]] = []
     link_rows: list[dict[str, str]] = []
@@ -185,7 +185,7 @@ async def decide_lodgements(
     for envelope in fresh:
         submitted = lodged[envelope.id]
         declaration_id = submitted.declaration_id
-        in_force = repository.in_force(stored, cited[envelope.id], submitted.declaration.export_country)
+        in_force = on_file.in_force(cited[envelope.id], submitted.declaration.export_country)
         certificates = {
             number: read.get(row.id) or read.setdefault(row.id, Certificate.model_validate(row.body))
             for number, row in in_force.items()
@@ -345,20 +345,18 @@ async def take_in_certificates(
     relying = {row.declaration_id: row for rows in citing.values() for row in rows}
     declared = {declaration_id: Declaration.model_validate(row.body) for declaration_id, row in relying.items()}
     cited = {declaration_id: _cited(declaration) for declaration_id, declaration in declared.items()}
-    visible: list[repository.CertificateRecord] = list(
-        await repository.certificate_rows(connection, set().union(*cited.values()))
-    )
+    on_file = await repository.certificate_rows(connection, set().union(*cited.values()))
     read: dict[str, Certificate] = {}  # by certificate id: each read once
     standing = {key: (row.outcome, row.reasons, row.last_sequence) for key, row in relying.items()}
     kept, decision_rows, events = [], [], []
     for envelope, taken in zip(envelopes, received, strict=True):
         row = repository.kept(taken.certificate_id, taken.certificate, now)
         kept.append(row)
-        visible.append(repository.Kept(row["id"], row["issuing_country"], row["number"], row["replaces"], row["body"]))
+        on_file.add(repository.Kept(row["id"], row["issuing_country"], row["number"], row["replaces"], row["body"]))
         read[taken.certificate_id] = taken.certificate
         for held in citing.get(taken.certificate.number, []):
             key = held.declaration_id
-            in_force = repository.in_force(visible, cited[key], declared[key].export_country)
+            in_force = on_file.in_force(cited[key], declared[key].export_country)
             certificates = {
                 number: read.get(record.id) or read.setdefault(record.id, Certificate.model_validate(record.body))
                 for number, record in in_force.items()

@@ -1,10 +1,11 @@
 """Queries of the notification feeds, webhooks, their deliveries and attempts; each runs in the caller's
 transaction."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
@@ -24,33 +25,66 @@ _carried = and_(  # a delivery and the notification it carries
 )
 
 
-async def append(connection: AsyncConnection, recipient: str, kind: str, data: dict[str, Any], now: datetime) -> int:
-    """Add a notification to the recipient's feed and a pending delivery for each of its live webhooks; returns
-    its sequence. The head row stays locked until commit, so sequences commit in order."""
-    sequence = await _next_sequence(connection, recipient)
-    await connection.execute(
-        insert(notifications).values(
-            recipient=recipient, sequence=sequence, id=str(ULID()), type=kind, data=data, created_at=now
-        )
-    )
-    live = select(webhooks.c.id).where(webhooks.c.owner == recipient, webhooks.c.deleted_at.is_(None))
-    for webhook_id in (await connection.scalars(live)).all():
-        await connection.execute(
-            insert(webhook_deliveries).values(
-                id=str(ULID()),
-                webhook_id=webhook_id,
-                recipient=recipient,
-                sequence=sequence,
-                state=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-    return sequence
+async def append(
+    connection: AsyncConnection, notices: Sequence[tuple[str, str, dict[str, Any]]], now: datetime
+) -> None:
+    """Add notifications, each (recipient, type, data), to their recipients' feeds in order, and a pending delivery
+    for each live webhook of the recipient. Recipients take their sequences one at a time in a fixed order, and
+    each head row stays locked until commit: sequences commit in order, and two transactions never wait on each
+    other's heads."""
+    if not notices:
+        return
+    by_recipient: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for recipient, kind, data in notices:
+        by_recipient.setdefault(recipient, []).append((kind, data))
+    rows: list[dict[str, Any]] = []
+    for recipient in sorted(by_recipient):
+        entries = by_recipient[recipient]
+        first = await _take_sequences(connection, recipient, len(entries))
+        rows += [
+            {
+                "recipient": recipient,
+                "sequence": first + n,
+                "id": str(ULID()),
+                "type": kind,
+                "data": data,
+                "created_at": now,
+            }
+            for n, (kind, data) in enumerate(entries)
+        ]
+    await connection.execute(_INSERT_NOTIFICATION, rows)
+    live: dict[str, list[str]] = {}
+    for webhook_id, owner in await connection.execute(_LIVE_WEBHOOKS, {"owners": sorted(by_recipient)}):
+        live.setdefault(owner, []).append(webhook_id)
+    deliveries = [
+        {
+            "id": str(ULID()),
+            "webhook_id": webhook_id,
+            "recipient": row["recipient"],
+            "sequence": row["sequence"],
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for row in rows
+        for webhook_id in live.get(row["recipient"], ())
+    ]
+    if deliveries:
+        await connection.execute(_INSERT_DELIVERY, deliveries)
 
 
-async def _next_sequence(connection: AsyncConnection, recipient: str) -> int:
+_INSERT_NOTIFICATION = insert(notifications)
+_INSERT_DELIVERY = insert(webhook_deliveries)
+_LIVE_WEBHOOKS = (
+    select(webhooks.c.id, webhooks.c.owner)
+    .where(webhooks.c.owner.in_(bindparam("owners", expanding=True)), webhooks.c.deleted_at.is_(None))
+    .order_by(webhooks.c.owner, webhooks.c.id)
+)
+
+
+async def _take_sequences(connection: AsyncConnection, recipient: str, count: int) -> int:
+    """The first of `count` sequences taken for the recipient's next notifications."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     await connection.execute(
         dialect.insert(notification_heads)
@@ -60,10 +94,10 @@ async def _next_sequence(connection: AsyncConnection, recipient: str) -> int:
     bumped = await connection.execute(
         update(notification_heads)
         .where(notification_heads.c.recipient == recipient)
-        .values(last_sequence=notification_heads.c.last_sequence + 1)
+        .values(last_sequence=notification_heads.c.last_sequence + count)
         .returning(notification_heads.c.last_sequence)
     )
-    return int(bumped.scalar_one())
+    return int(bumped.scalar_one()) - count + 1
 
 
 async def feed(connection: AsyncConnection, recipient: str, *, after: int, limit: int) -> list[Row[Any]]:

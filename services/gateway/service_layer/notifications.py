@@ -80,9 +80,9 @@ async def alert_raised(connection: AsyncConnection, declaration: Row[Any], raise
 
 
 async def _send(connection: AsyncConnection, notices: list[Notice], now: datetime) -> None:
-    # One recipient at a time in a fixed order, so two transactions never wait on each other's head rows.
-    for notice in sorted(notices, key=lambda n: n.recipient):
-        await notification_store.append(connection, str(notice.recipient), notice.type, notice.data, now)
+    await notification_store.append(
+        connection, [(str(notice.recipient), notice.type, notice.data) for notice in notices], now
+    )
 
 
 def recipient_of(caller: Caller) -> str:

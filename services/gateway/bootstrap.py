@@ -8,7 +8,7 @@ from aiokafka import ConsumerRecord
 
 from services.contract.clock import Clock, utc_now
 from services.contract.cloudevents import Envelope
-from services.contract.consumer import PermanentEventError
+from services.contract.consumer import PermanentEventError, in_runs
 from services.contract.events import AgencyDecisionMade, AlertRaised, CorrectionAssessed, Topic
 from services.contract.lease import Lease
 from services.contract.outbox import Transaction
@@ -68,8 +68,7 @@ class Gateway:
         if isinstance(envelope.data, AgencyDecisionMade):
 
             async def effect(transaction: Transaction, event: Envelope) -> None:
-                await audit.on_consumed(transaction.connection, event)
-                await decisions.record(transaction, event, now=self.clock(), source=self.source)
+                await decisions.record(transaction, event, now=self.clock(), source=self.source)  # audited there
 
         elif isinstance(envelope.data, AlertRaised):
 
@@ -87,6 +86,24 @@ class Gateway:
             raise PermanentEventError(f"{envelope.type} does not belong on the decisions or alerts topic")
 
         return await self.runtime.inbox.process(envelope, record, effect)
+
+    async def on_decisions(self, events: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
+        """A batch, in the consumer's batch transaction: runs of agency decisions on different declarations are
+        claimed, recorded and joined together; every other event is handled by on_decision, in order."""
+        return await in_runs(events, run_of=self._run_of, together=self._record_together, alone=self.on_decision)
+
+    @staticmethod
+    def _run_of(envelope: Envelope) -> str | None:
+        return "decisions" if isinstance(envelope.data, AgencyDecisionMade) else None
+
+    async def _record_together(self, run: list[tuple[Envelope, ConsumerRecord]]) -> list[bool]:
+        now = self.clock()
+
+        async def record(transaction: Transaction, fresh: list[Envelope]) -> None:
+            if fresh:
+                await decisions.record_together(transaction, fresh, now=now, source=self.source)
+
+        return await self.runtime.inbox.process_together(run, record)
 
 
 def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
@@ -146,6 +163,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock = utc_now) -> Gateway:
         [settings.topic(Topic.DECISIONS), settings.topic(Topic.ALERTS)],
         f"{settings.topic_prefix}gateway",
         gateway.on_decision,
+        gateway.on_decisions,
     )
     if settings.hub_url is not None:
         runtime.run_beside("hub-intake", hub_intake(settings, runtime, clock))

@@ -14,8 +14,10 @@ _RECORD = ("recorded_at", "actor", "action", "subject", "event_id", "correlation
 _APPEND = insert(audit_log)  # built once: the record's values come with each execution
 
 
-async def append(connection: AsyncConnection, record: AuditRecord) -> None:
-    await connection.execute(_APPEND, {name: getattr(record, name) for name in _RECORD})
+async def append(connection: AsyncConnection, *records: AuditRecord) -> None:
+    """Records in order, in one statement."""
+    if records:
+        await connection.execute(_APPEND, [{name: getattr(record, name) for name in _RECORD} for record in records])
 
 
 async def head(connection: AsyncConnection) -> Sealed | None:

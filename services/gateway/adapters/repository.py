@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Text, cast, delete, insert, or_, select, update
+from sqlalchemy import Row, Text, bindparam, cast, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.database import insert_unless_present
@@ -26,6 +26,14 @@ from services.gateway.domain.clearance import AgencyDecision
 
 async def declaration_by_id(connection: AsyncConnection, declaration_id: str) -> Row[Any] | None:
     return (await connection.execute(select(declarations).where(declarations.c.id == declaration_id))).first()
+
+
+_DECLARATIONS_BY_IDS = select(declarations).where(declarations.c.id.in_(bindparam("ids", expanding=True)))
+
+
+async def declarations_by_ids(connection: AsyncConnection, declaration_ids: list[str]) -> dict[str, Row[Any]]:
+    """The declarations of these ids that exist, by id."""
+    return {row.id: row for row in await connection.execute(_DECLARATIONS_BY_IDS, {"ids": declaration_ids})}
 
 
 @dataclass(frozen=True)
@@ -200,17 +208,25 @@ async def referred_agencies(connection: AsyncConnection, declaration_id: str) ->
     return set((await connection.scalars(query)).all())
 
 
-async def set_state(
-    connection: AsyncConnection,
-    declaration_id: str,
-    state: ClearanceState,
-    reasons: list[dict[str, str]],
-    now: datetime,
+_SET_STATE = update(declarations).where(declarations.c.id == bindparam("state_of"))
+
+
+async def set_states(
+    connection: AsyncConnection, states: list[tuple[str, ClearanceState, list[dict[str, str]]]], now: datetime
 ) -> None:
+    """The single-window state and its reasons of each declaration, in one statement."""
     await connection.execute(
-        update(declarations)
-        .where(declarations.c.id == declaration_id)
-        .values(state=state.value, status=state.status.value, status_reasons=reasons, updated_at=now)
+        _SET_STATE,
+        [
+            {
+                "state_of": key,
+                "state": state.value,
+                "status": state.status.value,
+                "status_reasons": reasons,
+                "updated_at": now,
+            }
+            for key, state, reasons in states
+        ],
     )
 
 
@@ -259,8 +275,12 @@ async def trader_declarations_citing(connection: AsyncConnection, trader_id: str
     return list((await connection.scalars(query)).all())
 
 
-async def insert_decision(connection: AsyncConnection, values: dict[str, Any]) -> None:
-    await connection.execute(insert(agency_decisions).values(**values))
+async def insert_decisions(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Agency decisions received, in one statement."""
+    await connection.execute(_INSERT_DECISION, rows)
+
+
+_INSERT_DECISION = insert(agency_decisions)
 
 
 @dataclass(frozen=True)
@@ -274,13 +294,23 @@ class RecordedDecision:
 
 async def decisions_of(connection: AsyncConnection, declaration_id: str) -> list[RecordedDecision]:
     """Every decision received for the declaration, in the order they arrived."""
-    query = (
-        select(agency_decisions)
-        .where(agency_decisions.c.declaration_id == declaration_id)
-        .order_by(agency_decisions.c.received_at, agency_decisions.c.event_id)
-    )
-    return [
-        RecordedDecision(
+    return (await decisions_of_each(connection, [declaration_id])).get(declaration_id, [])
+
+
+_DECISIONS_OF_EACH = (
+    select(agency_decisions)
+    .where(agency_decisions.c.declaration_id.in_(bindparam("ids", expanding=True)))
+    .order_by(agency_decisions.c.received_at, agency_decisions.c.event_id)
+)
+
+
+async def decisions_of_each(
+    connection: AsyncConnection, declaration_ids: list[str]
+) -> dict[str, list[RecordedDecision]]:
+    """Every decision received for each of the declarations, in the order they arrived."""
+    found: dict[str, list[RecordedDecision]] = {}
+    for row in await connection.execute(_DECISIONS_OF_EACH, {"ids": declaration_ids}):
+        recorded = RecordedDecision(
             decision=AgencyDecision(
                 agency=row.agency,
                 declaration_version=row.declaration_version,
@@ -293,8 +323,16 @@ async def decisions_of(connection: AsyncConnection, declaration_id: str) -> list
             rules_version=row.rules_version,
             decided_at=row.decided_at,
         )
-        for row in await connection.execute(query)
-    ]
+        found.setdefault(row.declaration_id, []).append(recorded)
+    return found
+
+
+async def add_to_timelines(connection: AsyncConnection, entries: list[dict[str, Any]]) -> None:
+    """Entries (declaration_id, at, kind, agency, detail) added to their declarations' timelines, in one statement."""
+    await connection.execute(_TIMELINE_ENTRIES, entries)
+
+
+_TIMELINE_ENTRIES = insert(timeline)
 
 
 async def add_to_timeline(

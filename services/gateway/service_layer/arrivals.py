@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -80,7 +80,15 @@ async def report(
 
 
 async def arrival_of(connection: AsyncConnection, declaration_id: str) -> Row[Any] | None:
-    return (await connection.execute(select(arrivals).where(arrivals.c.declaration_id == declaration_id))).first()
+    return (await arrivals_of(connection, [declaration_id])).get(declaration_id)
+
+
+_ARRIVALS_OF = select(arrivals).where(arrivals.c.declaration_id.in_(bindparam("ids", expanding=True)))
+
+
+async def arrivals_of(connection: AsyncConnection, declaration_ids: list[str]) -> dict[str, Row[Any]]:
+    """The arrivals reported of these declarations, by declaration id."""
+    return {row.declaration_id: row for row in await connection.execute(_ARRIVALS_OF, {"ids": declaration_ids})}
 
 
 async def get(connection: AsyncConnection, *, declaration_id: str, caller: Caller) -> tuple[Row[Any], Row[Any]]:

@@ -47,9 +47,9 @@ async def on_publish(connection: AsyncConnection, envelope: Envelope) -> None:
     await audit_store.append(connection, record_of(envelope, acting.get() or SYSTEM))
 
 
-async def on_consumed(connection: AsyncConnection, envelope: Envelope) -> None:
-    """An agency's decision taken in: its actor is the agency's service that published it."""
-    await audit_store.append(connection, record_of(envelope, f"service:{envelope.source}"))
+async def on_consumed(connection: AsyncConnection, *envelopes: Envelope) -> None:
+    """Agencies' decisions taken in: the actor of each is the agency's service that published it."""
+    await audit_store.append(connection, *(record_of(envelope, f"service:{envelope.source}") for envelope in envelopes))
 
 
 async def on_change(

@@ -1,7 +1,9 @@
 """Recording agency decisions and deciding the single-window status."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Row
@@ -13,69 +15,75 @@ from services.contract.metrics import AGENCY_DECISIONS, CLEARANCE_DECISIONS, TIM
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
 from services.gateway.domain.clearance import Clearance, advance
-from services.gateway.service_layer import arrivals, notifications
+from services.gateway.domain.notifications import clearance_notices
+from services.gateway.service_layer import arrivals, audit, notifications
+from services.gateway.service_layer.notifications import consignment
 
 log = logging.getLogger(__name__)
 
 
 async def record(transaction: Transaction, envelope: Envelope, *, now: datetime, source: str) -> None:
     """Keep the decision, recompute the single-window status, publish ClearanceDecided when it changed."""
+    await record_together(transaction, [envelope], now=now, source=source)
+
+
+async def record_together(transaction: Transaction, envelopes: list[Envelope], *, now: datetime, source: str) -> None:
+    """Decisions on different declarations, each kept and joined as `record` would one after the other, in a few
+    statements whatever their number. A decision on a declaration the gateway does not hold refuses them all."""
     connection = transaction.connection
-    made = envelope.data
-    assert isinstance(made, AgencyDecisionMade)
-    row = await repository.declaration_by_id(connection, made.declaration_id)
-    if row is None:
-        raise PermanentEventError(f"decision for unknown declaration {made.declaration_id}")
-    await repository.insert_decision(
-        connection,
-        {
-            "event_id": envelope.id,
-            "declaration_id": made.declaration_id,
-            "agency": made.agency,
-            "declaration_version": made.declaration_version,
-            "sequence": made.sequence,
-            "outcome": made.outcome.value,
-            "reasons": [r.model_dump() for r in made.reasons],
-            "details": made.details,
-            "rules_version": made.rules_version,
-            "decided_at": made.decided_at,
-            "received_at": now,
-        },
+    made = [_made(envelope) for envelope in envelopes]
+    rows = await repository.declarations_by_ids(connection, [decision.declaration_id for decision in made])
+    for decision in made:
+        if decision.declaration_id not in rows:
+            raise PermanentEventError(f"decision for unknown declaration {decision.declaration_id}")
+    await audit.on_consumed(connection, *envelopes)
+    await repository.insert_decisions(
+        connection, [_decision_row(envelope, decision, now) for envelope, decision in zip(envelopes, made, strict=True)]
     )
-    lodged_at = row.submitted_at  # version 1 is lodged at submission: no need to read it
-    if made.declaration_version > 1:
-        version = await repository.version_of(connection, made.declaration_id, made.declaration_version)
-        lodged_at = version.lodged_at if version is not None else row.submitted_at
-    waited = (now - lodged_at).total_seconds()
-    lane = str(made.details.get("lane") or "none")
-    transaction.after_commit(lambda: _count_decision(made, lane, waited))
-    await repository.add_to_timeline(
-        connection,
-        made.declaration_id,
-        now,
-        "agency_decision",
-        {"outcome": made.outcome.value, "sequence": made.sequence, "reasons": [r.model_dump() for r in made.reasons]},
-        agency=made.agency,
-    )
-    if made.agency not in row.required_agencies:
-        log.warning("decision from %s, which is not required for %s: recorded, not joined", made.agency, row.id)
-        return
-    recorded = await repository.decisions_of(connection, made.declaration_id)
-    clearance = advance(
-        ClearanceState(row.state), row.required_agencies, (item.decision for item in recorded), row.version
-    )
-    if clearance is None:
-        log.info("decision from %s on %s declaration %s: recorded, not joined", made.agency, row.state, row.id)
-        return
-    await publish_clearance(
-        transaction,
-        row,
-        clearance,
-        now=now,
-        source=source,
-        correlation_id=envelope.correlation_id,
-        event_id=output_event_id(envelope.id, source),
-    )
+    entries = []
+    for decision in made:
+        row = rows[decision.declaration_id]
+        lodged_at = row.submitted_at  # version 1 is lodged at submission: no need to read it
+        if decision.declaration_version > 1:
+            version = await repository.version_of(connection, decision.declaration_id, decision.declaration_version)
+            lodged_at = version.lodged_at if version is not None else row.submitted_at
+        lane = str(decision.details.get("lane") or "none")
+        transaction.after_commit(partial(_count_decision, decision, lane, (now - lodged_at).total_seconds()))
+        reasons = [reason.model_dump() for reason in decision.reasons]
+        detail = {"outcome": decision.outcome.value, "sequence": decision.sequence, "reasons": reasons}
+        entries.append(_entry(decision.declaration_id, now, "agency_decision", detail, agency=decision.agency))
+    await repository.add_to_timelines(connection, entries)
+    joined = []
+    for envelope, decision in zip(envelopes, made, strict=True):
+        if decision.agency in rows[decision.declaration_id].required_agencies:
+            joined.append((envelope, decision))
+        else:
+            log.warning(
+                "decision from %s, which is not required for %s: recorded, not joined",
+                decision.agency,
+                decision.declaration_id,
+            )
+    recorded = await repository.decisions_of_each(connection, [decision.declaration_id for _, decision in joined])
+    changes = []
+    for envelope, decision in joined:
+        row = rows[decision.declaration_id]
+        decisions = (item.decision for item in recorded.get(row.id, []))
+        clearance = advance(ClearanceState(row.state), row.required_agencies, decisions, row.version)
+        if clearance is None:
+            log.info("decision from %s on %s declaration %s: recorded, not joined", decision.agency, row.state, row.id)
+            continue
+        changes.append(Change(row, clearance, envelope.correlation_id, output_event_id(envelope.id, source)))
+    await publish_clearances(transaction, changes, now=now, source=source)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A single-window state a declaration may move to, and the event that would say so."""
+
+    row: Row[Any]
+    clearance: Clearance
+    correlation_id: str
+    event_id: str
 
 
 async def publish_clearance(
@@ -91,33 +99,78 @@ async def publish_clearance(
 ) -> None:
     """Store the single-window state and publish the transition as ClearanceDecided when it differs from the
     stored one (or `always`: a new version's state is news even when it reads the same)."""
-    reasons = [reason.model_dump() for reason in clearance.reasons]
-    if not always and clearance.state.value == row.state and reasons == row.status_reasons:
+    change = Change(row, clearance, correlation_id, event_id)
+    await publish_clearances(transaction, [change], now=now, source=source, always=always)
+
+
+async def publish_clearances(
+    transaction: Transaction, changes: list[Change], *, now: datetime, source: str, always: bool = False
+) -> None:
+    """`publish_clearance` for declarations that differ, in a few statements whatever their number."""
+    connection = transaction.connection
+    due = []
+    for change in changes:
+        reasons = [reason.model_dump() for reason in change.clearance.reasons]
+        if always or change.clearance.state.value != change.row.state or reasons != change.row.status_reasons:
+            due.append((change, reasons))
+    if not due:
         return
-    await repository.set_state(transaction.connection, row.id, clearance.state, reasons, now)
-    transaction.after_commit(lambda: _count_clearance(clearance.state, (now - row.submitted_at).total_seconds()))
-    await repository.add_to_timeline(
-        transaction.connection,
-        row.id,
-        now,
-        "clearance",
-        {"status": clearance.status.value, "state": clearance.state.value, "reasons": reasons},
+    await repository.set_states(
+        connection, [(change.row.id, change.clearance.state, reasons) for change, reasons in due], now
     )
-    arrival = await arrivals.arrival_of(transaction.connection, row.id)
-    await notifications.clearance_changed(transaction.connection, row, arrival, clearance, now)
-    log.info("clearance of %s is now %s", row.id, clearance.state.value)
-    decided = ClearanceDecided(
-        declaration_id=row.id,
-        declaration_version=row.version,
-        status=clearance.status,
-        state=clearance.state,
-        agencies=list(clearance.agencies),
-        reasons=list(clearance.reasons),
-        decided_at=now,
-    )
-    await transaction.publish(
-        Envelope(data=decided, source=source, correlation_id=correlation_id, id=event_id, time=now)
-    )
+    arrivals_of = await arrivals.arrivals_of(connection, [change.row.id for change, _ in due])
+    entries, notices, events = [], [], []
+    for change, reasons in due:
+        row, clearance = change.row, change.clearance
+        since_lodgement = (now - row.submitted_at).total_seconds()
+        transaction.after_commit(partial(_count_clearance, clearance.state, since_lodgement))
+        detail = {"status": clearance.status.value, "state": clearance.state.value, "reasons": reasons}
+        entries.append(_entry(row.id, now, "clearance", detail))
+        notices += clearance_notices(consignment(row, arrivals_of.get(row.id)), clearance, now)
+        log.info("clearance of %s is now %s", row.id, clearance.state.value)
+        decided = ClearanceDecided(
+            declaration_id=row.id,
+            declaration_version=row.version,
+            status=clearance.status,
+            state=clearance.state,
+            agencies=list(clearance.agencies),
+            reasons=list(clearance.reasons),
+            decided_at=now,
+        )
+        events.append(
+            Envelope(data=decided, source=source, correlation_id=change.correlation_id, id=change.event_id, time=now)
+        )
+    await repository.add_to_timelines(connection, entries)
+    await notifications.send(connection, notices, now)
+    await transaction.publish(*events)
+
+
+def _made(envelope: Envelope) -> AgencyDecisionMade:
+    made = envelope.data
+    assert isinstance(made, AgencyDecisionMade)
+    return made
+
+
+def _decision_row(envelope: Envelope, made: AgencyDecisionMade, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": envelope.id,
+        "declaration_id": made.declaration_id,
+        "agency": made.agency,
+        "declaration_version": made.declaration_version,
+        "sequence": made.sequence,
+        "outcome": made.outcome.value,
+        "reasons": [r.model_dump() for r in made.reasons],
+        "details": made.details,
+        "rules_version": made.rules_version,
+        "decided_at": made.decided_at,
+        "received_at": now,
+    }
+
+
+def _entry(
+    declaration_id: str, at: datetime, kind: str, detail: dict[str, Any], agency: str | None = None
+) -> dict[str, Any]:
+    return {"declaration_id": declaration_id, "at": at, "kind": kind, "agency": agency, "detail": detail}
 
 
 def _count_decision(made: AgencyDecisionMade, lane: str, waited_seconds: float) -> None:

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.contract.events import AlertRaised, ClearanceState
 from services.gateway.adapters import notification_store
 from services.gateway.domain.callers import Caller, Role
-from services.gateway.domain.clearance import Clearance
 from services.gateway.domain.errors import Forbidden
 from services.gateway.domain.notifications import (
     CARRIER_STATES,
@@ -18,7 +17,6 @@ from services.gateway.domain.notifications import (
     Notice,
     Recipient,
     carrier_notice,
-    clearance_notices,
 )
 
 GOODS_ARRIVED = "goods.arrived"
@@ -39,12 +37,6 @@ def consignment(declaration: Row[Any], arrival: Row[Any] | None) -> Consignment:
     )
 
 
-async def clearance_changed(
-    connection: AsyncConnection, declaration: Row[Any], arrival: Row[Any] | None, clearance: Clearance, now: datetime
-) -> None:
-    await _send(connection, clearance_notices(consignment(declaration, arrival), clearance, now), now)
-
-
 async def goods_arrived(connection: AsyncConnection, declaration: Row[Any], arrival: Row[Any], now: datetime) -> None:
     """Traders hear that their goods were presented; a carrier reporting goods already released (lodged and
     decided before arrival) hears at once that it may move them."""
@@ -60,7 +52,7 @@ async def goods_arrived(connection: AsyncConnection, declaration: Row[Any], arri
     state = ClearanceState(declaration.state)
     if state in CARRIER_STATES:
         notices.append(carrier_notice(goods, state, now))
-    await _send(connection, notices, now)
+    await send(connection, notices, now)
 
 
 async def alert_raised(connection: AsyncConnection, declaration: Row[Any], raised: AlertRaised, now: datetime) -> None:
@@ -74,12 +66,13 @@ async def alert_raised(connection: AsyncConnection, declaration: Row[Any], raise
         "text": raised.text,
         "raised_at": raised.raised_at.isoformat(),
     }
-    await _send(
+    await send(
         connection, [Notice(trader, CONSIGNMENT_ALERT, data) for trader in consignment(declaration, None).traders], now
     )
 
 
-async def _send(connection: AsyncConnection, notices: list[Notice], now: datetime) -> None:
+async def send(connection: AsyncConnection, notices: list[Notice], now: datetime) -> None:
+    """The notices added to their recipients' feeds, in order, with a delivery for each live webhook."""
     await notification_store.append(
         connection, [(str(notice.recipient), notice.type, notice.data) for notice in notices], now
     )

@@ -49,6 +49,12 @@ def topic_names(settings: ServiceSettings) -> list[str]:
     return names + [settings.dead_letter_topic(name) for name in names]
 
 
+def topic_configs(settings: ServiceSettings, name: str) -> dict[str, str]:
+    """What a topic is created with beyond the broker's defaults: the audit anchors are kept for good (the broker
+    would delete them after a week), since they are what an edited or truncated audit trail is checked against."""
+    return {"retention.ms": "-1", "retention.bytes": "-1"} if name == settings.topic(Topic.AUDIT) else {}
+
+
 async def ensure_topics(settings: ServiceSettings) -> list[str]:
     """Create the topics that do not exist yet; return the names created."""
     admin = AIOKafkaAdminClient(**connection(settings), client_id=f"{settings.service_name}-admin")
@@ -57,7 +63,15 @@ async def ensure_topics(settings: ServiceSettings) -> list[str]:
         existing = set(await admin.list_topics())
         missing = [name for name in topic_names(settings) if name not in existing]
         if missing:
-            new = [NewTopic(n, settings.topic_partitions, settings.topic_replication) for n in missing]
+            new = [
+                NewTopic(
+                    name,
+                    settings.topic_partitions,
+                    settings.topic_replication,
+                    topic_configs=topic_configs(settings, name),
+                )
+                for name in missing
+            ]
             with suppress(TopicAlreadyExistsError):  # another service created them at the same moment
                 await admin.create_topics(new)
         return missing

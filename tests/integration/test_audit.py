@@ -5,8 +5,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from sqlalchemy import delete, select, update
 
+from services.contract.events import Topic
+from services.contract.kafka import connection
 from services.gateway.adapters.audit_anchors import published_anchors
 from services.gateway.adapters.orm import audit_log
 from services.gateway.domain.callers import Role
@@ -92,3 +96,23 @@ async def test_changes_to_webhooks_and_keys_are_in_the_trail(system: System) -> 
         ("ApiKeyRevoked", key_id, "cli:ops"),
     ]
     assert await verify(system.gateway.settings) == 0
+
+
+async def test_the_audit_topic_keeps_its_anchors_for_good(system: System) -> None:
+    """The broker deletes records after a week by default; the anchors are what a trail is verified against."""
+    settings = system.gateway.settings
+    admin = AIOKafkaAdminClient(**connection(settings), client_id="test-audit-retention")
+    await admin.start()
+    try:
+        names = (settings.topic(Topic.AUDIT), settings.topic(Topic.DECLARATIONS))
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names])
+    finally:
+        await admin.close()
+    retention = {
+        name: value
+        for response in responses
+        for _, _, _, name, entries in response.resources
+        for key, value, *_ in entries
+        if key == "retention.ms"
+    }
+    assert retention == {settings.topic(Topic.AUDIT): "-1", settings.topic(Topic.DECLARATIONS): "604800000"}

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvloop
 from fastapi import FastAPI, Request
 from sqlalchemy import Connection
 
@@ -89,11 +90,21 @@ async def test_an_os_error_outside_the_database_is_an_internal_error_not_an_outa
     assert "rules.yaml" not in response.text
 
 
-async def test_a_database_that_refuses_the_connection_answers_503_with_retry_after() -> None:
+async def refused() -> httpx.Response:
     # Nothing listens on the port: asyncpg's refused connection reaches the gateway as a bare OSError.
     unreachable = gateway(f"postgresql+asyncpg://sw@127.0.0.1:{free_port()}/gateway")
+    return await get(unreachable, "/v1/declarations")
 
-    response = await get(unreachable, "/v1/declarations")
+
+def test_a_database_that_refuses_the_connection_answers_503_on_uvloop_too() -> None:
+    """The services run on uvloop, where the refusal is raised in the loop's code, not in asyncio's."""
+    response = uvloop.run(refused())
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+
+
+async def test_a_database_that_refuses_the_connection_answers_503_with_retry_after() -> None:
+    response = await refused()
 
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"

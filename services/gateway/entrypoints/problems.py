@@ -89,8 +89,14 @@ def _from_database(exc: OSError) -> bool:
         package
         for frame, _ in traceback.walk_tb(exc.__traceback__)
         if (package := str(frame.f_globals.get("__name__", "")).partition(".")[0]) not in sys.stdlib_module_names
+        and package not in _EVENT_LOOPS
     ]
     return bool(raisers) and raisers[-1] in _DATABASE_PACKAGES
+
+
+_EVENT_LOOPS = frozenset({"uvloop"})
+"""Event loops outside the standard library: a refused connection is raised in the loop's code, under the driver
+that asked for it, as asyncio's own loop raises it in asyncio."""
 
 
 def _path(location: tuple[int | str, ...]) -> str:

@@ -62,6 +62,7 @@ async def record_together(transaction: Transaction, envelopes: list[Envelope], *
                 "decision from %s, which is not required for %s: recorded, not joined",
                 decision.agency,
                 decision.declaration_id,
+                extra={"correlation_id": envelope.correlation_id},  # a batch runs in no one event's context
             )
     recorded = await repository.decisions_of_each(connection, [decision.declaration_id for _, decision in joined])
     changes = []
@@ -70,7 +71,13 @@ async def record_together(transaction: Transaction, envelopes: list[Envelope], *
         decisions = (item.decision for item in recorded.get(row.id, []))
         clearance = advance(ClearanceState(row.state), row.required_agencies, decisions, row.version)
         if clearance is None:
-            log.info("decision from %s on %s declaration %s: recorded, not joined", decision.agency, row.state, row.id)
+            log.info(
+                "decision from %s on %s declaration %s: recorded, not joined",
+                decision.agency,
+                row.state,
+                row.id,
+                extra={"correlation_id": envelope.correlation_id},
+            )
             continue
         changes.append(Change(row, clearance, envelope.correlation_id, output_event_id(envelope.id, source)))
     await publish_clearances(transaction, changes, now=now, source=source)
@@ -127,7 +134,9 @@ async def publish_clearances(
         detail = {"status": clearance.status.value, "state": clearance.state.value, "reasons": reasons}
         entries.append(_entry(row.id, now, "clearance", detail))
         notices += clearance_notices(consignment(row, arrivals_of.get(row.id)), clearance, now)
-        log.info("clearance of %s is now %s", row.id, clearance.state.value)
+        log.info(
+            "clearance of %s is now %s", row.id, clearance.state.value, extra={"correlation_id": change.correlation_id}
+        )
         decided = ClearanceDecided(
             declaration_id=row.id,
             declaration_version=row.version,

@@ -50,10 +50,12 @@ class Inbox:
         self, events: Sequence[tuple[Envelope, ConsumerRecord]], effect: BulkEffect
     ) -> list[bool]:
         """Many events at once, in one transaction: each id claimed in one statement, then the effect of those
-        claimed now. For each event, in order, whether it was processed (false for a redelivery)."""
+        claimed now (none when all were redeliveries). For each event, in order, whether it was processed."""
         async with self._transactions.begin() as transaction:
             claimed = await self.claim(transaction, events)
-            await effect(transaction, [envelope for envelope, _ in events if envelope.id in claimed])
+            fresh = [envelope for envelope, _ in events if envelope.id in claimed]
+            if fresh:
+                await effect(transaction, fresh)
         return [envelope.id in claimed for envelope, _ in events]
 
     async def claim(self, transaction: Transaction, events: Sequence[tuple[Envelope, ConsumerRecord]]) -> set[str]:

@@ -100,8 +100,7 @@ class Gateway:
         now = self.clock()
 
         async def record(transaction: Transaction, fresh: list[Envelope]) -> None:
-            if fresh:
-                await decisions.record_together(transaction, fresh, now=now, source=self.source)
+            await decisions.record_together(transaction, fresh, now=now, source=self.source)
 
         return await self.runtime.inbox.process_together(run, record)
 

@@ -97,7 +97,7 @@ class Phyto:
                     await consignments.on_declaration(transaction, envelope, rules=rules, now=now)
 
         async def certificates(transaction: Transaction, fresh: list[Envelope]) -> None:
-            if fresh and not await consignments.take_in_certificates(transaction, fresh, rules=rules, now=now):
+            if not await consignments.take_in_certificates(transaction, fresh, rules=rules, now=now):
                 for envelope in fresh:  # one of them is known already: one at a time, in order
                     with correlated(envelope.correlation_id):
                         await consignments.on_certificate(transaction, envelope, rules=rules, now=now)

@@ -72,13 +72,26 @@ class OnFile:
     def __init__(self, rows: Iterable[CertificateRecord] = ()) -> None:
         self._by_number: dict[str, list[CertificateRecord]] = {}
         self._by_replaced: dict[str, list[CertificateRecord]] = {}
+        self._read: dict[str, Certificate] = {}  # by certificate id: each body validated once, whoever cites it
         for row in rows:
             self.add(row)
 
-    def add(self, row: CertificateRecord) -> None:
+    def add(self, row: CertificateRecord, certificate: Certificate | None = None) -> None:
+        """A certificate on file; `certificate` is its body already read (one kept in this transaction)."""
         self._by_number.setdefault(row.number, []).append(row)
         if row.replaces is not None:
             self._by_replaced.setdefault(row.replaces, []).append(row)
+        if certificate is not None:
+            self._read[row.id] = certificate
+
+    def certificates(self, numbers: Iterable[str], preferred_country: str | None) -> dict[str, Certificate]:
+        """The certificate in force for each cited number (see `in_force`), read."""
+        return {cited: self._certificate(row) for cited, row in self.in_force(numbers, preferred_country).items()}
+
+    def _certificate(self, row: CertificateRecord) -> Certificate:
+        if row.id not in self._read:
+            self._read[row.id] = Certificate.model_validate(row.body)
+        return self._read[row.id]
 
     def in_force(self, numbers: Iterable[str], preferred_country: str | None) -> dict[str, CertificateRecord]:
         """The certificate in force for each cited number: the one on file, or the one that replaced it (and the one
@@ -138,11 +151,7 @@ async def certificates_by_number(
 ) -> dict[str, Certificate]:
     """The certificate in force for each cited number (see `OnFile.in_force`)."""
     wanted = set(numbers)
-    on_file = await certificate_rows(connection, wanted)
-    return {
-        cited: Certificate.model_validate(row.body)
-        for cited, row in on_file.in_force(wanted, preferred_country).items()
-    }
+    return (await certificate_rows(connection, wanted)).certificates(wanted, preferred_country)
 
 
 async def replaced_numbers(connection: AsyncConnection, certificate: Certificate) -> list[str]:
@@ -292,16 +301,6 @@ async def save_decided(
     await connection.execute(_INSERT_DECISION, decision_rows)
 
 
-async def declarations_citing(connection: AsyncConnection, number: str) -> list[Row[Any]]:
-    query = (
-        select(declarations)
-        .join(declaration_certificates, declaration_certificates.c.declaration_id == declarations.c.declaration_id)
-        .where(declaration_certificates.c.certificate_number == number)
-        .order_by(declarations.c.declaration_id)
-    )
-    return list(await connection.execute(query))
-
-
 _CITING_ANY = (
     select(declaration_certificates.c.certificate_number.label("cited_number"), declarations)
     .join(declarations, declaration_certificates.c.declaration_id == declarations.c.declaration_id)
@@ -311,7 +310,7 @@ _CITING_ANY = (
 
 
 async def declarations_citing_any(connection: AsyncConnection, numbers: Iterable[str]) -> dict[str, list[Row[Any]]]:
-    """For each of these numbers, the declarations citing it, by declaration id (as `declarations_citing`)."""
+    """For each of these numbers, the declarations citing it, by declaration id."""
     citing: dict[str, list[Row[Any]]] = {}
     for row in await connection.execute(_CITING_ANY, {"numbers": sorted(set(numbers))}):
         citing.setdefault(row.cited_number, []).append(row)
@@ -322,7 +321,7 @@ _UPDATE_STANDING = update(declarations).where(declarations.c.declaration_id == b
 
 
 async def record_decisions(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Decisions (as `record_decision` takes them, in order), in two statements: each declaration's latest stands."""
+    """Decisions (rows of `phyto_decisions`, in order), in two statements: each declaration's latest stands."""
     await connection.execute(_INSERT_DECISION, rows)
     latest = {row["declaration_id"]: row for row in rows}
     standings = [
@@ -333,12 +332,8 @@ async def record_decisions(connection: AsyncConnection, rows: list[dict[str, Any
 
 
 async def record_decision(connection: AsyncConnection, values: dict[str, Any]) -> None:
-    await connection.execute(insert(decisions).values(**values))
-    await connection.execute(
-        update(declarations)
-        .where(declarations.c.declaration_id == values["declaration_id"])
-        .values(outcome=values["outcome"], reasons=values["reasons"], last_sequence=values["sequence"])
-    )
+    """A decision, and the declaration's standing it sets."""
+    await record_decisions(connection, [values])
 
 
 async def record_inspection(connection: AsyncConnection, declaration_id: str, inspection: dict[str, Any]) -> None:

@@ -177,7 +177,6 @@ async def decide_lodgements(
     numbers = set().union(*cited.values())
     await repository.lock_certificate_numbers(connection, numbers)
     on_file = await repository.certificate_rows(connection, numbers)
-    read: dict[str, Certificate] = {}  # by certificate id: each read once, whoever cites it
     declaration_rows: list[dict[str, Any]] = []
     link_rows: list[dict[str, str]] = []
     decision_rows: list[dict[str, Any]] = []
@@ -185,11 +184,7 @@ async def decide_lodgements(
     for envelope in fresh:
         submitted = lodged[envelope.id]
         declaration_id = submitted.declaration_id
-        in_force = on_file.in_force(cited[envelope.id], submitted.declaration.export_country)
-        certificates = {
-            number: read.get(row.id) or read.setdefault(row.id, Certificate.model_validate(row.body))
-            for number, row in in_force.items()
-        }
+        certificates = on_file.certificates(cited[envelope.id], submitted.declaration.export_country)
         assessment = assess(
             rules, declaration_id, submitted.declaration, certificates, lodged_at=submitted.submitted_at, now=now
         )
@@ -287,9 +282,8 @@ async def on_certificate(transaction: Transaction, envelope: Envelope, *, rules:
     replaced = await repository.replaced_numbers(connection, certificate)
     await repository.lock_certificate_numbers(connection, [certificate.number, *replaced])
     await repository.store_certificate(connection, received.certificate_id, certificate, now)
-    relying: dict[str, Row[Any]] = {}
-    for number in [certificate.number, *replaced]:
-        relying |= {row.declaration_id: row for row in await repository.declarations_citing(connection, number)}
+    citing = await repository.declarations_citing_any(connection, [certificate.number, *replaced])
+    relying = {row.declaration_id: row for rows in citing.values() for row in rows}
     for declaration_id, row in sorted(relying.items()):
         declaration = Declaration.model_validate(row.body)
         assessment = await _assess(connection, rules, declaration_id, declaration, lodged_at=row.lodged_at, now=now)
@@ -346,21 +340,15 @@ async def take_in_certificates(
     declared = {declaration_id: Declaration.model_validate(row.body) for declaration_id, row in relying.items()}
     cited = {declaration_id: _cited(declaration) for declaration_id, declaration in declared.items()}
     on_file = await repository.certificate_rows(connection, set().union(*cited.values()))
-    read: dict[str, Certificate] = {}  # by certificate id: each read once
     standing = {key: (row.outcome, row.reasons, row.last_sequence) for key, row in relying.items()}
     kept, decision_rows, events = [], [], []
     for envelope, taken in zip(envelopes, received, strict=True):
         row = repository.kept(taken.certificate_id, taken.certificate, now)
         kept.append(row)
-        on_file.add(repository.Kept(row["id"], row["issuing_country"], row["number"], row["replaces"], row["body"]))
-        read[taken.certificate_id] = taken.certificate
+        on_file.add(repository.Kept(*(row[field] for field in repository.Kept._fields)), taken.certificate)
         for held in citing.get(taken.certificate.number, []):
             key = held.declaration_id
-            in_force = on_file.in_force(cited[key], declared[key].export_country)
-            certificates = {
-                number: read.get(record.id) or read.setdefault(record.id, Certificate.model_validate(record.body))
-                for number, record in in_force.items()
-            }
+            certificates = on_file.certificates(cited[key], declared[key].export_country)
             lodged_at = held.lodged_at or now
             assessment = assess(rules, key, declared[key], certificates, lodged_at=lodged_at, now=now)
             outcome, reasons, sequence = standing[key]

@@ -35,6 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
+from services.contract import sqlite_inline
+
 log = logging.getLogger(__name__)
 
 
@@ -62,32 +64,25 @@ def _json_text(value: Any) -> str:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine. SQLite gets WAL, a busy timeout and write transactions that lock up front."""
+    """An async engine. SQLite runs on the event loop's thread (`sqlite_inline`), with WAL and write transactions
+    that lock up front."""
     parsed = make_url(url)
     json_codec: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if not parsed.drivername.startswith("sqlite"):
         # Fail fast when the server is down (the API answers 503), instead of waiting a minute per request.
         return create_async_engine(url, pool_pre_ping=True, pool_timeout=5, connect_args={"timeout": 5}, **json_codec)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **json_codec)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, start transactions, so that BEGIN IMMEDIATE below takes effect.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL", "foreign_keys=ON"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+    database = parsed.database or ":memory:"
+    if database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    pragmas = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON")
+    engine = create_async_engine(url, async_creator=sqlite_inline.connector(database, pragmas), **json_codec)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # Take the write lock when the transaction starts: a read-then-write cannot race another writer.
-        # A reader's transaction (see `reader_of`) takes no lock: it reads a snapshot beside the writer.
-        connection.exec_driver_sql(
-            "BEGIN" if connection.get_execution_options().get(_READS_ONLY) else "BEGIN IMMEDIATE"
-        )
+        # Let SQLAlchemy, not the driver, start transactions (the driver's isolation_level is None), taking the
+        # write lock when the transaction starts: a read-then-write cannot race another writer. A reader's
+        # transaction (see `reader_of`) takes no lock: it reads a snapshot beside the writer.
+        sqlite_inline.begin(connection, write=not connection.get_execution_options().get(_READS_ONLY))
 
     return engine
 
@@ -128,8 +123,13 @@ _READS_ONLY = "sw_reads_only"
 
 
 def reader_of(engine: AsyncEngine) -> AsyncEngine:
-    """The engine, for connections that only read. On SQLite their transactions do not take the write lock up
-    front as every other transaction does, so a reader never waits for writers (WAL gives it a snapshot)."""
+    """The engine, for connections that only read. Each of their transactions reads one snapshot, so a view read
+    in several statements is of one moment (a declaration's state and its agencies' standings agree): on SQLite
+    WAL gives it, and such transactions do not take the write lock up front as every other transaction does, so a
+    reader never waits for writers; on PostgreSQL they are REPEATABLE READ (READ COMMITTED, the default, takes a
+    new snapshot at each statement)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="REPEATABLE READ", **{_READS_ONLY: True})
     return engine.execution_options(**{_READS_ONLY: True})
 
 

@@ -16,7 +16,9 @@ from services.gateway.service_layer.audit import acting
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key")
 
 
-def gateway(request: Request) -> Gateway:
+async def gateway(request: Request) -> Gateway:
+    """Async, though it awaits nothing: FastAPI would run a plain function in its thread pool, a thread round trip
+    on every request."""
     context: Gateway = request.app.state.gateway
     return context
 

@@ -1,0 +1,103 @@
+"""SQLite on the event loop's own thread, for SQLAlchemy's aiosqlite dialect.
+
+aiosqlite runs every call on a worker thread and hands the result back through the loop: 0.1-0.4 ms of thread
+round trip for a statement SQLite itself runs in a few microseconds, and while a writer holds SQLite's one write
+lock, every statement of its transaction pays it. Here each call runs where it is made, so a transaction that
+awaits no other I/O holds the lock only for the microseconds its statements take.
+
+Nothing may block the loop in exchange. The one wait SQLite has is for its write lock, and its busy handler
+would sleep in the calling thread; so connections have no busy handler, and a writer that finds the lock taken
+(by another process, or by a transaction of this one that awaits other I/O) waits on the loop instead, retrying
+with backoff until `WRITE_LOCK_WAIT` has passed. In WAL mode a reader never waits for the lock.
+"""
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import aiosqlite
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.util import await_
+
+WRITE_LOCK_WAIT = 30.0
+"""Seconds a writer waits for SQLite's write lock before its transaction fails (then 'database is locked')."""
+
+_FIRST_RETRY = 0.0005
+_LONGEST_RETRY = 0.02
+_CONNECT_BUSY_TIMEOUT_MS = 30_000  # only while the connection's pragmas run (WAL may need the lock once)
+
+
+class _RunAtOnce:
+    """Stands in for aiosqlite's queue to its worker thread: runs each call as it is put, settling its future."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            result = function()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller, as the worker thread does
+            if future is not None and not future.done():
+                future.set_exception(exc)
+            return
+        if future is not None and not future.done():
+            future.set_result(result)
+
+
+class InlineConnection(aiosqlite.Connection):
+    """aiosqlite's connection with no worker thread: each call runs on the caller's thread as it is awaited."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._tx = _RunAtOnce()  # type: ignore[assignment]
+
+    def __await__(self) -> Any:
+        return self._connect().__await__()  # the base class would start its thread here
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+def connector(database: str, pragmas: tuple[str, ...]) -> Callable[[], InlineConnection]:
+    """What SQLAlchemy's `async_creator` calls for a new connection to `database` (a path or ':memory:'): the
+    pragmas run first, with SQLite's own busy wait, then the connection is left without one."""
+
+    def connect() -> sqlite3.Connection:
+        # check_same_thread off: the pool may close a connection from the thread that collects it.
+        raw = sqlite3.connect(
+            database, timeout=_CONNECT_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        for pragma in pragmas:
+            raw.execute(f"PRAGMA {pragma}")
+        raw.execute("PRAGMA busy_timeout=0")
+        return raw
+
+    return partial(InlineConnection, connect)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY
+
+
+def begin(connection: Connection, *, write: bool) -> None:
+    """Start the transaction SQLAlchemy is beginning on `connection`: a write transaction takes the write lock up
+    front (BEGIN IMMEDIATE), waiting for it on the event loop; a read-only one takes nothing (BEGIN). A failure is
+    SQLAlchemy's error for it, as a statement's would be ('database is locked' once the wait has run out)."""
+    raw: sqlite3.Connection = connection.connection.driver_connection._conn  # type: ignore[union-attr]
+    statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+    delay, deadline = _FIRST_RETRY, 0.0
+    while True:
+        try:
+            raw.execute(statement)
+            return
+        except sqlite3.Error as exc:
+            now = time.monotonic()
+            deadline = deadline or now + WRITE_LOCK_WAIT
+            if not write or not _is_busy(exc) or now >= deadline:
+                raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+        await_(asyncio.sleep(delay))
+        delay = min(delay * 2, _LONGEST_RETRY)

@@ -1,0 +1,133 @@
+"""SQLite on the event loop's thread: statements run where they are awaited, and a writer that finds SQLite's
+write lock taken waits on the loop (other coroutines keep running) until it is free or its wait runs out."""
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.contract import sqlite_inline
+from services.contract.database import create_engine, is_unavailable, reader_of, writing
+from tests.support.waiting import eventually
+
+METADATA = MetaData()
+NOTES = Table("notes", METADATA, Column("id", Integer, primary_key=True), Column("text", String, nullable=False))
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
+    async with writing(engine) as connection:
+        await connection.run_sync(METADATA.create_all)
+        await connection.execute(insert(NOTES), [{"text": "first"}])
+    yield engine
+    await engine.dispose()
+
+
+@contextmanager
+def write_lock_held_elsewhere(engine: AsyncEngine) -> Iterator[sqlite3.Connection]:
+    """Another connection (as another process would) holding SQLite's write lock until the block ends."""
+    other = sqlite3.connect(str(engine.url.database), isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO notes (text) VALUES ('from elsewhere')")
+        yield other
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
+class Ticker:
+    """Counts the turns of the event loop it gets while running: a blocked loop gives it none."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.ticks += 1
+            await asyncio.sleep(0.002)
+
+    def __enter__(self) -> "Ticker":
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def test_statements_run_on_the_loops_thread_and_start_no_worker_thread(engine: AsyncEngine) -> None:
+    seen: list[int] = []
+
+    def caller_thread() -> int:
+        seen.append(threading.get_ident())
+        return 1
+
+    def record_thread(sync: Connection) -> None:
+        sync.connection.driver_connection._conn.create_function("caller_thread", 0, caller_thread)  # type: ignore[union-attr]
+
+    threads_before = threading.active_count()
+    async with engine.connect() as connection:
+        await connection.run_sync(record_thread)
+        assert await connection.scalar(text("SELECT caller_thread()")) == 1
+        await connection.rollback()
+
+    assert seen == [threading.get_ident()]
+    assert threading.active_count() == threads_before
+
+
+async def test_a_writer_waits_for_the_write_lock_on_the_loop_then_writes(engine: AsyncEngine) -> None:
+    async def write() -> None:
+        async with writing(engine) as connection:
+            await connection.execute(insert(NOTES), [{"text": "waited"}])
+
+    with write_lock_held_elsewhere(engine), Ticker() as ticker:
+        writer = asyncio.create_task(write())
+        await eventually(lambda: _async(ticker.ticks >= 20), within=10, what="the loop to keep turning")
+        assert not writer.done(), "the writer went ahead while another connection held the write lock"
+        # A reader is not held up by the lock (WAL): it reads the last committed state.
+        async with reader_of(engine).connect() as connection:
+            assert (await connection.execute(select(NOTES.c.text).order_by(NOTES.c.id))).scalars().all() == ["first"]
+    await asyncio.wait_for(writer, timeout=10)
+
+    async with reader_of(engine).connect() as connection:
+        texts = (await connection.execute(select(NOTES.c.text).order_by(NOTES.c.id))).scalars().all()
+    assert texts == ["first", "from elsewhere", "waited"]
+
+
+async def test_a_writer_gives_up_after_its_wait_and_the_database_counts_as_unavailable(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_inline, "WRITE_LOCK_WAIT", 0.3)
+    with write_lock_held_elsewhere(engine), Ticker() as ticker:
+        with pytest.raises(OperationalError, match="database is locked") as refused:
+            async with writing(engine) as connection:
+                await connection.execute(insert(NOTES), [{"text": "never"}])
+        assert ticker.ticks >= 10, "the loop stood still while the writer waited"
+    assert is_unavailable(refused.value)
+
+    async with reader_of(engine).connect() as connection:
+        assert "never" not in (await connection.execute(select(NOTES.c.text))).scalars().all()
+
+
+async def test_a_failed_statement_is_the_drivers_error_and_the_connection_goes_on(engine: AsyncEngine) -> None:
+    with pytest.raises(OperationalError, match="no such table"):
+        async with writing(engine) as connection:
+            await connection.execute(text("SELECT * FROM missing"))
+    async with writing(engine) as connection:
+        await connection.execute(insert(NOTES), [{"text": "after"}])
+    async with reader_of(engine).connect() as connection:
+        assert await connection.scalar(select(NOTES.c.id).where(NOTES.c.text == "after")) is not None
+
+
+async def _async(value: bool) -> bool:
+    return value

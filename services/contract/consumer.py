@@ -177,6 +177,10 @@ class EventConsumer:
             client_id=f"{settings.service_name}-consumer",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # A fetch returns when enough bytes have come or the wait is over: under load one batch holds many
+            # records (one transaction, one commit); idle, a record waits at most the fetch wait.
+            fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
+            fetch_min_bytes=settings.consumer_fetch_min_bytes if settings.consumer_fetch_wait_ms else 1,
         )
         consumer.subscribe(self._topics, listener=_LoggedRebalance(self._group_id))
         while True:
@@ -190,28 +194,30 @@ class EventConsumer:
         try:
             while not self._stopping.is_set():
                 batches = await self._fetch_unless_stopping(consumer)
+                offsets: dict[TopicPartition, int] = {}
                 for partition, records in batches.items():
                     done = await self._process_partition(consumer, partition, records)
                     if done is not None:
-                        await self._commit(consumer, partition, done.offset + 1)
+                        offsets[partition] = done.offset + 1
+                if offsets:
+                    await self._commit(consumer, offsets)
         finally:
             await consumer.stop()
             log.info("left consumer group %s", self._group_id)
 
-    async def _commit(self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
-        """Commit once the effects are durable. A rebalance meanwhile may have given the partition to another
-        instance: the broker then refuses the commit, and the new owner reads these records again from the last
-        committed offset, which changes nothing (each effect is applied once, by event id)."""
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit, in one request, the offsets of a fetch's partitions once their effects are durable. A rebalance
+        meanwhile may have given a partition to another instance: the broker then refuses the commit, and the new
+        owners read these records again from the last committed offsets, which changes nothing (each effect is
+        applied once, by event id)."""
         try:
-            await consumer.commit({partition: offset})
+            await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning(
-                "group %s: offset %d of %s[%d] not committed after a rebalance (%s); its owner reads on from the "
-                "last committed offset",
+                "group %s: offsets %s not committed after a rebalance (%s); their owners read on from the last "
+                "committed offsets",
                 self._group_id,
-                offset,
-                partition.topic,
-                partition.partition,
+                ", ".join(f"{p.topic}[{p.partition}] {offset}" for p, offset in sorted(offsets.items())),
                 exc,
             )
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
-from sqlalchemy import Insert, Table, func, insert, select, update
+from sqlalchemy import Insert, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -238,6 +238,14 @@ class OutboxRelay:
         self._poll_seconds = poll_ms / 1000
         self._wake = asyncio.Event()
         self._stopping = False
+        # Built once (the values come with each execution): the relay runs them for every batch.
+        unsent = select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.value)
+        self._unsent = unsent.where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(bindparam("batch_size"))
+        self._mark_sent = (
+            update(outbox)
+            .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+            .values(sent_at=bindparam("sent_at", type_=outbox.c.sent_at.type))
+        )
         self.last_backlog = 0
         self._measured_at = float("-inf")
 
@@ -301,16 +309,8 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish the oldest unsent rows; a failure leaves them unsent, to be published again."""
-        table = self._outbox
         async with self._reader.connect() as connection:
-            rows = (
-                await connection.execute(
-                    select(table.c.id, table.c.topic, table.c.key, table.c.headers, table.c.value)
-                    .where(table.c.sent_at.is_(None))
-                    .order_by(table.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
+            rows = (await connection.execute(self._unsent, {"batch_size": self._batch_size})).all()
         if not rows:
             self.last_backlog = 0
             OUTBOX_BACKLOG.set(0)
@@ -326,9 +326,7 @@ class OutboxRelay:
         self._link.record(None)
         self.published += len(rows)
         async with writing(self._engine) as connection:
-            await connection.execute(
-                update(table).where(table.c.id.in_([row.id for row in rows])).values(sent_at=datetime.now(UTC))
-            )
+            await connection.execute(self._mark_sent, {"ids": [row.id for row in rows], "sent_at": datetime.now(UTC)})
         for row in rows:
             EVENTS_PUBLISHED.labels(row.topic).inc()
         await self.recent_backlog()  # counted at most once a second, not after every batch

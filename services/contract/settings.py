@@ -66,6 +66,14 @@ class ServiceSettings(BaseSettings):
     consumer_batch_ms: float = Field(
         default=20.0, ge=0, le=10_000, description="A batch takes no new record once it is this old"
     )
+    consumer_fetch_wait_ms: int = Field(
+        default=20,
+        ge=0,
+        le=500,
+        description="How long the broker may hold a fetch to gather records (it answers at once when "
+        "CONSUMER_FETCH_MIN_BYTES have come): fewer, larger batches under load; 0 answers every record at once",
+    )
+    consumer_fetch_min_bytes: int = Field(default=65_536, ge=1, le=52_428_800)
     outbox_poll_ms: int = Field(default=500, ge=10, le=60_000)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
     relay_lease_seconds: float = Field(

@@ -84,20 +84,21 @@ _LIVE_WEBHOOKS = (
 
 
 async def _take_sequences(connection: AsyncConnection, recipient: str, count: int) -> int:
-    """The first of `count` sequences taken for the recipient's next notifications."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    await connection.execute(
-        dialect.insert(notification_heads)
-        .values(recipient=recipient, last_sequence=0)
-        .on_conflict_do_nothing(index_elements=["recipient"])
-    )
-    bumped = await connection.execute(
-        update(notification_heads)
-        .where(notification_heads.c.recipient == recipient)
-        .values(last_sequence=notification_heads.c.last_sequence + count)
-        .returning(notification_heads.c.last_sequence)
-    )
+    """The first of `count` sequences taken for the recipient's next notifications: its head row, created at
+    `count` or moved on by `count`, in one statement."""
+    bumped = await connection.execute(_TAKE[connection.dialect.name], {"recipient": recipient, "last_sequence": count})
     return int(bumped.scalar_one()) - count + 1
+
+
+def _taking(dialect: Any) -> Any:
+    statement = dialect.insert(notification_heads)
+    return statement.on_conflict_do_update(
+        index_elements=["recipient"],
+        set_={"last_sequence": notification_heads.c.last_sequence + statement.excluded.last_sequence},
+    ).returning(notification_heads.c.last_sequence)
+
+
+_TAKE = {"postgresql": _taking(postgresql), "sqlite": _taking(sqlite)}  # built once, as the inserts above
 
 
 async def feed(connection: AsyncConnection, recipient: str, *, after: int, limit: int) -> list[Row[Any]]:

@@ -367,8 +367,11 @@ async def timeline_of(connection: AsyncConnection, declaration_id: str) -> list[
 
 
 async def api_key(connection: AsyncConnection, key_hash: str) -> Row[Any] | None:
-    query = select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
-    return (await connection.execute(query)).first()
+    """The key in force with this hash (every request asks: the statement is built once)."""
+    return (await connection.execute(_KEY_IN_FORCE, {"key_hash": key_hash})).first()
+
+
+_KEY_IN_FORCE = select(api_keys).where(api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
 
 
 async def insert_api_key_if_absent(connection: AsyncConnection, values: dict[str, Any]) -> None:

@@ -74,7 +74,12 @@ def create_engine(url: str) -> AsyncEngine:
     database = parsed.database or ":memory:"
     if database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    pragmas = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON")
+    pragmas = (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        f"wal_autocheckpoint={sqlite_inline.WAL_BACKSTOP_PAGES}",
+    )
     engine = create_async_engine(url, async_creator=sqlite_inline.connector(database, pragmas), **json_codec)
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -85,6 +90,15 @@ def create_engine(url: str) -> AsyncEngine:
         sqlite_inline.begin(connection, write=not connection.get_execution_options().get(_READS_ONLY))
 
     return engine
+
+
+def checkpointer(engine: AsyncEngine) -> sqlite_inline.Checkpointer | None:
+    """What checkpoints a SQLite file's log off the event loop (a service runs it beside its work); None for
+    PostgreSQL and in-memory SQLite."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return sqlite_inline.Checkpointer(database)
 
 
 @functools.cache

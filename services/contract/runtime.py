@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from sqlalchemy.exc import DBAPIError
 
 from services.contract.consumer import BatchHandler, EventConsumer, Handler, Inbox
-from services.contract.database import MessagingTables, create_engine, ping, reader_of, upgrade
+from services.contract.database import MessagingTables, checkpointer, create_engine, ping, reader_of, upgrade
 from services.contract.kafka import KafkaLink
 from services.contract.lag_sampler import LagSampler
 from services.contract.lease import Lease
@@ -61,6 +61,8 @@ class Runtime:
         self._consumers: list[EventConsumer] = []
         self._groups: list[str] = []
         self._workers: dict[str, Worker] = {}
+        if (checkpoints := checkpointer(engine)) is not None:
+            self._workers["sqlite-checkpoints"] = checkpoints
         self._tasks: list[asyncio.Task[None]] = []
         self.failed: dict[str, str] = {}
 

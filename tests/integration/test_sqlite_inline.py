@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contract import sqlite_inline
-from services.contract.database import create_engine, is_unavailable, reader_of, writing
+from services.contract.database import checkpointer, create_engine, is_unavailable, reader_of, writing
 from tests.support.waiting import eventually
 
 METADATA = MetaData()
@@ -131,3 +131,44 @@ async def test_a_failed_statement_is_the_drivers_error_and_the_connection_goes_o
 
 async def _async(value: bool) -> bool:
     return value
+
+
+PAGE = 4096
+
+
+def _sizes(database: str) -> tuple[int, int]:
+    """Bytes of the database file and of its write-ahead log. A checkpoint copies the log's pages into the file;
+    the log file keeps its length (the next writer starts it over), so the file's growth tells a checkpoint."""
+    return Path(database).stat().st_size, Path(f"{database}-wal").stat().st_size
+
+
+async def test_commits_leave_the_log_to_the_checkpointer_which_copies_it_back_off_the_loop(
+    engine: AsyncEngine,
+) -> None:
+    database = str(engine.url.database)
+    for batch in range(30):  # some 1,500 pages of log: past SQLite's own threshold of 1,000
+        async with writing(engine) as connection:
+            await connection.execute(insert(NOTES), [{"text": f"{batch}-{n}-" + "x" * 2000} for n in range(100)])
+    file, log = _sizes(database)
+    assert log > 1200 * PAGE, "a commit checkpointed the log itself (past 1,000 pages it starts over), on the loop"
+    assert file < 100 * PAGE
+
+    checkpoints = checkpointer(engine)
+    assert checkpoints is not None
+    running = asyncio.create_task(checkpoints.run())
+    try:
+        await eventually(lambda: _async(_sizes(database)[0] > 1200 * PAGE), within=10, what="the log to be copied back")
+    finally:
+        checkpoints.stop()
+        await asyncio.wait_for(running, timeout=10)
+    async with reader_of(engine).connect() as connection:
+        assert await connection.scalar(select(func.count()).select_from(NOTES)) == 1 + 30 * 100
+
+
+async def test_no_checkpointer_for_a_database_in_memory_or_on_a_server() -> None:
+    memory = create_engine("sqlite+aiosqlite:///:memory:")
+    server = create_engine("postgresql+asyncpg://sw:secret@127.0.0.1:1/sw")  # not connected: engines connect lazily
+    assert checkpointer(memory) is None
+    assert checkpointer(server) is None
+    await memory.dispose()
+    await server.dispose()

@@ -7,6 +7,8 @@ from typing import Any
 AREAS: tuple[tuple[str, str], ...] = (
     ("/aiosqlite/", "SQLite driver (aiosqlite, sqlite3)"),
     ("/sqlite3/", "SQLite driver (aiosqlite, sqlite3)"),
+    # sqlite3's C calls show as the frame that makes them: on the loop's thread, that is this module.
+    ("services/contract/sqlite_inline.py", "SQLite driver (aiosqlite, sqlite3)"),
     ("/asyncpg/", "PostgreSQL driver (asyncpg)"),
     ("/sqlalchemy/", "SQLAlchemy"),
     ("/alembic/", "migrations (alembic, start-up)"),

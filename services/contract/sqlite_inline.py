@@ -18,6 +18,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -118,28 +119,25 @@ class Checkpointer:
     `WAL_BACKSTOP_PAGES`, for a process without one). A passive checkpoint waits for no reader or writer."""
 
     def __init__(self, database: str, interval: float = 1.0) -> None:
-        self._database = database
+        # mode=rw: a database removed meanwhile is not created again, empty, by the checkpoint.
+        self._uri = f"{Path(database).resolve().as_uri()}?mode=rw"
         self._interval = interval
         self._stopping = asyncio.Event()
-        self._connection: sqlite3.Connection | None = None
 
     async def run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                await asyncio.to_thread(self._checkpoint)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
-        finally:
-            if self._connection is not None:
-                self._connection.close()
+        while not self._stopping.is_set():
+            await asyncio.to_thread(self._checkpoint)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
 
     def stop(self) -> None:
         self._stopping.set()
 
     def _checkpoint(self) -> None:
+        """On a worker thread, with a connection opened and closed there: a cancelled `run` leaves the thread to
+        finish with it (a connection closed by one thread while another uses it crashes the process)."""
         try:
-            if self._connection is None:
-                self._connection = sqlite3.connect(self._database, isolation_level=None, check_same_thread=False)
-            self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            with contextlib.closing(sqlite3.connect(self._uri, uri=True, isolation_level=None)) as connection:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:
-            log.warning("checkpoint of %s failed (%s); trying again in %.0f s", self._database, exc, self._interval)
+            log.warning("checkpoint of %s failed (%s); trying again in %.0f s", self._uri, exc, self._interval)

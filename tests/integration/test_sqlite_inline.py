@@ -172,3 +172,27 @@ async def test_no_checkpointer_for_a_database_in_memory_or_on_a_server() -> None
     assert checkpointer(server) is None
     await memory.dispose()
     await server.dispose()
+
+
+async def test_a_checkpointer_cancelled_mid_checkpoint_lets_its_thread_finish_and_the_process_lives(
+    engine: AsyncEngine,
+) -> None:
+    """A service stopping without grace cancels the checkpointer while its thread may be copying the log: the
+    connection that thread uses is its own, closed there (closing it from the loop crashed the process in CI)."""
+    database = str(engine.url.database)
+    for batch in range(40):  # some 8,000 pages of log: the checkpoint takes long enough to be caught in it
+        async with writing(engine) as connection:
+            await connection.execute(insert(NOTES), [{"text": f"{batch}-{n}-" + "y" * 3900} for n in range(200)])
+    before, _log = _sizes(database)
+    checkpoints = checkpointer(engine)
+    assert checkpoints is not None
+    running = asyncio.create_task(checkpoints.run())
+    await eventually(lambda: _async(_sizes(database)[0] > before), within=10, what="the checkpoint to start")
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await engine.dispose()  # the service's stop closes its own connections while the thread may still copy
+
+    await eventually(lambda: _async(_sizes(database)[0] > 7000 * PAGE), within=30, what="the checkpoint to end")
+    async with reader_of(engine).connect() as connection:
+        assert await connection.scalar(select(func.count()).select_from(NOTES)) == 1 + 40 * 200

@@ -29,7 +29,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import Pool
@@ -71,16 +71,16 @@ def create_engine(url: str) -> AsyncEngine:
     if not parsed.drivername.startswith("sqlite"):
         # Fail fast when the server is down (the API answers 503), instead of waiting a minute per request.
         return create_async_engine(url, pool_pre_ping=True, pool_timeout=5, connect_args={"timeout": 5}, **json_codec)
-    database = parsed.database or ":memory:"
-    if database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    file = _sqlite_file(parsed)
+    if file is not None:
+        Path(file).parent.mkdir(parents=True, exist_ok=True)
     pragmas = (
         "journal_mode=WAL",
         "synchronous=NORMAL",
         "foreign_keys=ON",
         f"wal_autocheckpoint={sqlite_inline.WAL_BACKSTOP_PAGES}",
     )
-    engine = create_async_engine(url, async_creator=sqlite_inline.connector(database, pragmas), **json_codec)
+    engine = create_async_engine(url, async_creator=sqlite_inline.connector(file or ":memory:", pragmas), **json_codec)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -95,10 +95,13 @@ def create_engine(url: str) -> AsyncEngine:
 def checkpointer(engine: AsyncEngine) -> sqlite_inline.Checkpointer | None:
     """What checkpoints a SQLite file's log off the event loop (a service runs it beside its work); None for
     PostgreSQL and in-memory SQLite."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    return sqlite_inline.Checkpointer(database)
+    file = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+    return None if file is None else sqlite_inline.Checkpointer(file)
+
+
+def _sqlite_file(url: URL) -> str | None:
+    """The file a SQLite URL names; None for a database in memory."""
+    return None if url.database in (None, "", ":memory:") else url.database
 
 
 @functools.cache

@@ -33,7 +33,7 @@ WRITE_LOCK_WAIT = 30.0
 
 _FIRST_RETRY = 0.0005
 _LONGEST_RETRY = 0.02
-_CONNECT_BUSY_TIMEOUT_MS = 30_000  # only while the connection's pragmas run (WAL may need the lock once)
+_CONNECT_BUSY_TIMEOUT = 30.0  # seconds, only while the connection's pragmas run (WAL may need the lock once)
 WAL_BACKSTOP_PAGES = 10_000
 """The log's length (pages of 4 KiB) at which a commit checkpoints it itself: only where no `Checkpointer` runs."""
 
@@ -75,9 +75,7 @@ def connector(database: str, pragmas: tuple[str, ...]) -> Callable[[], InlineCon
 
     def connect() -> sqlite3.Connection:
         # check_same_thread off: the pool may close a connection from the thread that collects it.
-        raw = sqlite3.connect(
-            database, timeout=_CONNECT_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
+        raw = sqlite3.connect(database, timeout=_CONNECT_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         for pragma in pragmas:
             raw.execute(f"PRAGMA {pragma}")
         raw.execute("PRAGMA busy_timeout=0")

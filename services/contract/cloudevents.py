@@ -1,5 +1,6 @@
 """CloudEvents 1.0 in Kafka binary mode: attributes as `ce_*` headers, the event data as the JSON value."""
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +60,11 @@ class Envelope:
         return self.data.key().encode()
 
     def value(self) -> bytes:
+        return self._value
+
+    @functools.cached_property
+    def _value(self) -> bytes:
+        """The data's JSON, made once (the outbox row and the audit digest both want it; the data is frozen)."""
         return self.data.model_dump_json().encode()
 
 

@@ -29,8 +29,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.engine import URL, Dialect, Engine, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
@@ -89,6 +89,7 @@ def create_engine(url: str) -> AsyncEngine:
         # transaction (see `reader_of`) takes no lock: it reads a snapshot beside the writer.
         sqlite_inline.begin(connection, write=not connection.get_execution_options().get(_READS_ONLY))
 
+    event.listen(engine.sync_engine, "engine_disposed", _forget_writer)
     return engine
 
 
@@ -117,7 +118,20 @@ def insert_unless_present(dialect: str, table: Table, *, returning_all_but: froz
     return statement.returning(*(column for column in table.c if column.name not in returning_all_but))
 
 
-_write_locks: "weakref.WeakKeyDictionary[Pool, asyncio.Lock]" = weakref.WeakKeyDictionary()
+class _Writer:
+    """A SQLite engine's write connection, kept open from one transaction to the next (taking a connection from
+    the pool and giving it back cost more than a short transaction's statements), and the lock its writers queue
+    for."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.lock = asyncio.Lock()
+        self.connection: AsyncConnection | None = None
+        self.retired = False
+        """The engine was disposed of while a transaction ran: its connection is closed when that ends."""
+
+
+_writers: "weakref.WeakKeyDictionary[Engine, _Writer]" = weakref.WeakKeyDictionary()
 
 
 @asynccontextmanager
@@ -125,15 +139,54 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A write transaction. On SQLite the process's writers queue for it, first come first served: SQLite's own
     wait for its lock polls, so a writer could starve while others take turns (the outbox relay marking what it
     sent while a consumer commits batch after batch, until the relay's lease ran out and another instance sent the
-    same events again). Writers in other processes still poll: several instances want PostgreSQL."""
+    same events again). They share one connection, kept open between them; one that failed in the database, or
+    was left inside a transaction, is closed, and the next writer opens another. Writers in other processes still
+    poll: several instances want PostgreSQL."""
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
             yield connection
         return
-    pool = engine.sync_engine.pool
-    lock = _write_locks.get(pool) or _write_locks.setdefault(pool, asyncio.Lock())
-    async with lock, engine.begin() as connection:
-        yield connection
+    writer = _writers.get(engine.sync_engine)
+    if writer is None or writer.pool is not engine.sync_engine.pool:
+        writer = _writers[engine.sync_engine] = _Writer(engine.sync_engine.pool)
+    async with writer.lock:
+        connection = writer.connection or await engine.connect()
+        writer.connection = connection
+        sound = False
+        try:
+            async with connection.begin():
+                yield connection
+            sound = True
+        except SQLAlchemyError:
+            raise
+        except BaseException:
+            sound = True  # the work failed, not the connection: its transaction rolled back
+            raise
+        finally:
+            if not sound or writer.retired or connection.invalidated or connection.in_transaction():
+                writer.connection = None
+                await _close_for_good(connection)
+
+
+async def _close_for_good(connection: AsyncConnection) -> None:
+    """Close the driver's connection itself (it is not given back to the pool, which may be disposed of)."""
+    if not connection.closed:
+        await connection.invalidate()
+        await connection.close()
+
+
+def _forget_writer(engine: Engine) -> None:
+    """On `engine.dispose()`: close its write connection, or leave that to the transaction using it."""
+    writer = _writers.pop(engine, None)
+    if writer is None or writer.connection is None:
+        return
+    if writer.lock.locked():
+        writer.retired = True
+        return
+    connection, writer.connection = writer.connection.sync_connection, None
+    if connection is not None and not connection.closed:
+        connection.invalidate()  # dispose runs in SQLAlchemy's greenlet: the driver may be awaited here
+        connection.close()
 
 
 _READS_ONLY = "sw_reads_only"

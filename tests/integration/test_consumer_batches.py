@@ -63,17 +63,17 @@ async def customs(kafka_bootstrap: str, topic_prefix: str, database: Databases) 
 
 class Recorder:
     """The test's effect: publishes a decision for each clearance taken in (neither topic is customs'), and notes
-    the connection it was given."""
+    the database transaction it ran in."""
 
     def __init__(self, customs: Customs) -> None:
         self._inbox = customs.runtime.inbox
-        self.connections: list[object] = []  # kept, so that no id is reused by a later connection object
+        self.transactions: list[object] = []  # kept, so that no id is reused by a later transaction object
         self.calls = 0
 
     async def handler(self, envelope: Envelope, record: ConsumerRecord) -> bool:
         async def effect(transaction: Transaction, event: Envelope) -> None:
             self.calls += 1
-            self.connections.append(transaction.connection)
+            self.transactions.append(transaction.connection.get_transaction())
             if event.correlation_id == POISON:
                 raise PermanentEventError("refused by the test")
             await transaction.publish(
@@ -167,13 +167,13 @@ async def test_records_waiting_on_a_partition_are_handled_in_one_transaction(
     customs: Customs, topic_prefix: str
 ) -> None:
     recorder = await consume_waiting(customs, topic_prefix, 30, consumer_batch_ms=60_000)
-    # One at a time, every effect would have had a transaction, and a connection, of its own.
-    assert len({id(connection) for connection in recorder.connections}) < 30
+    # One at a time, every effect would have had a transaction of its own.
+    assert len({id(each) for each in recorder.transactions}) < 30
 
 
 async def test_a_batch_takes_no_record_once_it_is_consumer_batch_ms_old(customs: Customs, topic_prefix: str) -> None:
     recorder = await consume_waiting(customs, topic_prefix, 10, consumer_batch_ms=0)
-    assert len({id(connection) for connection in recorder.connections}) == 10
+    assert len({id(each) for each in recorder.transactions}) == 10
 
 
 async def test_with_tracing_on_each_event_of_a_batch_is_handled_in_its_own_span(
@@ -194,7 +194,7 @@ async def test_with_tracing_on_each_event_of_a_batch_is_handled_in_its_own_span(
     finally:
         await tracing.stop()
     assert handed_over == []  # the batch handler would have taken them without a span each
-    assert len({id(connection) for connection in recorder.connections}) < 10  # still batched
+    assert len({id(each) for each in recorder.transactions}) < 10  # still batched
     assert len([span for span in exporter.get_finished_spans() if span.name.startswith("process ")]) == 10
 
 

@@ -2,14 +2,14 @@
 write lock taken waits on the loop (other coroutines keep running) until it is free or its wait runs out."""
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, event, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,7 +31,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@contextmanager
+@contextlib.contextmanager
 def write_lock_held_elsewhere(engine: AsyncEngine) -> Iterator[sqlite3.Connection]:
     """Another connection (as another process would) holding SQLite's write lock until the block ends."""
     other = sqlite3.connect(str(engine.url.database), isolation_level=None, check_same_thread=False)
@@ -119,14 +119,99 @@ async def test_a_writer_gives_up_after_its_wait_and_the_database_counts_as_unava
         assert "never" not in (await connection.execute(select(NOTES.c.text))).scalars().all()
 
 
-async def test_a_failed_statement_is_the_drivers_error_and_the_connection_goes_on(engine: AsyncEngine) -> None:
-    with pytest.raises(OperationalError, match="no such table"):
+async def test_a_failed_statement_is_the_drivers_error_and_the_next_writer_has_a_new_connection(
+    engine: AsyncEngine,
+) -> None:
+    with pool_events(engine, "checkout", "invalidate") as seen:
+        with pytest.raises(OperationalError, match="no such table"):
+            async with writing(engine) as connection:
+                await connection.execute(text("SELECT * FROM missing"))
+        assert seen == ["invalidate"]  # the kept connection, closed: it failed in the database
         async with writing(engine) as connection:
-            await connection.execute(text("SELECT * FROM missing"))
-    async with writing(engine) as connection:
-        await connection.execute(insert(NOTES), [{"text": "after"}])
+            await connection.execute(insert(NOTES), [{"text": "after"}])
+        assert seen == ["invalidate", "checkout"]
     async with reader_of(engine).connect() as connection:
         assert await connection.scalar(select(NOTES.c.id).where(NOTES.c.text == "after")) is not None
+
+
+@contextlib.contextmanager
+def pool_events(engine: AsyncEngine, *names: str) -> Iterator[list[str]]:
+    """The names of the pool's events among `names`, in order, while the block runs."""
+    seen: list[str] = []
+    listeners = [(name, lambda *_args, name=name: seen.append(name)) for name in names]
+    for name, listener in listeners:
+        event.listen(engine.sync_engine, name, listener)
+    try:
+        yield seen
+    finally:
+        for name, listener in listeners:
+            event.remove(engine.sync_engine, name, listener)
+
+
+async def test_writers_take_turns_on_one_connection_kept_open(engine: AsyncEngine) -> None:
+    """Taking a connection from the pool and giving it back cost more than a short transaction's statements."""
+    with pool_events(engine, "checkout", "checkin", "invalidate") as seen:
+        for note in ("a", "b", "c"):
+            async with writing(engine) as connection:
+                await connection.execute(insert(NOTES), [{"text": note}])
+    assert seen == []
+    assert await _count(engine) == 4
+
+
+async def test_work_that_fails_outside_the_database_rolls_back_and_keeps_the_connection(engine: AsyncEngine) -> None:
+    async def write_then_refuse() -> None:
+        async with writing(engine) as connection:
+            await connection.execute(insert(NOTES), [{"text": "rolled back"}])
+            raise LookupError("refused by the work")
+
+    with pool_events(engine, "checkout", "checkin", "invalidate") as seen:
+        with pytest.raises(LookupError):
+            await write_then_refuse()
+        async with writing(engine) as connection:
+            await connection.execute(insert(NOTES), [{"text": "kept"}])
+    assert seen == []
+    async with reader_of(engine).connect() as connection:
+        assert sorted(await connection.scalars(select(NOTES.c.text))) == ["first", "kept"]
+
+
+async def test_disposing_of_the_engine_closes_the_kept_connection(engine: AsyncEngine) -> None:
+    """SQLite removes the log when the last connection to the file closes: one left open would keep it."""
+    database = str(engine.url.database)
+    assert _has_log(database)
+    await engine.dispose()
+    assert not _has_log(database)
+
+
+async def test_disposing_of_the_engine_mid_transaction_lets_it_commit_then_closes_its_connection(
+    engine: AsyncEngine,
+) -> None:
+    database = str(engine.url.database)
+    inside, go_on = asyncio.Event(), asyncio.Event()
+
+    async def write() -> None:
+        async with writing(engine) as connection:
+            await connection.execute(insert(NOTES), [{"text": "through the disposal"}])
+            inside.set()
+            await go_on.wait()
+
+    writer = asyncio.create_task(write())
+    await asyncio.wait_for(inside.wait(), timeout=10)
+    await engine.dispose()
+    assert _has_log(database)  # the transaction's connection is still open
+    go_on.set()
+    await asyncio.wait_for(writer, timeout=10)
+    assert not _has_log(database)
+    with contextlib.closing(sqlite3.connect(database)) as other:
+        assert other.execute("SELECT count(*) FROM notes WHERE text = 'through the disposal'").fetchone() == (1,)
+
+
+def _has_log(database: str) -> bool:
+    return Path(f"{database}-wal").exists()
+
+
+async def _count(engine: AsyncEngine) -> int:
+    async with reader_of(engine).connect() as connection:
+        return int(await connection.scalar(select(func.count()).select_from(NOTES)) or 0)
 
 
 async def _async(value: bool) -> bool:

@@ -191,8 +191,11 @@ func open(args []string) int {
 		Proxy:               nil,
 		MaxConnsPerHost:     *connections,
 		MaxIdleConnsPerHost: *connections,
-		DisableCompression:  true,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		// Idle connections are closed here before the server closes them (its keep-alive is longer): a server
+		// closing one races a request sent on it, which would count as a failure that no server caused.
+		IdleConnTimeout:    30 * time.Second,
+		DisableCompression: true,
+		DialContext:        (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 	}}
 
 	rec := &recorder{statuses: map[string]int64{}}

@@ -132,6 +132,10 @@ class _LoggedRebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiok
         log.info("group %s: partitions assigned: %s", self._group_id, _names(assigned))
 
 
+def _partition(record: ConsumerRecord) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
+
+
 def _names(partitions: set[TopicPartition]) -> str:
     return ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)) or "none"
 
@@ -151,7 +155,7 @@ class EventConsumer:
         transactions: Transactions | None = None,
         batch_handler: BatchHandler | None = None,
     ) -> None:
-        """With `transactions`, the records of a partition are handled up to consumer_batch_max at a time in one
+        """With `transactions`, the records of a fetch are handled up to consumer_batch_max at a time in one
         database transaction (see `Transactions.batch`), each by `handler`, or all by `batch_handler` when there
         is one and tracing is off (with tracing on each event has its span); without, each record on its own."""
         self._settings = settings
@@ -194,11 +198,7 @@ class EventConsumer:
         try:
             while not self._stopping.is_set():
                 batches = await self._fetch_unless_stopping(consumer)
-                offsets: dict[TopicPartition, int] = {}
-                for partition, records in batches.items():
-                    done = await self._process_partition(consumer, partition, records)
-                    if done is not None:
-                        offsets[partition] = done.offset + 1
+                offsets = await self._process_fetch(consumer, [r for records in batches.values() for r in records])
                 if offsets:
                     await self._commit(consumer, offsets)
         finally:
@@ -234,34 +234,35 @@ class EventConsumer:
         batches: dict[TopicPartition, list[ConsumerRecord]] = fetch.result()
         return batches
 
-    def _may_take(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> bool:
-        """Not stopping, and the partition still ours (a rebalance may have given it to another instance)."""
-        return not self._stopping.is_set() and partition in consumer.assignment()
+    def _may_take(self, consumer: AIOKafkaConsumer, record: ConsumerRecord) -> bool:
+        """Not stopping, and the record's partition still ours (a rebalance may have given it to another
+        instance)."""
+        return not self._stopping.is_set() and _partition(record) in consumer.assignment()
 
-    async def _process_partition(
-        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]
-    ) -> ConsumerRecord | None:
-        """Handle a partition's records in order, in batches where it can; the last record done, if any."""
-        done = None
-        position = 0
-        while position < len(records) and self._may_take(consumer, partition):
-            rest = records[position:]
-            batching = self._transactions is not None and len(rest) > 1
-            taken, committed = await self._process_together(consumer, partition, rest) if batching else (1, False)
-            if committed:
-                done = rest[taken - 1]
-            else:  # each on its own: a single record, or those of a batch that rolled back
-                for record in rest[:taken]:
-                    if not self._may_take(consumer, partition):
-                        return done
+    async def _process_fetch(
+        self, consumer: AIOKafkaConsumer, records: list[ConsumerRecord]
+    ) -> dict[TopicPartition, int]:
+        """Handle a fetch's records, each partition's in order, in batches where it can: records of different
+        partitions (different keys, so different subjects) share a batch, so that a fetch bringing a record or two
+        from each partition pays one transaction, not one a partition. The offset to commit for each partition
+        whose records were done."""
+        done: dict[TopicPartition, int] = {}
+        pending = records
+        while pending:
+            # A partition given away meanwhile: none of its records is taken (the new owner reads them in order).
+            pending = [record for record in pending if self._may_take(consumer, record)]
+            batching = self._transactions is not None and len(pending) > 1
+            taken, committed = await self._process_together(consumer, pending) if batching else (1, False)
+            for record in pending[:taken]:
+                if not committed:  # each on its own: a single record, or those of a batch that rolled back
+                    if not self._may_take(consumer, record):
+                        continue
                     await self._process(record)
-                    done = record
-            position += taken
+                done[_partition(record)] = record.offset + 1
+            pending = pending[taken:]
         return done
 
-    async def _process_together(
-        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]
-    ) -> tuple[int, bool]:
+    async def _process_together(self, consumer: AIOKafkaConsumer, records: list[ConsumerRecord]) -> tuple[int, bool]:
         """Handle records from the first on in one transaction, until consumer_batch_max of them are in it or
         consumer_batch_ms have passed (until it commits, a batch holds back its decisions, and on SQLite the write
         lock every other writer of the service waits for). How many it took, and whether they committed: when
@@ -277,7 +278,7 @@ class EventConsumer:
         try:
             async with self._transactions.batch():
                 for record in records[: self._settings.consumer_batch_max]:
-                    if not self._may_take(consumer, partition) or (taken and clock() >= deadline):
+                    if not self._may_take(consumer, record) or (taken and clock() >= deadline):
                         break
                     taken += 1
                     if bulk is not None:
@@ -292,10 +293,9 @@ class EventConsumer:
                     done = [(record, answer) for (_, record), answer in zip(together, answers, strict=True)]
         except Exception as exc:  # noqa: BLE001 - the one-at-a-time pass sorts out whatever it was
             log.info(
-                "batch of %d records from %s[%d] rolled back (%s: %s); handling them one at a time",
+                "batch of %d records from %s rolled back (%s: %s); handling them one at a time",
                 taken,
-                partition.topic,
-                partition.partition,
+                _names({_partition(record) for record in records[:taken]}),
                 type(exc).__name__,
                 exc,
             )

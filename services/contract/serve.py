@@ -20,21 +20,25 @@ S = TypeVar("S", bound=ServiceSettings)
 def serve(settings_class: type[S], build_app: Callable[[S], FastAPI]) -> None:
     settings = settings_class.load()
     logs.configure(settings.service_name, settings.log_level)
-    config = uvicorn.Config(
-        build_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        # Event streams never end by themselves: on SIGTERM, requests still open after the grace are cut.
-        timeout_graceful_shutdown=round(settings.shutdown_grace_seconds),
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(settings, build_app(settings)))
     if not settings.http_reuse_port:
         server.run()
         return
     with _shared_port(settings.http_host, settings.http_port) as listening:
         server.run(sockets=[listening])
+
+
+def server_config(settings: ServiceSettings, app: FastAPI) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=round(settings.http_keep_alive_seconds),
+        # Event streams never end by themselves: on SIGTERM, requests still open after the grace are cut.
+        timeout_graceful_shutdown=round(settings.shutdown_grace_seconds),
+    )
 
 
 def _shared_port(host: str, port: int) -> socket.socket:

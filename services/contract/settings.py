@@ -44,6 +44,14 @@ class ServiceSettings(BaseSettings):
         description="Bind the port with SO_REUSEPORT, so that several instances on one host serve it and the kernel "
         "spreads connections among them (each instance is whole: its own /metrics and rate limits)",
     )
+    http_keep_alive_seconds: float = Field(
+        default=75.0,
+        gt=0,
+        le=3600,
+        description="How long an idle HTTP connection is kept open. Longer than clients and proxies keep theirs "
+        "(60 s is common), so that they close it first: a server closing it races a request sent on it meanwhile, "
+        "which the client sees as a reset connection",
+    )
     database_url: str = Field(default="sqlite+aiosqlite:///./var/service.db", min_length=1)
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", min_length=3)
     kafka_request_timeout_ms: int = Field(default=5000, ge=1000, le=120_000)
@@ -61,7 +69,7 @@ class ServiceSettings(BaseSettings):
     consumer_max_retries: int = Field(default=5, ge=0, le=100)
     consumer_retry_backoff_ms: int = Field(default=200, ge=1, le=60_000)
     consumer_batch_max: int = Field(
-        default=100, ge=1, le=1000, description="Records of a partition handled in one transaction; 1: each alone"
+        default=100, ge=1, le=1000, description="Records of a fetch handled in one transaction; 1: each alone"
     )
     consumer_batch_ms: float = Field(
         default=20.0, ge=0, le=10_000, description="A batch takes no new record once it is this old"

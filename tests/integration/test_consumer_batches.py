@@ -1,4 +1,4 @@
-"""A partition's records handled in one transaction (consumer_batch_max), and what a failure among them costs:
+"""A fetch's records handled in one transaction (consumer_batch_max), and what a failure among them costs:
 the batch rolls back whole and its records are handled one at a time, each effect committed once, the bad record
 dead-lettered. Run on SQLite and on PostgreSQL."""
 
@@ -47,11 +47,18 @@ POISON = "poison"
 
 
 @pytest.fixture
-async def customs(kafka_bootstrap: str, topic_prefix: str, database: Databases) -> AsyncIterator[Customs]:
-    """A customs service for its database, outbox and inbox; the test consumes a topic customs does not read."""
+async def customs(
+    request: pytest.FixtureRequest, kafka_bootstrap: str, topic_prefix: str, database: Databases
+) -> AsyncIterator[Customs]:
+    """A customs service for its database, outbox and inbox; the test consumes a topic customs does not read.
+    Its topics have one partition, or as many as the test's `partitions` mark says."""
+    marked = request.node.get_closest_marker("partitions")
+    partitions = marked.args[0] if marked else 1
     settings = CustomsSettings(
         database_url=await database.url("customs"),
-        **(common_settings(kafka_bootstrap, topic_prefix) | {"topic_partitions": 1, "consumer_max_retries": 0}),
+        **(
+            common_settings(kafka_bootstrap, topic_prefix) | {"topic_partitions": partitions, "consumer_max_retries": 0}
+        ),
     )
     service = bootstrap_customs(settings)
     await service.runtime.start()
@@ -88,13 +95,13 @@ def out(event_id: str) -> str:
     return output_event_id(event_id, "test")
 
 
-async def produce(customs: Customs, topic: str, correlation_ids: list[str]) -> list[str]:
-    """Events on `topic`, in order on its one partition; their ids."""
+async def produce(customs: Customs, topic: str, correlation_ids: list[str], partitions: int = 1) -> list[str]:
+    """Events on `topic`, dealt in turn to its first `partitions` partitions (in order on each); their ids."""
     producer = await customs.runtime.link.producer()
     ids = []
-    for correlation in correlation_ids:
+    for n, correlation in enumerate(correlation_ids):
         envelope = Envelope(data=clearance_decided(), source="test", correlation_id=correlation)
-        await producer.send_and_wait(topic, envelope.value(), headers=envelope.headers())
+        await producer.send_and_wait(topic, envelope.value(), headers=envelope.headers(), partition=n % partitions)
         ids.append(envelope.id)
     return ids
 
@@ -137,11 +144,13 @@ async def consume_waiting(
     *,
     tracing: Tracing | None = None,
     batch_handler: BatchHandler | None = None,
+    partitions: int = 1,
     **settings: float,
 ) -> Recorder:
-    """`count` events put on the one partition before the consumer joins, then consumed; the effects' record."""
+    """`count` events put on the topic's `partitions` partitions before the consumer joins, then consumed; the
+    effects' record."""
     topic = customs.settings.topic(Topic.CLEARANCE)
-    ids = await produce(customs, topic, [f"c{n}" for n in range(count)])
+    ids = await produce(customs, topic, [f"c{n}" for n in range(count)], partitions)
     recorder = Recorder(customs)
     consumer, running = await consuming(
         customs, topic, recorder, f"{topic_prefix}batches", tracing=tracing, batch_handler=batch_handler, **settings
@@ -169,6 +178,13 @@ async def test_records_waiting_on_a_partition_are_handled_in_one_transaction(
     recorder = await consume_waiting(customs, topic_prefix, 30, consumer_batch_ms=60_000)
     # One at a time, every effect would have had a transaction of its own.
     assert len({id(each) for each in recorder.transactions}) < 30
+
+
+@pytest.mark.partitions(3)
+async def test_records_waiting_on_several_partitions_share_a_transaction(customs: Customs, topic_prefix: str) -> None:
+    """A fetch bringing a few records from each partition pays one transaction, not one a partition."""
+    recorder = await consume_waiting(customs, topic_prefix, 12, partitions=3, consumer_batch_ms=60_000)
+    assert len({id(each) for each in recorder.transactions}) < 3
 
 
 async def test_a_batch_takes_no_record_once_it_is_consumer_batch_ms_old(customs: Customs, topic_prefix: str) -> None:

@@ -4,8 +4,10 @@ import os
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from pydantic import ValidationError
 
+from services.contract.serve import server_config
 from services.gateway.settings import GatewaySettings
 
 
@@ -114,3 +116,15 @@ class TestKafkaSecurity:
         monkeypatch.setenv("SW_CUSTOMS_KAFKA_BOOTSTRAP", "broker.example:9093")
         assert GatewaySettings.load(env_prefix="SW_CUSTOMS_").kafka_bootstrap == "broker.example:9093"
         assert GatewaySettings.load().kafka_bootstrap == "127.0.0.1:19092"
+
+
+class TestServerConfig:
+    """What uvicorn is given. Idle connections stay open longer than clients and proxies keep theirs (60 s is
+    common), so that they close them first: a server closing one races a request sent on it meanwhile."""
+
+    def test_idle_connections_outlive_a_clients_by_default(self):
+        assert server_config(GatewaySettings.load(), FastAPI()).timeout_keep_alive > 60
+
+    def test_the_keep_alive_is_a_setting(self, monkeypatch):
+        monkeypatch.setenv("SW_GATEWAY_HTTP_KEEP_ALIVE_SECONDS", "120")
+        assert server_config(GatewaySettings.load(), FastAPI()).timeout_keep_alive == 120

@@ -247,20 +247,35 @@ class EventConsumer:
         from each partition pays one transaction, not one a partition. The offset to commit for each partition
         whose records were done."""
         done: dict[TopicPartition, int] = {}
+        lost: set[TopicPartition] = set()
         pending = records
         while pending:
-            # A partition given away meanwhile: none of its records is taken (the new owner reads them in order).
-            pending = [record for record in pending if self._may_take(consumer, record)]
+            pending = self._still_ours(consumer, pending, lost)
             batching = self._transactions is not None and len(pending) > 1
             taken, committed = await self._process_together(consumer, pending) if batching else (1, False)
             for record in pending[:taken]:
                 if not committed:  # each on its own: a single record, or those of a batch that rolled back
-                    if not self._may_take(consumer, record):
+                    if not self._still_ours(consumer, [record], lost):
                         continue
                     await self._process(record)
                 done[_partition(record)] = record.offset + 1
             pending = pending[taken:]
         return done
+
+    def _still_ours(
+        self, consumer: AIOKafkaConsumer, records: list[ConsumerRecord], lost: set[TopicPartition]
+    ) -> list[ConsumerRecord]:
+        """`records` but those of partitions given away (or all, stopping), noted in `lost`: none of a lost
+        partition's records is taken after that in this fetch, even were it given back meanwhile, since one of
+        them was left (its next owner reads them in order from the last committed offset)."""
+        kept = []
+        for record in records:
+            partition = _partition(record)
+            if partition not in lost and not self._may_take(consumer, record):
+                lost.add(partition)
+            if partition not in lost:
+                kept.append(record)
+        return kept
 
     async def _process_together(self, consumer: AIOKafkaConsumer, records: list[ConsumerRecord]) -> tuple[int, bool]:
         """Handle records from the first on in one transaction, until consumer_batch_max of them are in it or

@@ -32,7 +32,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 from services.contract import sqlite_inline
@@ -121,10 +120,9 @@ def insert_unless_present(dialect: str, table: Table, *, returning_all_but: froz
 class _Writer:
     """A SQLite engine's write connection, kept open from one transaction to the next (taking a connection from
     the pool and giving it back cost more than a short transaction's statements), and the lock its writers queue
-    for."""
+    for. `engine.dispose()` forgets it (`_forget_writer`): the next writer starts another."""
 
-    def __init__(self, pool: Pool) -> None:
-        self.pool = pool
+    def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.connection: AsyncConnection | None = None
         self.retired = False
@@ -146,21 +144,18 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with engine.begin() as connection:
             yield connection
         return
-    writer = _writers.get(engine.sync_engine)
-    if writer is None or writer.pool is not engine.sync_engine.pool:
-        writer = _writers[engine.sync_engine] = _Writer(engine.sync_engine.pool)
+    writer = _writers.get(engine.sync_engine) or _writers.setdefault(engine.sync_engine, _Writer())
     async with writer.lock:
         connection = writer.connection or await engine.connect()
         writer.connection = connection
-        sound = False
+        sound = True
         try:
             async with connection.begin():
                 yield connection
-            sound = True
-        except SQLAlchemyError:
-            raise
-        except BaseException:
-            sound = True  # the work failed, not the connection: its transaction rolled back
+        except BaseException as exc:
+            # Failed in the database: the connection may be unsound. Any other failure was the work's, and its
+            # transaction rolled back.
+            sound = not isinstance(exc, SQLAlchemyError)
             raise
         finally:
             if not sound or writer.retired or connection.invalidated or connection.in_transaction():

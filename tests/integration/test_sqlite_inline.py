@@ -205,8 +205,13 @@ async def test_disposing_of_the_engine_mid_transaction_lets_it_commit_then_close
         assert other.execute("SELECT count(*) FROM notes WHERE text = 'through the disposal'").fetchone() == (1,)
 
 
+def _log(database: str) -> Path:
+    """SQLite's write-ahead log of the database."""
+    return Path(f"{database}-wal")
+
+
 def _has_log(database: str) -> bool:
-    return Path(f"{database}-wal").exists()
+    return _log(database).exists()
 
 
 async def _count(engine: AsyncEngine) -> int:
@@ -224,7 +229,7 @@ PAGE = 4096
 def _sizes(database: str) -> tuple[int, int]:
     """Bytes of the database file and of its write-ahead log. A checkpoint copies the log's pages into the file;
     the log file keeps its length (the next writer starts it over), so the file's growth tells a checkpoint."""
-    return Path(database).stat().st_size, Path(f"{database}-wal").stat().st_size
+    return Path(database).stat().st_size, _log(database).stat().st_size
 
 
 async def test_commits_leave_the_log_to_the_checkpointer_which_copies_it_back_off_the_loop(

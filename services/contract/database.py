@@ -85,10 +85,10 @@ def create_engine(url: str) -> AsyncEngine:
     def _on_begin(connection: Connection) -> None:
         # Let SQLAlchemy, not the driver, start transactions (the driver's isolation_level is None), taking the
         # write lock when the transaction starts: a read-then-write cannot race another writer. A reader's
-        # transaction (see `reader_of`) takes no lock: it reads a snapshot beside the writer.
+        # transaction (see `reading`) takes no lock: it reads a snapshot beside the writer.
         sqlite_inline.begin(connection, write=not connection.get_execution_options().get(_READS_ONLY))
 
-    event.listen(engine.sync_engine, "engine_disposed", _forget_writer)
+    event.listen(engine.sync_engine, "engine_disposed", _forget_kept)
     return engine
 
 
@@ -117,19 +117,29 @@ def insert_unless_present(dialect: str, table: Table, *, returning_all_but: froz
     return statement.returning(*(column for column in table.c if column.name not in returning_all_but))
 
 
-class _Writer:
-    """A SQLite engine's write connection, kept open from one transaction to the next (taking a connection from
-    the pool and giving it back cost more than a short transaction's statements), and the lock its writers queue
-    for. `engine.dispose()` forgets it (`_forget_writer`): the next writer starts another."""
+class _Kept:
+    """A SQLite engine's connections kept open from one transaction to the next (taking a connection from the pool
+    and giving it back cost more than a short transaction's statements): the write connection with the lock its
+    writers queue for, and the idle read connections. `engine.dispose()` forgets them (`_forget_kept`): the next
+    transactions open others."""
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
-        self.connection: AsyncConnection | None = None
+        self.writer: AsyncConnection | None = None
+        self.readers: list[AsyncConnection] = []
         self.retired = False
-        """The engine was disposed of while a transaction ran: its connection is closed when that ends."""
+        """The engine was disposed of: connections still in a transaction are closed when it ends."""
 
 
-_writers: "weakref.WeakKeyDictionary[Engine, _Writer]" = weakref.WeakKeyDictionary()
+_kept: "weakref.WeakKeyDictionary[Engine, _Kept]" = weakref.WeakKeyDictionary()
+
+IDLE_READERS = 4
+"""Read connections a SQLite engine keeps open while no reader uses them; more readers at once take more from the
+pool, and give them back."""
+
+
+def _kept_for(engine: AsyncEngine) -> _Kept:
+    return _kept.get(engine.sync_engine) or _kept.setdefault(engine.sync_engine, _Kept())
 
 
 @asynccontextmanager
@@ -144,23 +154,60 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with engine.begin() as connection:
             yield connection
         return
-    writer = _writers.get(engine.sync_engine) or _writers.setdefault(engine.sync_engine, _Writer())
-    async with writer.lock:
-        connection = writer.connection or await engine.connect()
-        writer.connection = connection
+    kept = _kept_for(engine)
+    async with kept.lock:
+        connection = kept.writer or await engine.connect()
+        kept.writer = connection
         sound = True
         try:
             async with connection.begin():
                 yield connection
         except BaseException as exc:
-            # Failed in the database: the connection may be unsound. Any other failure was the work's, and its
-            # transaction rolled back.
-            sound = not isinstance(exc, SQLAlchemyError)
+            sound = _sound_after(exc)
             raise
         finally:
-            if not sound or writer.retired or connection.invalidated or connection.in_transaction():
-                writer.connection = None
+            if not _reusable(kept, connection, sound):
+                kept.writer = None
                 await _close_for_good(connection)
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that only reads, of one snapshot: a view read in several statements is of one moment (a
+    declaration's state and its agencies' standings agree). On SQLite WAL gives it, and a reader takes no lock up
+    front as a writer does, so it never waits for writers; up to `IDLE_READERS` connections are kept open between
+    readers, as the writers' one is. On PostgreSQL the transaction is REPEATABLE READ (READ COMMITTED, the default,
+    takes a new snapshot at each statement)."""
+    if engine.dialect.name != "sqlite":
+        async with engine.execution_options(isolation_level="REPEATABLE READ").connect() as connection:
+            yield connection
+        return
+    kept = _kept_for(engine)
+    connection = kept.readers.pop() if kept.readers else await engine.execution_options(**{_READS_ONLY: True}).connect()
+    sound = True
+    try:
+        async with connection.begin():
+            yield connection
+    except BaseException as exc:
+        sound = _sound_after(exc)
+        raise
+    finally:
+        if not _reusable(kept, connection, sound):
+            await _close_for_good(connection)
+        elif len(kept.readers) < IDLE_READERS:
+            kept.readers.append(connection)
+        else:
+            await connection.close()
+
+
+def _sound_after(failure: BaseException) -> bool:
+    """Whether a connection is sound after its transaction failed: not when it failed in the database. Any other
+    failure was the work's, and its transaction rolled back."""
+    return not isinstance(failure, SQLAlchemyError)
+
+
+def _reusable(kept: _Kept, connection: AsyncConnection, sound: bool) -> bool:
+    return sound and not kept.retired and not connection.invalidated and not connection.in_transaction()
 
 
 async def _close_for_good(connection: AsyncConnection) -> None:
@@ -170,32 +217,23 @@ async def _close_for_good(connection: AsyncConnection) -> None:
         await connection.close()
 
 
-def _forget_writer(engine: Engine) -> None:
-    """On `engine.dispose()`: close its write connection, or leave that to the transaction using it."""
-    writer = _writers.pop(engine, None)
-    if writer is None or writer.connection is None:
+def _forget_kept(engine: Engine) -> None:
+    """On `engine.dispose()`: close its kept connections, leaving one in a transaction to close when that ends."""
+    kept = _kept.pop(engine, None)
+    if kept is None:
         return
-    if writer.lock.locked():
-        writer.retired = True
-        return
-    connection, writer.connection = writer.connection.sync_connection, None
-    if connection is not None and not connection.closed:
-        connection.invalidate()  # dispose runs in SQLAlchemy's greenlet: the driver may be awaited here
-        connection.close()
+    kept.retired = True
+    idle = list(kept.readers)
+    if kept.writer is not None and not kept.lock.locked():
+        idle.append(kept.writer)
+    kept.readers, kept.writer = [], None
+    for connection in (kept_connection.sync_connection for kept_connection in idle):
+        if connection is not None and not connection.closed:
+            connection.invalidate()  # dispose runs in SQLAlchemy's greenlet: the driver may be awaited here
+            connection.close()
 
 
 _READS_ONLY = "sw_reads_only"
-
-
-def reader_of(engine: AsyncEngine) -> AsyncEngine:
-    """The engine, for connections that only read. Each of their transactions reads one snapshot, so a view read
-    in several statements is of one moment (a declaration's state and its agencies' standings agree): on SQLite
-    WAL gives it, and such transactions do not take the write lock up front as every other transaction does, so a
-    reader never waits for writers; on PostgreSQL they are REPEATABLE READ (READ COMMITTED, the default, takes a
-    new snapshot at each statement)."""
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="REPEATABLE READ", **{_READS_ONLY: True})
-    return engine.execution_options(**{_READS_ONLY: True})
 
 
 # SQLSTATE classes of an unreachable server: 08 connection exception; 57P01-57P03 the server is shutting

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contract.cloudevents import Envelope
-from services.contract.database import reader_of, writing
+from services.contract.database import reading, writing
 from services.contract.events import Topic
 from services.contract.kafka import KafkaLink
 from services.contract.lease import Lease
@@ -228,7 +228,6 @@ class OutboxRelay:
         tracing: Tracing,
     ) -> None:
         self._engine = engine
-        self._reader = reader_of(engine)
         self._tracing = tracing
         self._outbox = outbox
         self._lease = lease
@@ -259,7 +258,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def backlog(self) -> int:
-        async with self._reader.connect() as connection:
+        async with reading(self._engine) as connection:
             count = await connection.scalar(
                 select(func.count()).select_from(self._outbox).where(self._outbox.c.sent_at.is_(None))
             )
@@ -309,7 +308,7 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish the oldest unsent rows; a failure leaves them unsent, to be published again."""
-        async with self._reader.connect() as connection:
+        async with reading(self._engine) as connection:
             rows = (await connection.execute(self._unsent, {"batch_size": self._batch_size})).all()
         if not rows:
             self.last_backlog = 0

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from sqlalchemy.exc import DBAPIError
 
 from services.contract.consumer import BatchHandler, EventConsumer, Handler, Inbox
-from services.contract.database import MessagingTables, checkpointer, create_engine, ping, reader_of, upgrade
+from services.contract.database import MessagingTables, checkpointer, create_engine, ping, upgrade
 from services.contract.kafka import KafkaLink
 from services.contract.lag_sampler import LagSampler
 from services.contract.lease import Lease
@@ -41,7 +41,6 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.engine = engine = create_engine(settings.database_url)
-        self.reader = reader_of(engine)
         outbox, inbox, leases = tables
         self.link = KafkaLink(settings)
         self.tracing = Tracing.configured(settings)

@@ -75,7 +75,7 @@ class ServiceSettings(BaseSettings):
         default=20.0, ge=0, le=10_000, description="A batch takes no new record once it is this old"
     )
     consumer_fetch_wait_ms: int = Field(
-        default=20,
+        default=100,
         ge=0,
         le=500,
         description="How long the broker may hold a fetch to gather records (it answers at once when "

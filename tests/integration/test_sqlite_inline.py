@@ -13,8 +13,8 @@ from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, eve
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.contract import sqlite_inline
-from services.contract.database import checkpointer, create_engine, is_unavailable, reader_of, writing
+from services.contract import database, sqlite_inline
+from services.contract.database import checkpointer, create_engine, is_unavailable, reading, writing
 from tests.support.waiting import eventually
 
 METADATA = MetaData()
@@ -95,11 +95,11 @@ async def test_a_writer_waits_for_the_write_lock_on_the_loop_then_writes(engine:
         await eventually(lambda: _async(ticker.ticks >= 20), within=10, what="the loop to keep turning")
         assert not writer.done(), "the writer went ahead while another connection held the write lock"
         # A reader is not held up by the lock (WAL): it reads the last committed state.
-        async with reader_of(engine).connect() as connection:
+        async with reading(engine) as connection:
             assert (await connection.execute(select(NOTES.c.text).order_by(NOTES.c.id))).scalars().all() == ["first"]
     await asyncio.wait_for(writer, timeout=10)
 
-    async with reader_of(engine).connect() as connection:
+    async with reading(engine) as connection:
         texts = (await connection.execute(select(NOTES.c.text).order_by(NOTES.c.id))).scalars().all()
     assert texts == ["first", "from elsewhere", "waited"]
 
@@ -115,7 +115,7 @@ async def test_a_writer_gives_up_after_its_wait_and_the_database_counts_as_unava
         assert ticker.ticks >= 10, "the loop stood still while the writer waited"
     assert is_unavailable(refused.value)
 
-    async with reader_of(engine).connect() as connection:
+    async with reading(engine) as connection:
         assert "never" not in (await connection.execute(select(NOTES.c.text))).scalars().all()
 
 
@@ -130,7 +130,7 @@ async def test_a_failed_statement_is_the_drivers_error_and_the_next_writer_has_a
         async with writing(engine) as connection:
             await connection.execute(insert(NOTES), [{"text": "after"}])
         assert seen == ["invalidate", "checkout"]
-    async with reader_of(engine).connect() as connection:
+    async with reading(engine) as connection:
         assert await connection.scalar(select(NOTES.c.id).where(NOTES.c.text == "after")) is not None
 
 
@@ -170,7 +170,7 @@ async def test_work_that_fails_outside_the_database_rolls_back_and_keeps_the_con
         async with writing(engine) as connection:
             await connection.execute(insert(NOTES), [{"text": "kept"}])
     assert seen == []
-    async with reader_of(engine).connect() as connection:
+    async with reading(engine) as connection:
         assert sorted(await connection.scalars(select(NOTES.c.text))) == ["first", "kept"]
 
 
@@ -205,6 +205,93 @@ async def test_disposing_of_the_engine_mid_transaction_lets_it_commit_then_close
         assert other.execute("SELECT count(*) FROM notes WHERE text = 'through the disposal'").fetchone() == (1,)
 
 
+async def test_readers_take_turns_on_connections_kept_open(engine: AsyncEngine) -> None:
+    with pool_events(engine, "checkout", "checkin", "invalidate") as seen:
+        for _ in range(3):
+            assert await _count(engine) == 1
+    assert seen == ["checkout"]  # the first reader's connection, kept for the next ones
+
+
+async def test_a_kept_reader_ends_its_snapshot_with_its_block(engine: AsyncEngine) -> None:
+    """A read transaction left open on a kept connection would read the same snapshot ever after."""
+    assert await _count(engine) == 1
+    async with writing(engine) as connection:
+        await connection.execute(insert(NOTES), [{"text": "second"}])
+    assert await _count(engine) == 2
+
+
+async def test_readers_at_once_read_their_own_snapshots_then_idle_ones_are_kept_up_to_a_bound(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "IDLE_READERS", 2)
+    readers_inside, writer_done = asyncio.Event(), asyncio.Event()
+    inside = 0
+
+    async def read_twice() -> tuple[int, int]:
+        nonlocal inside
+        async with reading(engine) as connection:
+            before = int(await connection.scalar(select(func.count()).select_from(NOTES)) or 0)
+            inside += 1
+            if inside == 3:
+                readers_inside.set()
+            await writer_done.wait()
+            return before, int(await connection.scalar(select(func.count()).select_from(NOTES)) or 0)
+
+    assert await _count(engine) == 1  # a reader kept idle
+    with pool_events(engine, "checkout", "checkin") as seen:
+        readers = [asyncio.create_task(read_twice()) for _ in range(3)]
+        await asyncio.wait_for(readers_inside.wait(), timeout=10)
+        async with writing(engine) as connection:
+            await connection.execute(insert(NOTES), [{"text": "meanwhile"}])
+        writer_done.set()
+        assert [await reader for reader in readers] == [(1, 1)] * 3  # each read one snapshot throughout
+        assert seen == ["checkout", "checkout", "checkin"]  # two more than the one kept; two kept, one given back
+        for _ in range(2):
+            assert await _count(engine) == 2
+        assert seen == ["checkout", "checkout", "checkin"]
+
+
+async def test_a_reader_that_failed_in_the_database_closes_its_connection_and_one_that_failed_elsewhere_keeps_it(
+    engine: AsyncEngine,
+) -> None:
+    async def read_then_refuse() -> None:
+        async with reading(engine) as connection:
+            await connection.execute(select(NOTES.c.id))
+            raise LookupError("not found, say")
+
+    assert await _count(engine) == 1
+    with pool_events(engine, "checkout", "invalidate") as seen:
+        with pytest.raises(LookupError):
+            await read_then_refuse()
+        assert seen == []
+        with pytest.raises(OperationalError, match="no such table"):
+            async with reading(engine) as connection:
+                await connection.execute(text("SELECT * FROM missing"))
+        assert seen == ["invalidate"]
+        assert await _count(engine) == 1
+        assert seen == ["invalidate", "checkout"]
+
+
+async def test_disposing_of_the_engine_closes_kept_readers_and_one_reading_when_it_ends(engine: AsyncEngine) -> None:
+    database = str(engine.url.database)
+    inside, go_on = asyncio.Event(), asyncio.Event()
+
+    async def read() -> int:
+        async with reading(engine) as connection:
+            inside.set()
+            await go_on.wait()
+            return int(await connection.scalar(select(func.count()).select_from(NOTES)) or 0)
+
+    assert await _count(engine) == 1  # a reader kept idle, beside the writer
+    reader = asyncio.create_task(read())
+    await asyncio.wait_for(inside.wait(), timeout=10)
+    await engine.dispose()
+    assert _has_log(database)  # the reading transaction's connection is still open
+    go_on.set()
+    assert await asyncio.wait_for(reader, timeout=10) == 1
+    assert not _has_log(database)
+
+
 def _log(database: str) -> Path:
     """SQLite's write-ahead log of the database."""
     return Path(f"{database}-wal")
@@ -215,7 +302,7 @@ def _has_log(database: str) -> bool:
 
 
 async def _count(engine: AsyncEngine) -> int:
-    async with reader_of(engine).connect() as connection:
+    async with reading(engine) as connection:
         return int(await connection.scalar(select(func.count()).select_from(NOTES)) or 0)
 
 
@@ -251,7 +338,7 @@ async def test_commits_leave_the_log_to_the_checkpointer_which_copies_it_back_of
     finally:
         checkpoints.stop()
         await asyncio.wait_for(running, timeout=10)
-    async with reader_of(engine).connect() as connection:
+    async with reading(engine) as connection:
         assert await connection.scalar(select(func.count()).select_from(NOTES)) == 1 + 30 * 100
 
 
@@ -287,5 +374,5 @@ async def test_a_checkpointer_cancelled_mid_checkpoint_lets_its_thread_finish_an
     await eventually(
         lambda: _async(Path(database).stat().st_size > 7000 * PAGE), within=30, what="the checkpoint to end"
     )
-    async with reader_of(engine).connect() as connection:
+    async with reading(engine) as connection:
         assert await connection.scalar(select(func.count()).select_from(NOTES)) == 1 + 40 * 200

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
+from services.contract.database import reading
 from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Caller, Grant, Role
 from services.gateway.domain.errors import Overloaded, RateLimited
@@ -29,7 +30,7 @@ GatewayDep = Annotated[Gateway, Depends(gateway)]
 async def caller(request: Request, context: GatewayDep, key: Annotated[str | None, Security(_api_key)]) -> Caller:
     if not key:
         raise HTTPException(401, "an X-API-Key header is required", headers={"WWW-Authenticate": "ApiKey"})
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         found = await api_keys.authenticate(connection, key)
     if found is None:
         address = request.client.host if request.client else "unknown"

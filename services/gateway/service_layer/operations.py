@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from aiokafka.errors import KafkaError
 
+from services.contract.database import reading
 from services.contract.kafka import OffsetProbe
 from services.contract.runtime import Runtime
 from services.gateway.adapters import overview_store, study_store
@@ -34,7 +35,7 @@ class Operations:
         self._lock = asyncio.Lock()
 
     async def overview(self, now: datetime) -> dict[str, Any]:
-        async with self._runtime.reader.connect() as connection:
+        async with reading(self._runtime.engine) as connection:
             counts = {name: await overview_store.counts_since(connection, now - span) for name, span in WINDOWS.items()}
             mix = await overview_store.decision_mix(connection, now - MIX_WINDOW)
             waiting = await overview_store.waiting_longest(connection, WAITING_SHOWN)
@@ -55,7 +56,7 @@ class Operations:
         self, since: datetime, until: datetime, dimensions: list[Dimension]
     ) -> tuple[int, list[Summary]]:
         """(consignments read, summaries); raises study_store.TooManyConsignments for a too busy period."""
-        async with self._runtime.reader.connect() as connection:
+        async with reading(self._runtime.engine) as connection:
             consignments = await study_store.consignments_lodged(
                 connection, since, until, limit=self._settings.release_study_max_consignments
             )

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import Response
 
+from services.contract.database import reading
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
 from services.gateway.domain.callers import Caller, Role
@@ -186,7 +187,7 @@ async def get_version(
     version: Annotated[int, Path(ge=1, le=10_000, description="1 for the declaration as first lodged")],
 ) -> DeclarationVersionRead:
     """The declaration as it stood in that version, and what changed from the version before."""
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         row = await declarations.get_version(connection, declaration_id=declaration_id, version=version, caller=who)
     return DeclarationVersionRead.model_validate(
         {"version": row.version, "changed": row.changed, "lodged_at": row.lodged_at, "declaration": row.body}

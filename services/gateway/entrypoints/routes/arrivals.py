@@ -6,6 +6,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.contract.database import reading
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
 from services.gateway.domain.callers import Caller, Role
@@ -70,7 +71,7 @@ async def get_arrival(
 ) -> ArrivalRead:
     """The arrival, the single-window status and the release times, for the carrier that reported it and for
     whoever may read the declaration. Carriers see no commercial detail of the declaration."""
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         return await _arrival(connection, declaration_id, who)
 
 

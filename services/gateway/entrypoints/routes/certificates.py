@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from services.contract.database import reading
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
 from services.gateway.domain.callers import Caller, Grant, Role
@@ -85,7 +86,7 @@ async def get_certificate(
     declarations cites it for the consignment it was issued for: the declaration names its importer as the
     certificate's consignee (case, punctuation and legal form aside) and states no other country of export than the
     issuing country. Any other certificate is 404, whether or not it exists."""
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         row = await certificates.get(connection, certificate_id=certificate_id, caller=who)
     return certificate_view(row)
 
@@ -105,7 +106,7 @@ async def get_certificate_document(
     certificate_id: Annotated[str, CERTIFICATE_ID],
 ) -> Response:
     """The SPSCertificate XML exactly as the NPPO or the Hub delivered it (404 for a certificate sent as JSON)."""
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         row = await certificates.get(connection, certificate_id=certificate_id, caller=who)
     if row.document is None:
         raise NotFound(f"certificate {certificate_id} was delivered as JSON: there is no XML document")

@@ -8,6 +8,7 @@ from fastapi.openapi.models import Example
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
+from services.contract.database import reading
 from services.contract.declaration import Amount
 from services.contract.events import ClearanceState, ClearanceStatus
 from services.contract.logs import correlation_id
@@ -106,7 +107,7 @@ async def get_declaration(
     context: GatewayDep, who: Annotated[Caller, Depends(READERS)], declaration_id: Annotated[str, ULID_PATH]
 ) -> DeclarationRead:
     """The declaration, each agency's decisions, the single-window clearance and the timeline."""
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         row = await declarations.get(connection, declaration_id=declaration_id, caller=who)
         return await declaration_view(connection, row)
 
@@ -136,7 +137,7 @@ async def list_declarations(
         submitted_from=submitted_from,
         submitted_to=submitted_to,
     )
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         rows, next_cursor = await declarations.list_visible(
             connection, caller=who, keep=keep, cursor=cursor, limit=limit
         )

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.contract.database import reading
 from services.contract.outbox import Transaction
 from services.gateway.adapters import notification_store
 from services.gateway.domain.callers import Caller, Role
@@ -51,7 +52,7 @@ async def read_feed(
     (traders), and the release of goods you presented (carriers). Poll with `after` = the last sequence seen,
     or use the stream."""
     recipient = notifications.recipient_of(who)
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         rows = await notification_store.feed(connection, recipient, after=after, limit=limit)
         last = await notification_store.last_sequence(connection, recipient)
     return NotificationPage(items=[NotificationRead.of(row) for row in rows], last_sequence=last)
@@ -78,13 +79,13 @@ async def stream_feed(
     `data` the notice as JSON. Without `Last-Event-ID` or `after`, the stream starts with the next notice.
     Any gateway instance serves any key's stream: notices are read from the database."""
     recipient = notifications.recipient_of(who)
-    engine = context.runtime.reader  # reads only: no SQLite write lock per poll
+    engine = context.runtime.engine
     if last_event_id is not None:
         cursor = int(last_event_id)
     elif after is not None:
         cursor = after
     else:
-        async with engine.connect() as connection:
+        async with reading(engine) as connection:
             cursor = await notification_store.last_sequence(connection, recipient)
     poll = context.settings.sse_poll_ms / 1000
     heartbeat = context.settings.sse_heartbeat_seconds
@@ -93,7 +94,7 @@ async def stream_feed(
         yield f"retry: {max(1000, context.settings.sse_poll_ms * 4)}\n\n"
         quiet = 0.0
         while not await request.is_disconnected():
-            async with engine.connect() as connection:
+            async with reading(engine) as connection:  # reads only: no SQLite write lock per poll
                 rows = await notification_store.feed(connection, recipient, after=cursor, limit=PAGE)
             for row in rows:
                 yield server_sent_event(NotificationRead.of(row))
@@ -152,14 +153,14 @@ async def register_webhook(
 
 @router.get("/v1/webhooks", response_model=list[WebhookRead], responses=PROBLEMS, summary="List your webhooks")
 async def list_webhooks(context: GatewayDep, who: Listener) -> list[WebhookRead]:
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         return [await _webhook(connection, row) for row in await webhooks.owned(connection, who)]
 
 
 @router.get("/v1/webhooks/{webhook_id}", response_model=WebhookRead, responses=PROBLEMS, summary="Get a webhook")
 async def get_webhook(context: GatewayDep, who: Listener, webhook_id: WEBHOOK_ID) -> WebhookRead:
     """The webhook, whether it is active or disabled (and why), and how many deliveries are in each state."""
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         return await _webhook(connection, await webhooks.get(connection, who, webhook_id))
 
 
@@ -200,7 +201,7 @@ async def webhook_deliveries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPage:
     """Every delivery, newest first, with each attempt: when, the status code or error, how long it took."""
-    async with context.runtime.reader.connect() as connection:
+    async with reading(context.runtime.engine) as connection:
         log = await webhooks.deliveries(connection, who, webhook_id, cursor=cursor, limit=limit)
     return DeliveryPage(
         items=[_delivery(row, log.attempts[row.id]) for row in log.deliveries], next_cursor=log.next_cursor

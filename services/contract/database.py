@@ -4,7 +4,7 @@ import asyncio
 import functools
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,17 +158,14 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with kept.lock:
         connection = kept.writer or await engine.connect()
         kept.writer = connection
-        sound = True
-        try:
-            async with connection.begin():
-                yield connection
-        except BaseException as exc:
-            sound = _sound_after(exc)
-            raise
-        finally:
-            if not _reusable(kept, connection, sound):
+
+        async def put_back(reusable: bool) -> None:
+            if not reusable:
                 kept.writer = None
                 await _close_for_good(connection)
+
+        async with _transaction(kept, connection, put_back):
+            yield connection
 
 
 @asynccontextmanager
@@ -184,30 +181,35 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         return
     kept = _kept_for(engine)
     connection = kept.readers.pop() if kept.readers else await engine.execution_options(**{_READS_ONLY: True}).connect()
-    sound = True
-    try:
-        async with connection.begin():
-            yield connection
-    except BaseException as exc:
-        sound = _sound_after(exc)
-        raise
-    finally:
-        if not _reusable(kept, connection, sound):
+
+    async def put_back(reusable: bool) -> None:
+        if not reusable:
             await _close_for_good(connection)
         elif len(kept.readers) < IDLE_READERS:
             kept.readers.append(connection)
         else:
             await connection.close()
 
-
-def _sound_after(failure: BaseException) -> bool:
-    """Whether a connection is sound after its transaction failed: not when it failed in the database. Any other
-    failure was the work's, and its transaction rolled back."""
-    return not isinstance(failure, SQLAlchemyError)
+    async with _transaction(kept, connection, put_back):
+        yield connection
 
 
-def _reusable(kept: _Kept, connection: AsyncConnection, sound: bool) -> bool:
-    return sound and not kept.retired and not connection.invalidated and not connection.in_transaction()
+@asynccontextmanager
+async def _transaction(
+    kept: _Kept, connection: AsyncConnection, put_back: Callable[[bool], Awaitable[None]]
+) -> AsyncIterator[None]:
+    """A transaction on a kept connection, then `put_back(reusable)`: whether the connection may serve the next
+    transaction. Not when it failed in the database (it may be unsound; any other failure was the work's, and its
+    transaction rolled back), was left inside a transaction, or the engine was disposed of meanwhile."""
+    sound = True
+    try:
+        async with connection.begin():
+            yield
+    except BaseException as exc:
+        sound = not isinstance(exc, SQLAlchemyError)
+        raise
+    finally:
+        await put_back(sound and not kept.retired and not connection.invalidated and not connection.in_transaction())
 
 
 async def _close_for_good(connection: AsyncConnection) -> None:

@@ -1,11 +1,18 @@
 """Amendments and cancellations before release, corrections after, over the real broker."""
 
+import asyncio
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from services.contract.cloudevents import Envelope
+from services.contract.events import AgencyDecisionMade, Outcome
+from services.gateway.domain.callers import Caller, Role
+from services.gateway.service_layer import amendments, decisions
 from tests.integration.test_customs_controls import customs_decision, pay
 from tests.integration.test_flow import clearance_of, submit_declaration, wait_for_status
 from tests.support import payloads
@@ -177,3 +184,52 @@ async def test_released_goods_are_not_cancelled_but_corrected_and_customs_assess
     assert {"correction_recorded", "correction_assessed"} <= {entry["kind"] for entry in after["timeline"]}
     # What the correction made due can be paid through the declaration.
     assert (await pay(system, declaration_id, "174.68", "BANK-CORRECTION-1")).status_code == 201
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)  # SQLite: writers never overlap
+async def test_a_decision_recorded_while_a_cancellation_commits_leaves_the_declaration_cancelled(
+    system: System,
+) -> None:
+    """The decision's transaction waits for the cancellation's lock on the declaration, then reads it cancelled:
+    it must not write the state it would have joined from the row as it was before."""
+    body = payloads.declaration(payloads.certificate_number())  # cites a certificate that never comes
+    declaration_id = await submit_declaration(system, body)
+    await wait_for_status(system, declaration_id, "held")
+    transactions, now = system.gateway.runtime.transactions, datetime.now(UTC)
+    released = AgencyDecisionMade(
+        agency="phyto",
+        declaration_id=declaration_id,
+        declaration_version=1,
+        sequence=1_000,
+        outcome=Outcome.RELEASED,
+        rules_version="test",
+        decided_at=now,
+    )
+
+    async def record_the_release() -> None:
+        async with transactions.begin() as transaction:
+            event = Envelope(data=released, source="test-agency", correlation_id="test-correlation")
+            await decisions.record(transaction, event, now=now, source="gateway")
+
+    async with transactions.begin() as transaction:
+        await amendments.cancel(
+            transaction,
+            declaration_id=declaration_id,
+            reason="the goods were not shipped",
+            caller=Caller(Role.TRADER, body["declarant"]["id"]),
+            correlation_id="test-correlation",
+            now=now,
+            source="gateway",
+        )
+        recording = asyncio.create_task(record_the_release())
+        await eventually(lambda: waiting_on_a_lock(system), within=10, what="the decision to wait for the lock")
+    await asyncio.wait_for(recording, timeout=10)
+
+    assert (await clearance_of(system, declaration_id))["clearance"]["status"] == "cancelled"
+
+
+async def waiting_on_a_lock(system: System) -> bool:
+    """Whether a session of the gateway's database waits for a lock another holds."""
+    async with system.gateway.runtime.engine.connect() as connection:
+        query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        return bool(await connection.scalar(query))

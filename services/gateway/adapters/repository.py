@@ -28,12 +28,18 @@ async def declaration_by_id(connection: AsyncConnection, declaration_id: str) ->
     return (await connection.execute(select(declarations).where(declarations.c.id == declaration_id))).first()
 
 
-_DECLARATIONS_BY_IDS = select(declarations).where(declarations.c.id.in_(bindparam("ids", expanding=True)))
+_DECLARATIONS_FOR_UPDATE = (
+    select(declarations)
+    .where(declarations.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(declarations.c.id)  # every transaction locks in the same order: none waits on another in a circle
+    .with_for_update()
+)
 
 
-async def declarations_by_ids(connection: AsyncConnection, declaration_ids: list[str]) -> dict[str, Row[Any]]:
-    """The declarations of these ids that exist, by id."""
-    return {row.id: row for row in await connection.execute(_DECLARATIONS_BY_IDS, {"ids": declaration_ids})}
+async def declarations_for_update(connection: AsyncConnection, declaration_ids: list[str]) -> dict[str, Row[Any]]:
+    """The declarations of these ids that exist, by id, locked until the transaction ends (PostgreSQL; SQLite
+    transactions hold the write lock): a change committed meanwhile (a cancellation) is read, not overwritten."""
+    return {row.id: row for row in await connection.execute(_DECLARATIONS_FOR_UPDATE, {"ids": declaration_ids})}
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ async def record_together(transaction: Transaction, envelopes: list[Envelope], *
     statements whatever their number. A decision on a declaration the gateway does not hold refuses them all."""
     connection = transaction.connection
     made = [_made(envelope) for envelope in envelopes]
-    rows = await repository.declarations_by_ids(connection, [decision.declaration_id for decision in made])
+    rows = await repository.declarations_for_update(connection, [decision.declaration_id for decision in made])
     for decision in made:
         if decision.declaration_id not in rows:
             raise PermanentEventError(f"decision for unknown declaration {decision.declaration_id}")

@@ -1,12 +1,18 @@
 """Carriers report the goods presented; the release and its times go back to them."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.gateway.domain.callers import Caller, Role
+from services.gateway.domain.errors import Conflict
+from services.gateway.service_layer import amendments, arrivals
+from tests.integration.test_amendments import waiting_on_a_lock
 from tests.integration.test_flow import clearance_of, submit_declaration, wait_for_status
 from tests.support import payloads
 from tests.support.in_process import CARRIER_KEY, OTHER_TRADER_KEY, TRADER_KEY, System
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 FERRY = {"location": "GBDVR", "transport_reference": "P&O Pioneer 0815"}
@@ -66,3 +72,43 @@ async def test_only_carriers_report_and_they_see_no_commercial_detail(system: Sy
     assert (await system.client.get(f"/v1/declarations/{declaration_id}", headers=CARRIER_KEY)).status_code == 403
     assert (await system.client.get(path, headers=TRADER_KEY)).status_code == 200
     assert (await system.client.get(path, headers=OTHER_TRADER_KEY)).status_code == 404
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)  # SQLite: writers never overlap
+async def test_goods_reported_while_their_declaration_is_being_cancelled_are_refused(system: System) -> None:
+    body = payloads.declaration(payloads.certificate_number())  # cites a certificate that never comes
+    declaration_id = await submit_declaration(system, body)
+    await wait_for_status(system, declaration_id, "held")
+    transactions, now = system.gateway.runtime.transactions, datetime.now(UTC)
+
+    async def report() -> None:
+        async with transactions.begin() as transaction:
+            await arrivals.report(
+                transaction,
+                declaration_id=declaration_id,
+                caller=Caller(Role.CARRIER, "GBDVR-FERRYPORT"),
+                location=FERRY["location"],
+                transport_reference=FERRY["transport_reference"],
+                arrived_at=None,
+                correlation_id="test-correlation",
+                now=now,
+                source="gateway",
+            )
+
+    async with transactions.begin() as transaction:
+        await amendments.cancel(
+            transaction,
+            declaration_id=declaration_id,
+            reason="wrong goods",
+            caller=Caller(Role.TRADER, body["declarant"]["id"]),
+            correlation_id="test-correlation",
+            now=now,
+            source="gateway",
+        )
+        reporting = asyncio.create_task(report())
+        await eventually(lambda: waiting_on_a_lock(system), within=10, what="the report to wait for the lock")
+    with pytest.raises(Conflict, match="cancelled"):
+        await asyncio.wait_for(reporting, timeout=10)
+
+    followed = await system.client.get(f"/v1/declarations/{declaration_id}/arrival", headers=CARRIER_KEY)
+    assert followed.status_code == 404

@@ -35,7 +35,8 @@ async def report(
     if caller.role is not Role.CARRIER:
         raise Forbidden("only carriers and terminals report arrivals")
     connection = transaction.connection
-    declaration = await repository.declaration_by_id(connection, declaration_id)
+    # Locked (PostgreSQL): a cancellation committing meanwhile is waited for and seen, not reported past.
+    declaration = await repository.declaration_for_update(connection, declaration_id)
     if declaration is None:
         raise NotFound(f"no declaration {declaration_id}: check the reference the trader gave you")
     arrived_at = arrived_at or now

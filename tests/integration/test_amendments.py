@@ -1,6 +1,7 @@
 """Amendments and cancellations before release, corrections after, over the real broker."""
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -211,21 +212,30 @@ async def test_a_decision_recorded_while_a_cancellation_commits_leaves_the_decla
             event = Envelope(data=released, source="test-agency", correlation_id="test-correlation")
             await decisions.record(transaction, event, now=now, source="gateway")
 
-    async with transactions.begin() as transaction:
+    recording = await cancelled_while(system, declaration_id, body["declarant"]["id"], record_the_release())
+    await asyncio.wait_for(recording, timeout=10)
+
+    assert (await clearance_of(system, declaration_id))["clearance"]["status"] == "cancelled"
+
+
+async def cancelled_while(
+    system: System, declaration_id: str, declarant: str, racing: Coroutine[Any, Any, None]
+) -> "asyncio.Task[None]":
+    """Cancel the declaration in a transaction that commits only once `racing`, started meanwhile, waits for a lock
+    in the database (PostgreSQL); the task running `racing`, to be awaited."""
+    async with system.gateway.runtime.transactions.begin() as transaction:
         await amendments.cancel(
             transaction,
             declaration_id=declaration_id,
             reason="the goods were not shipped",
-            caller=Caller(Role.TRADER, body["declarant"]["id"]),
+            caller=Caller(Role.TRADER, declarant),
             correlation_id="test-correlation",
-            now=now,
+            now=datetime.now(UTC),
             source="gateway",
         )
-        recording = asyncio.create_task(record_the_release())
-        await eventually(lambda: waiting_on_a_lock(system), within=10, what="the decision to wait for the lock")
-    await asyncio.wait_for(recording, timeout=10)
-
-    assert (await clearance_of(system, declaration_id))["clearance"]["status"] == "cancelled"
+        task = asyncio.create_task(racing)
+        await eventually(lambda: waiting_on_a_lock(system), within=10, what="the race to wait for the cancellation")
+    return task
 
 
 async def waiting_on_a_lock(system: System) -> bool:

@@ -7,12 +7,11 @@ import pytest
 
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.domain.errors import Conflict
-from services.gateway.service_layer import amendments, arrivals
-from tests.integration.test_amendments import waiting_on_a_lock
+from services.gateway.service_layer import arrivals
+from tests.integration.test_amendments import cancelled_while
 from tests.integration.test_flow import clearance_of, submit_declaration, wait_for_status
 from tests.support import payloads
 from tests.support.in_process import CARRIER_KEY, OTHER_TRADER_KEY, TRADER_KEY, System
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 FERRY = {"location": "GBDVR", "transport_reference": "P&O Pioneer 0815"}
@@ -95,18 +94,7 @@ async def test_goods_reported_while_their_declaration_is_being_cancelled_are_ref
                 source="gateway",
             )
 
-    async with transactions.begin() as transaction:
-        await amendments.cancel(
-            transaction,
-            declaration_id=declaration_id,
-            reason="wrong goods",
-            caller=Caller(Role.TRADER, body["declarant"]["id"]),
-            correlation_id="test-correlation",
-            now=now,
-            source="gateway",
-        )
-        reporting = asyncio.create_task(report())
-        await eventually(lambda: waiting_on_a_lock(system), within=10, what="the report to wait for the lock")
+    reporting = await cancelled_while(system, declaration_id, body["declarant"]["id"], report())
     with pytest.raises(Conflict, match="cancelled"):
         await asyncio.wait_for(reporting, timeout=10)
 

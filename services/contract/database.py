@@ -176,11 +176,11 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     readers, as the writers' one is. On PostgreSQL the transaction is REPEATABLE READ (READ COMMITTED, the default,
     takes a new snapshot at each statement)."""
     if engine.dialect.name != "sqlite":
-        async with engine.execution_options(isolation_level="REPEATABLE READ").connect() as connection:
+        async with _for_reading(engine).connect() as connection:
             yield connection
         return
     kept = _kept_for(engine)
-    connection = kept.readers.pop() if kept.readers else await engine.execution_options(**{_READS_ONLY: True}).connect()
+    connection = kept.readers.pop() if kept.readers else await _for_reading(engine).connect()
 
     async def put_back(reusable: bool) -> None:
         if not reusable:
@@ -192,6 +192,19 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
     async with _transaction(kept, connection, put_back):
         yield connection
+
+
+_reading_engines: "weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine]" = weakref.WeakKeyDictionary()
+
+
+def _for_reading(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` with the options of a reading transaction, made once (making it costs some 50 µs, and every request
+    reads its API key)."""
+    found = _reading_engines.get(engine)
+    if found is None:
+        options = {_READS_ONLY: True} if engine.dialect.name == "sqlite" else {"isolation_level": "REPEATABLE READ"}
+        found = _reading_engines[engine] = engine.execution_options(**options)
+    return found
 
 
 @asynccontextmanager

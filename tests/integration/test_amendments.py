@@ -233,13 +233,19 @@ async def cancelled_while(
             now=datetime.now(UTC),
             source="gateway",
         )
+        cancelling = await transaction.connection.scalar(text("SELECT pg_backend_pid()"))
         task = asyncio.create_task(racing)
-        await eventually(lambda: waiting_on_a_lock(system), within=10, what="the race to wait for the cancellation")
+        await eventually(
+            lambda: blocked_by(system, cancelling), within=10, what="the race to wait for the cancellation"
+        )
     return task
 
 
-async def waiting_on_a_lock(system: System) -> bool:
-    """Whether a session of the gateway's database waits for a lock another holds."""
+async def blocked_by(system: System, holder: int) -> bool:
+    """Whether a session of the gateway's database waits for a lock that the session `holder` (a backend's pid)
+    holds."""
     async with system.gateway.runtime.engine.connect() as connection:
-        query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-        return bool(await connection.scalar(query))
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE CAST(:holder AS integer) = ANY(pg_blocking_pids(pid))"
+        )
+        return bool(await connection.scalar(query, {"holder": holder}))

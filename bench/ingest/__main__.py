@@ -188,6 +188,11 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 else contextlib.nullcontext(None)
             )
             with peer_running as peer:
+                if peer is not None and args.jvm_warmup_seconds:
+                    # The first payload would otherwise meet the bridge's JIT still compiling: slower, longer tails.
+                    log(f"bridge: JVM warming up on every payload, {args.jvm_warmup_seconds:g} s ...")
+                    for payload in chosen:
+                        run.closed(bridge_request(peer, payload), args.jvm_warmup_seconds / len(chosen))
                 for payload in chosen:
                     if peer is None:
                         break
@@ -241,6 +246,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "closed_loop": {"connections": args.connections, "threads": args.threads, "seconds": args.seconds},
             "open_loop": {"rates": args.rates, "seconds": args.open_seconds, "connections": args.open_connections},
             "warmup_seconds": args.warmup_seconds,
+            "bridge_jvm_warmup_seconds": args.jvm_warmup_seconds,
             "ceiling_seconds": args.ceiling_seconds,
             "producer_performance_records": args.perf_records,
             "void_factor": VOID_FACTOR,
@@ -322,6 +328,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--open-seconds", type=float, help="open loop: seconds per rate (12, quick 4)")
     parser.add_argument("--open-connections", type=int, default=256, help="open loop: most in flight (256)")
     parser.add_argument("--warmup-seconds", type=float, help="closed-loop warm-up per target and payload (3, quick 1)")
+    parser.add_argument(
+        "--jvm-warmup-seconds",
+        type=float,
+        help="closed-loop warm-up of the bridge's JVM, shared by the payloads, before any of them (30, quick 0)",
+    )
     parser.add_argument("--ceiling-seconds", type=float, help="generator ceiling runs (8, quick 2)")
     parser.add_argument(
         "--perf-records", type=int, help="ProducerPerformance records per payload (100000, quick 10000)"
@@ -345,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.rates = args.rates or ([50.0] if args.quick else [25.0, 50.0, 100.0])
     args.open_seconds = args.open_seconds or (4.0 if args.quick else 12.0)
     args.warmup_seconds = args.warmup_seconds or (1.0 if args.quick else 3.0)
+    if args.jvm_warmup_seconds is None:
+        args.jvm_warmup_seconds = 0.0 if args.quick else 30.0
     args.ceiling_seconds = args.ceiling_seconds or (2.0 if args.quick else 8.0)
     args.perf_records = args.perf_records or (10_000 if args.quick else 100_000)
 

@@ -29,7 +29,7 @@ async def declaration_by_id(connection: AsyncConnection, declaration_id: str) ->
 
 
 _DECLARATIONS_FOR_UPDATE = (
-    select(declarations)
+    select(*(column for column in declarations.c if column.name != "body"))  # a body is long, and joining needs none
     .where(declarations.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(declarations.c.id)  # every transaction locks in the same order: none waits on another in a circle
     .with_for_update()
@@ -37,8 +37,9 @@ _DECLARATIONS_FOR_UPDATE = (
 
 
 async def declarations_for_update(connection: AsyncConnection, declaration_ids: list[str]) -> dict[str, Row[Any]]:
-    """The declarations of these ids that exist, by id, locked until the transaction ends (PostgreSQL; SQLite
-    transactions hold the write lock): a change committed meanwhile (a cancellation) is read, not overwritten."""
+    """The declarations of these ids that exist, by id, without their bodies, locked until the transaction ends
+    (PostgreSQL; SQLite transactions hold the write lock): a change committed meanwhile (a cancellation) is read,
+    not overwritten."""
     return {row.id: row for row in await connection.execute(_DECLARATIONS_FOR_UPDATE, {"ids": declaration_ids})}
 
 

@@ -19,12 +19,11 @@ from bench.stack_cost.asgi import Receive, Scope, Send, answer, api_key, body_of
 from services.contract.cloudevents import Envelope
 from services.contract.database import create_engine, upgrade
 from services.contract.declaration import Declaration
-from services.contract.events import DeclarationSubmitted
 from services.contract.rules_file import load_rules
 from services.gateway.bootstrap import MIGRATIONS
 from services.gateway.domain.routing import RoutingTable
 from services.gateway.service_layer import api_keys
-from services.gateway.service_layer.declarations import dumped_hash
+from services.gateway.service_layer.declarations import dumped_hash, submitted_event
 from services.gateway.settings import GatewaySettings
 
 settings = GatewaySettings()
@@ -103,14 +102,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     dumped = declaration.model_dump(mode="json")
     now, declaration_id, text = datetime.now(UTC), str(ULID()), orjson.dumps(dumped).decode()
     required = routing.required_agencies(declaration)
-    event = DeclarationSubmitted(
-        declaration_id=declaration_id,
-        version=1,
-        declaration=declaration,
-        required_agencies=required,
-        routing_version=routing.version,
-        submitted_at=now,
-    )
+    event = submitted_event(declaration_id, declaration, required, routing, now)
     envelope = Envelope(data=event, source="gateway", correlation_id=declaration_id)
     headers = json.dumps([[name, value.decode()] for name, value in envelope.headers()])
     at = _stored(now)

@@ -106,7 +106,16 @@ async def submit(
     submitted = await repository.add_to_timeline(
         connection, declaration_id, now, "submitted", {"version": 1, "required_agencies": required}
     )
-    event = DeclarationSubmitted(
+    event = submitted_event(declaration_id, declaration, required, routing, now)
+    await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
+    return Lodged(inserted.declaration, declaration, inserted.version, submitted)
+
+
+def submitted_event(
+    declaration_id: str, declaration: Declaration, required: list[str], routing: RoutingTable, now: datetime
+) -> DeclarationSubmitted:
+    """The event that a new declaration was lodged (its first version), routed to `required` by `routing`."""
+    return DeclarationSubmitted(
         declaration_id=declaration_id,
         version=1,
         declaration=declaration,
@@ -114,8 +123,6 @@ async def submit(
         routing_version=routing.version,
         submitted_at=now,
     )
-    await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
-    return Lodged(inserted.declaration, declaration, inserted.version, submitted)
 
 
 def lodged_by_caller(declaration: Declaration, caller: Caller, at: str = "") -> None:

@@ -111,9 +111,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         row = (declaration_id, caller[1], declaration.importer.id, declaration.lrn, text, dumped_hash(dumped))
         inserted = connection.execute(_DECLARATION, (*row, json.dumps(required), routing.version, at, at)).fetchone()
         if inserted is None:
-            connection.execute("ROLLBACK")
-            await answer(send, 409, b'{"detail":"the LRN was used before"}')
-            return
+            raise LookupError("the LRN was used before")
         connection.execute(_VERSION, (declaration_id, text, at))
         entry = connection.execute(_TIMELINE, (declaration_id, at, json.dumps({"version": 1}))).fetchone()
         topic = settings.topic(event.topic)
@@ -121,6 +119,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         digest = hashlib.sha256(envelope.value()).hexdigest()
         connection.execute(_AUDIT, (at, f"trader:{caller[1]}", declaration_id, envelope.id, digest))
         connection.execute("COMMIT")
+    except LookupError as taken:
+        connection.execute("ROLLBACK")
+        await answer(send, 409, orjson.dumps({"detail": str(taken)}))
+        return
     except BaseException:
         connection.execute("ROLLBACK")
         raise

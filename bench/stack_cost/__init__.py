@@ -1,2 +1,2 @@
-"""What the gateway's stack costs a submission: the product, its own service layer behind a bare ASGI route, and
-the same work on bare ASGI and sqlite3, under one closed loop (`python -m bench.stack_cost`)."""
+"""What the gateway's stack costs a submission: the product through its routes only, the product with its fast
+path, and the same work on bare ASGI and sqlite3, under one closed loop (`python -m bench.stack_cost`)."""

@@ -1,7 +1,8 @@
-"""What the gateway's stack costs a submission, one closed loop after another on this machine: the product
-(`python -m services.gateway`), its own service layer behind a bare ASGI route (`service_layer_app`), and the same
-work on bare ASGI and sqlite3 (`lean_app`). Each runs alone, on a fresh SQLite file, with no broker reachable
-(nothing is published: the outbox keeps every event), under wrk; the server's CPU is read from /proc."""
+"""What the gateway's stack costs a submission, one closed loop after another on this machine: the product with
+every request through FastAPI's routes (`FAST_LODGING=false`), the product as deployed (an ordinary declaration on
+its fast path, `entrypoints/fast_lodging.py`), and the same work on bare ASGI and sqlite3 (`lean_app`). Each runs
+alone, on a fresh SQLite file, with no broker reachable (nothing is published: the outbox keeps every event), under
+wrk; the server's CPU is read from /proc."""
 
 import argparse
 import json
@@ -18,23 +19,23 @@ from bench.ingest.payloads import PLACEHOLDER, TRADER_KEY, payloads
 from bench.ingest.processes import REPO, BenchmarkSetupError, free_port, stop_process, wait_http
 
 VARIANTS = {
-    "product": "the gateway as deployed: FastAPI, its middleware and dependencies, SQLAlchemy",
-    "service layer, bare route": "the product's service layer and SQLAlchemy behind a bare ASGI route",
+    "routes only": "the product with FAST_LODGING=false: FastAPI's routes, middleware and dependencies, SQLAlchemy",
+    "product": "the product as deployed: an ordinary declaration on the fast path, through SQLAlchemy",
     "lean": "the same work on bare ASGI and sqlite3, no SQLAlchemy on the way",
 }
 
 
 def command(variant: str, port: int) -> list[str]:
-    if variant == "product":
+    if variant != "lean":
         return [sys.executable, "-m", "services.gateway"]
-    module = "service_layer_app" if variant.startswith("service layer") else "lean_app"
-    uvicorn = [sys.executable, "-m", "uvicorn", f"bench.stack_cost.{module}:app", "--port", str(port)]
+    uvicorn = [sys.executable, "-m", "uvicorn", "bench.stack_cost.lean_app:app", "--port", str(port)]
     return [*uvicorn, "--no-access-log", "--log-level", "warning"]
 
 
-def environment(database: Path, port: int) -> dict[str, str]:
+def environment(variant: str, database: Path, port: int) -> dict[str, str]:
     return {
         **os.environ,
+        "SW_GATEWAY_FAST_LODGING": "false" if variant == "routes only" else "true",
         "SW_GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
         "SW_GATEWAY_ENVIRONMENT": "development",
         "SW_GATEWAY_DEV_KEYS_FILE": str(REPO / "deploy" / "dev-keys.yaml"),
@@ -64,7 +65,7 @@ def measure(variant: str, payload_body: str, args: argparse.Namespace) -> dict[s
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as scratch:
         port = free_port()
         log = (Path(scratch) / "server.log").open("wb")
-        env = environment(Path(scratch) / "gateway.db", port)
+        env = environment(variant, Path(scratch) / "gateway.db", port)
         server = subprocess.Popen(command(variant, port), cwd=REPO, env=env, stdout=log, stderr=log)
         try:
             url = f"http://127.0.0.1:{port}/v1/declarations"
@@ -84,14 +85,14 @@ def measure(variant: str, payload_body: str, args: argparse.Namespace) -> dict[s
 
 
 def table(runs: list[dict[str, Any]]) -> str:
-    product = runs[0]
+    routed = runs[0]
     lines = [
-        "| variant | accepted/s | p50 ms | p99 ms | failed | server CPU per request | vs product |",
+        "| variant | accepted/s | p50 ms | p99 ms | failed | server CPU per request | vs routes only |",
         "|---|--:|--:|--:|--:|--:|--:|",
     ]
     for run in runs:
         failed = run["non_2xx"] + sum(run["socket_errors"].values())
-        ratio = run["accepted_per_second"] / product["accepted_per_second"]
+        ratio = run["accepted_per_second"] / routed["accepted_per_second"]
         lines.append(
             f"| {run['variant']} | {run['accepted_per_second']:,.0f} | {run['latency_ms']['p50']:.1f} | "
             f"{run['latency_ms']['p99']:.1f} | {failed} | {run['cpu_ms_per_request']:.2f} ms | {ratio:.2f}x |"

@@ -1,4 +1,4 @@
-"""The bare ASGI pieces both measuring apps share: reading a request's body and sending an answer."""
+"""The bare ASGI pieces of the lean server: reading a request's body and sending an answer."""
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any

@@ -35,6 +35,11 @@ class GatewaySettings(ServiceSettings):
     outbox_max_backlog: int = Field(
         default=50_000, ge=1, description="Above this many unpublished events, submissions get 503 and Retry-After"
     )
+    fast_lodging: bool = Field(
+        default=True,
+        description="An ordinary JSON declaration is lodged on a fast path beside FastAPI's (same answers); false: "
+        "every request goes through the routes",
+    )
 
     webhook_allowed_hosts: list[str] = Field(
         default_factory=list,

@@ -148,6 +148,18 @@ class TestTokenBuckets:
             buckets.take("a", 0.5)
         assert buckets.take("a", 1.0) == 0.0
 
+    def test_a_token_given_back_can_be_taken_again_but_never_beyond_the_burst(self) -> None:
+        buckets = TokenBuckets(rate=0.001, burst=2)
+        assert [buckets.take("a", 0.0) for _ in range(2)] == [0.0, 0.0]
+        buckets.give_back("a")
+        assert buckets.take("a", 0.0) == 0.0
+        assert buckets.take("a", 0.0) > 0
+        for _ in range(5):
+            buckets.give_back("a")
+        assert [buckets.take("a", 0.0) == 0.0 for _ in range(3)] == [True, True, False]
+        buckets.give_back("never seen")  # a key with no bucket has a full one already
+        assert buckets.take("never seen", 0.0) == 0.0
+
     def test_idle_keys_are_forgotten_beyond_the_bound_without_losing_anything(self) -> None:
         buckets = TokenBuckets(rate=1.0, burst=2, most_keys=2)
         buckets.take("idle", 0.0)

@@ -26,6 +26,12 @@ class TokenBuckets:
             self._forget_idle(now)
         return 0.0
 
+    def give_back(self, key: str) -> None:
+        """Return the token a request took and did not spend: it was handed on, to take one where it is answered."""
+        if key in self._buckets:
+            tokens, at = self._buckets[key]
+            self._buckets[key] = (min(float(self.burst), tokens + 1.0), at)
+
     def retry_after(self, wait: float) -> int:
         """The Retry-After header's whole seconds for a wait: never 0, so a client does wait."""
         return max(1, math.ceil(wait))

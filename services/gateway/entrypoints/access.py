@@ -18,7 +18,7 @@ from fastapi.routing import iter_route_contexts
 from services.contract.schema_export import write_or_check
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.domain.callers import Role
-from services.gateway.entrypoints.deps import Gate
+from services.gateway.entrypoints.deps import Gate, gate_of
 from services.gateway.entrypoints.http import create_app
 from services.gateway.settings import GatewaySettings
 
@@ -66,16 +66,6 @@ class Operation:
         return "no"
 
 
-def _gate(dependant: Dependant) -> Gate | None:
-    for dependency in dependant.dependencies:
-        if isinstance(dependency.call, Gate):
-            return dependency.call
-        found = _gate(dependency)
-        if found is not None:
-            return found
-    return None
-
-
 def operations_of(app: FastAPI) -> Iterator[Operation]:
     """Every method of every route `app` answers, in the order it matches them, whatever registered it."""
     for route in iter_route_contexts(app.routes):
@@ -83,7 +73,7 @@ def operations_of(app: FastAPI) -> Iterator[Operation]:
         if path is None or not methods:
             raise UngatedRoute(f"{route.original_route} is not an HTTP route (a mount, a websocket?): it has no row")
         dependant = getattr(route, "dependant", None)  # plain Starlette routes, such as /docs, have none
-        gate = _gate(dependant) if isinstance(dependant, Dependant) else None
+        gate = gate_of(dependant) if isinstance(dependant, Dependant) else None
         if "GET" in methods:
             methods.discard("HEAD")  # Starlette answers HEAD wherever it answers GET
         for method in sorted(methods):

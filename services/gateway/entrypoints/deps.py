@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyHeader
 
 from services.contract.database import reading
@@ -71,13 +72,32 @@ class Gate:
     roles: tuple[Role, ...]
     grants: tuple[Grant, ...] = ()
 
+    def admits(self, who: Caller) -> bool:
+        return who.role in self.roles or (who.role is Role.OPERATOR and bool(who.grants.intersection(self.grants)))
+
     async def __call__(self, who: Annotated[Caller, Depends(caller)]) -> Caller:
-        if who.role in self.roles or (who.role is Role.OPERATOR and who.grants.intersection(self.grants)):
-            actor = f"{who.role}:{who.subject}" if who.subject else str(who.role)
-            acting.set(f"{actor} ({who.label})"[:128] if who.label else actor)
+        if self.admits(who):
+            act_as(who)
             return who
         needed = " or ".join([*self.roles, *(f"operator with {grant}" for grant in self.grants)])
         raise HTTPException(403, f"this operation needs the role {needed}; your key has {who.role}")
+
+
+def gate_of(dependant: Dependant) -> Gate | None:
+    """The gate among a route's dependencies (found however deep), if it has one."""
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, Gate):
+            return dependency.call
+        found = gate_of(dependency)
+        if found is not None:
+            return found
+    return None
+
+
+def act_as(who: Caller) -> None:
+    """What the request does from now on is audited as `who`'s (see `audit.acting`)."""
+    actor = f"{who.role}:{who.subject}" if who.subject else str(who.role)
+    acting.set(f"{actor} ({who.label})"[:128] if who.label else actor)
 
 
 def allow(*roles: Role, grants: tuple[Grant, ...] = ()) -> Gate:

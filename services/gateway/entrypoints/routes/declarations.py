@@ -1,6 +1,8 @@
 """/v1/declarations: traders lodge declarations and follow their single-window decision."""
 
+from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -9,11 +11,12 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from services.contract.database import reading
-from services.contract.declaration import Amount
+from services.contract.declaration import Amount, Declaration
 from services.contract.events import ClearanceState, ClearanceStatus
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
 from services.gateway.adapters.repository import DeclarationFilter
+from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.entrypoints.bodies import read_declaration, request_body
 from services.gateway.entrypoints.deps import READERS, GatewayDep, allow, outbox_has_room
@@ -75,22 +78,6 @@ async def submit_declaration(
     asynchronously: GET it by id."""
     declaration = await read_declaration(request)
     now = context.clock()
-
-    async def lodge(transaction: Transaction) -> Answer:
-        lodged = await declarations.submit(
-            transaction,
-            declaration=declaration,
-            caller=who,
-            routing=context.routing,
-            correlation_id=correlation_id.get() or "",
-            now=now,
-            source=context.source,
-        )
-        if lodged.created:
-            return 201, lodged_view(lodged), f"/v1/declarations/{lodged.row.id}"
-        view = await declaration_view(transaction.connection, lodged.row, lodged.declaration)
-        return 200, view, f"/v1/declarations/{lodged.row.id}"
-
     return await answer_once(
         context,
         request,
@@ -98,8 +85,28 @@ async def submit_declaration(
         key=idempotency_key,
         body=declaration,
         now=now,
-        answer=lodge,
+        answer=partial(lodge, context=context, declaration=declaration, caller=who, now=now),
     )
+
+
+async def lodge(
+    transaction: Transaction, *, context: Gateway, declaration: Declaration, caller: Caller, now: datetime
+) -> Answer:
+    """Lodge `declaration` in `transaction`: 201 and its view; 200 and the first one's for a resubmission (the
+    route's answer, and the fast path's: entrypoints/fast_lodging.py)."""
+    lodged = await declarations.submit(
+        transaction,
+        declaration=declaration,
+        caller=caller,
+        routing=context.routing,
+        correlation_id=correlation_id.get() or "",
+        now=now,
+        source=context.source,
+    )
+    if lodged.created:
+        return 201, lodged_view(lodged), f"/v1/declarations/{lodged.row.id}"
+    view = await declaration_view(transaction.connection, lodged.row, lodged.declaration)
+    return 200, view, f"/v1/declarations/{lodged.row.id}"
 
 
 @router.get("/{declaration_id}", response_model=DeclarationRead, responses=PROBLEMS, summary="Get a declaration")

@@ -37,6 +37,8 @@ from services.gateway.service_layer import api_keys
 log = logging.getLogger(__name__)
 PATH = "/v1/declarations"
 Answer = tuple[int, bytes, str]  # status, body, Location
+_HANDED_ON = (GatewayError, DBAPIError, OSError)
+"""What the route answers itself: a refusal (4xx), and a database that failed or cannot be reached (503, or 500)."""
 
 
 @dataclass
@@ -95,7 +97,7 @@ class FastLodging:
         written (a refusal or a database error rolled the transaction back), and the route answers as always."""
         try:
             return await self._lodged(scope, body)
-        except (GatewayError, DBAPIError) as refused:
+        except _HANDED_ON as refused:
             log.debug("fast lodging leaves the request to the route (%s: %s)", type(refused).__name__, refused)
             return None
 
@@ -118,7 +120,7 @@ class FastLodging:
             return None
         try:
             return await self._submitted(declaration, who)
-        except (GatewayError, DBAPIError):
+        except _HANDED_ON:
             context.rate_limits.give_back(hashed)  # the route takes the request's token
             raise
 

@@ -31,8 +31,7 @@ GatewayDep = Annotated[Gateway, Depends(gateway)]
 async def caller(request: Request, context: GatewayDep, key: Annotated[str | None, Security(_api_key)]) -> Caller:
     if not key:
         raise HTTPException(401, "an X-API-Key header is required", headers={"WWW-Authenticate": "ApiKey"})
-    async with reading(context.runtime.engine) as connection:
-        found = await api_keys.authenticate(connection, key)
+    found = await key_holder(context, key)
     if found is None:
         address = request.client.host if request.client else "unknown"
         wait = context.failed_keys.take(address, time.monotonic())
@@ -50,6 +49,12 @@ async def caller(request: Request, context: GatewayDep, key: Annotated[str | Non
             retry_after_seconds=context.rate_limits.retry_after(wait),
         )
     return found
+
+
+async def key_holder(context: Gateway, key: str) -> Caller | None:
+    """Who holds `key`, if it is in force."""
+    async with reading(context.runtime.engine) as connection:
+        return await api_keys.authenticate(connection, key)
 
 
 async def outbox_has_room(context: GatewayDep) -> None:

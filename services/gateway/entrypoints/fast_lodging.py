@@ -21,16 +21,16 @@ from dataclasses import dataclass
 
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.exc import DBAPIError
+from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.contract.database import reading
 from services.contract.declaration import Declaration
 from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Caller
 from services.gateway.domain.errors import GatewayError
-from services.gateway.entrypoints.bodies import JSON_TYPES
-from services.gateway.entrypoints.deps import act_as, gate_of
+from services.gateway.entrypoints.bodies import JSON_TYPES, media_type
+from services.gateway.entrypoints.deps import act_as, gate_of, key_holder, outbox_has_room
 from services.gateway.entrypoints.routes.declarations import lodge
 from services.gateway.service_layer import api_keys
 
@@ -86,11 +86,10 @@ class FastLodging:
     def _may_take(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
             return False
-        if not self._gateway.settings.fast_lodging or self._gateway.runtime.tracing.enabled:
+        if self._gateway.runtime.tracing.enabled:  # each request then has a span the route's middleware opens
             return False
-        headers = dict(scope["headers"])
-        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
-        return media in JSON_TYPES and b"idempotency-key" not in headers
+        request = Request(scope)
+        return media_type(request) in JSON_TYPES and "idempotency-key" not in request.headers
 
     async def _lodge(self, scope: Scope, body: bytes) -> Answer | None:
         """The answer to an ordinary submission, or None to leave the request to the route: then nothing was
@@ -102,15 +101,13 @@ class FastLodging:
             return None
 
     async def _lodged(self, scope: Scope, body: bytes) -> Answer | None:
-        context, key = self._gateway, _header(scope, b"x-api-key")
+        context, key = self._gateway, Request(scope).headers.get("x-api-key", "")
         if not key:
             return None
-        async with reading(context.runtime.engine) as connection:
-            who = await api_keys.authenticate(connection, key)
+        who = await key_holder(context, key)
         if who is None or not self._gate.admits(who):
             return None
-        if await context.runtime.relay.recent_backlog() >= context.settings.outbox_max_backlog:
-            return None
+        await outbox_has_room(context)  # Overloaded when full: handed on, and the route answers 503
         try:
             declaration = Declaration.model_validate(json.loads(body), extra="forbid")
         except (ValueError, RecursionError):  # a ValidationError is a ValueError; the route says what is wrong
@@ -132,13 +129,6 @@ class FastLodging:
                 transaction, context=context, declaration=declaration, caller=who, now=context.clock()
             )
         return status, view.model_dump_json().encode(), location
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return ""
 
 
 async def _body(receive: Receive) -> tuple[bytes | None, list[Message]]:

@@ -129,7 +129,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         app.include_router(router)
     app.include_router(operations.pages)
     app.state.fast_lodging = LaneCounts()
-    app.add_middleware(FastLodging, gateway=gateway, route=route_of(app.routes), counts=app.state.fast_lodging)
+    if gateway.settings.fast_lodging:
+        app.add_middleware(FastLodging, gateway=gateway, route=route_of(app.routes), counts=app.state.fast_lodging)
     app.add_middleware(_BodyLimit, limit=gateway.settings.max_body_bytes)
     # Each one added wraps those before it: unexpected errors are answered inside the correlation id's middleware,
     # and outside _BodyLimit, whose exception ends a request whose response had already started.

@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
-from services.contract import sqlite_inline
+from services.contract import sqlite_direct, sqlite_inline
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,10 @@ def create_engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # Let SQLAlchemy, not the driver, start transactions (the driver's isolation_level is None), taking the
-        # write lock when the transaction starts: a read-then-write cannot race another writer. A reader's
-        # transaction (see `reading`) takes no lock: it reads a snapshot beside the writer.
+        # Transactions are begun by us, not by the driver (its isolation_level is None), taking the write lock when
+        # the transaction starts: a read-then-write cannot race another writer. A reader's transaction (see
+        # `reading`) takes no lock: it reads a snapshot beside the writer. The kept connections begin theirs on the
+        # driver's connection itself (`sqlite_direct`); this begins those SQLAlchemy begins (`engine.begin()`).
         sqlite_inline.begin(connection, write=not connection.get_execution_options().get(_READS_ONLY))
 
     event.listen(engine.sync_engine, "engine_disposed", _forget_kept)
@@ -125,8 +126,8 @@ class _Kept:
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
-        self.writer: AsyncConnection | None = None
-        self.readers: list[AsyncConnection] = []
+        self.writer: sqlite_direct.DirectConnection | None = None
+        self.readers: list[sqlite_direct.DirectConnection] = []
         self.retired = False
         """The engine was disposed of: connections still in a transaction are closed when it ends."""
 
@@ -156,7 +157,7 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         return
     kept = _kept_for(engine)
     async with kept.lock:
-        connection = kept.writer or await engine.connect()
+        connection = kept.writer or await sqlite_direct.connect(engine)
         kept.writer = connection
 
         async def put_back(reusable: bool) -> None:
@@ -164,7 +165,7 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
                 kept.writer = None
                 await _close_for_good(connection)
 
-        async with _transaction(kept, connection, put_back):
+        async with _transaction(kept, connection, put_back, write=True):
             yield connection
 
 
@@ -180,7 +181,7 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             yield connection
         return
     kept = _kept_for(engine)
-    connection = kept.readers.pop() if kept.readers else await _for_reading(engine).connect()
+    connection = kept.readers.pop() if kept.readers else await sqlite_direct.connect(_for_reading(engine))
 
     async def put_back(reusable: bool) -> None:
         if not reusable:
@@ -190,7 +191,7 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         else:
             await connection.close()
 
-    async with _transaction(kept, connection, put_back):
+    async with _transaction(kept, connection, put_back, write=False):
         yield connection
 
 
@@ -209,20 +210,20 @@ def _for_reading(engine: AsyncEngine) -> AsyncEngine:
 
 @asynccontextmanager
 async def _transaction(
-    kept: _Kept, connection: AsyncConnection, put_back: Callable[[bool], Awaitable[None]]
+    kept: _Kept, connection: sqlite_direct.DirectConnection, put_back: Callable[[bool], Awaitable[None]], *, write: bool
 ) -> AsyncIterator[None]:
     """A transaction on a kept connection, then `put_back(reusable)`: whether the connection may serve the next
     transaction. Not when it failed in the database (it may be unsound; any other failure was the work's, and its
     transaction rolled back), was left inside a transaction, or the engine was disposed of meanwhile."""
     sound = True
     try:
-        async with connection.begin():
+        async with connection.transaction(write=write):
             yield
     except BaseException as exc:
         sound = not isinstance(exc, SQLAlchemyError)
         raise
     finally:
-        await put_back(sound and not kept.retired and not connection.invalidated and not connection.in_transaction())
+        await put_back(sound and not kept.retired and not connection.invalidated and connection.idle())
 
 
 async def _close_for_good(connection: AsyncConnection) -> None:

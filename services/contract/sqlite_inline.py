@@ -91,21 +91,45 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 def begin(connection: Connection, *, write: bool) -> None:
     """Start the transaction SQLAlchemy is beginning on `connection`: a write transaction takes the write lock up
     front (BEGIN IMMEDIATE), waiting for it on the event loop; a read-only one takes nothing (BEGIN). A failure is
-    SQLAlchemy's error for it, as a statement's would be ('database is locked' once the wait has run out)."""
+    SQLAlchemy's error for it, as a statement's would be ('database is locked' once the wait has run out). In a
+    transaction begun on the driver's connection itself (`sqlite_direct`), SQLAlchemy's joins that one."""
     raw: sqlite3.Connection = connection.connection.driver_connection._conn  # type: ignore[union-attr]
-    statement = "BEGIN IMMEDIATE" if write else "BEGIN"
-    delay, deadline = _FIRST_RETRY, 0.0
-    while True:
+    if raw.in_transaction:
+        return
+    attempts = _Attempts(raw, write=write)
+    while (delay := attempts.wait_after_one()) is not None:
+        await_(asyncio.sleep(delay))
+
+
+async def begin_on_loop(raw: sqlite3.Connection, *, write: bool) -> None:
+    """`begin`, for a transaction begun on the driver's connection itself, from a coroutine."""
+    attempts = _Attempts(raw, write=write)
+    while (delay := attempts.wait_after_one()) is not None:  # noqa: ASYNC110 - the lock (another process's, perhaps) has no event to wait on
+        await asyncio.sleep(delay)
+
+
+class _Attempts:
+    """Attempts to begin a transaction on `raw`, a writer's retried with backoff while another holds the lock."""
+
+    def __init__(self, raw: sqlite3.Connection, *, write: bool) -> None:
+        self._raw = raw
+        self._write = write
+        self._statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        self._delay = _FIRST_RETRY
+        self._deadline = 0.0
+
+    def wait_after_one(self) -> float | None:
+        """Make one attempt: None once the transaction has begun, else the seconds to wait before the next."""
         try:
-            raw.execute(statement)
-            return
+            self._raw.execute(self._statement)
+            return None
         except sqlite3.Error as exc:
             now = time.monotonic()
-            deadline = deadline or now + WRITE_LOCK_WAIT
-            if not write or not _is_busy(exc) or now >= deadline:
-                raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
-        await_(asyncio.sleep(delay))
-        delay = min(delay * 2, _LONGEST_RETRY)
+            self._deadline = self._deadline or now + WRITE_LOCK_WAIT
+            if not self._write or not _is_busy(exc) or now >= self._deadline:
+                raise DBAPIError.instance(self._statement, None, exc, sqlite3.Error) from exc
+        delay, self._delay = self._delay, min(self._delay * 2, _LONGEST_RETRY)
+        return delay
 
 
 class Checkpointer:

@@ -1,0 +1,209 @@
+"""SQLite's transactions, and the statements the code runs again and again, run on the driver's own connection,
+without SQLAlchemy's execution around them.
+
+SQLAlchemy spends some 75 µs executing a statement SQLite itself runs in a few (keying it for its cache, building
+an execution context, wrapping the cursor, making the result), and some 40 µs beginning and ending a transaction
+(its own bookkeeping, each step through a greenlet). The kept connections' transactions (`database.writing` and
+`reading`) are begun and ended on SQLite's connection itself. A statement object run a second time in one (a
+statement the code builds once: a module's constant, or what a cached builder returns) is compiled by SQLAlchemy
+itself, once for each set of parameter names; each execution then only converts the parameters with the column
+types' own bind processors, runs the SQL, and makes the rows with the types' result processors into SQLAlchemy's own
+`Row` and `Result`. So the SQL, the conversions and the rows are SQLAlchemy's; only the machinery around them is
+skipped.
+
+A statement built anew for each call, and any statement this cannot run as SQLAlchemy would (Python-side column
+defaults, expanding IN parameters, RETURNING over many parameter sets, execution options), goes through SQLAlchemy
+as always, on the same connection and in the same transaction: SQLAlchemy then joins the transaction, and ends it.
+"""
+
+import sqlite3
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Delete, Insert, Select, Update
+from sqlalchemy.engine import Dialect, Result
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from services.contract import sqlite_inline
+
+Processor = Callable[[Any], Any]
+_RUNNABLE = (Select, Insert, Update, Delete)
+
+
+class DirectResult(IteratorResult[Any]):
+    """The rows a statement run directly returned, as SQLAlchemy's `Result`, and the rows it changed."""
+
+    def __init__(
+        self, metadata: SimpleResultMetaData, rows: list[tuple[Any, ...]], *, rowcount: int, returns_rows: bool
+    ) -> None:
+        super().__init__(metadata, iter(rows))
+        self.rowcount = rowcount
+        self.returns_rows = returns_rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to run one statement with one set of parameter names: its SQL, and the conversions on either side."""
+
+    compiled: SQLCompiler
+    binds: tuple[tuple[str, Processor | None], ...]
+    """Each positional parameter's name, and its type's bind processor."""
+    results: tuple[Processor | None, ...] | None
+    """Each returned column's result processor; None for a statement that returns no rows."""
+    metadata: SimpleResultMetaData
+
+    def run(self, raw: sqlite3.Connection, parameters: list[dict[str, Any]]) -> Result[Any]:
+        sql = self.compiled.string
+        try:
+            if len(parameters) > 1:
+                cursor = raw.executemany(sql, [self._positional(one) for one in parameters])
+            else:
+                cursor = raw.execute(sql, self._positional(parameters[0] if parameters else {}))
+            fetched = cursor.fetchall() if self.results is not None else []
+        except Exception as exc:
+            # SQLAlchemy's error for it, as its own execution raises: a DBAPIError for the database's, a
+            # StatementError for one in the parameters (a bind processor's)
+            raise DBAPIError.instance(sql, parameters, exc, sqlite3.Error, ismulti=len(parameters) > 1) from exc
+        rows = self._converted(fetched)
+        return DirectResult(self.metadata, rows, rowcount=cursor.rowcount, returns_rows=self.results is not None)
+
+    def _positional(self, parameters: dict[str, Any]) -> list[Any]:
+        # construct_params adds the values bound into the statement itself, as SQLAlchemy's execution does
+        values = self.compiled.construct_params(parameters, escape_names=False)
+        return [values[name] if convert is None else convert(values[name]) for name, convert in self.binds]
+
+    def _converted(self, fetched: list[Any]) -> list[tuple[Any, ...]]:
+        processors = self.results
+        if not processors or all(convert is None for convert in processors):
+            return fetched
+        return [
+            tuple(value if convert is None else convert(value) for value, convert in zip(row, processors, strict=True))
+            for row in fetched
+        ]
+
+
+class _Planner:
+    """The plans for one dialect's statements: none for a statement seen once; then one for each set of parameter
+    names it is run with, or None where it must go through SQLAlchemy."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._plans: weakref.WeakKeyDictionary[Any, dict[tuple[frozenset[str], bool], _Plan | None]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def plan(self, statement: Any, parameters: Sequence[dict[str, Any]]) -> _Plan | None:
+        if not isinstance(statement, _RUNNABLE):
+            return None
+        plans = self._plans.get(statement)
+        if plans is None:  # seen once: most statements built for one call are never seen again
+            self._plans[statement] = {}
+            return None
+        key = (frozenset(parameters[0]) if parameters else frozenset(), len(parameters) > 1)
+        if key not in plans:
+            plans[key] = self._compiled(statement, *key)
+        return plans[key]
+
+    def _compiled(self, statement: Any, names: frozenset[str], many: bool) -> _Plan | None:
+        dialect = self._dialect
+        if statement.get_execution_options():
+            return None
+        compiled = statement.compile(dialect=dialect, column_keys=sorted(names), for_executemany=many)
+        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+            return None
+        if compiled.literal_execute_params or compiled.post_compile_params or compiled.schema_translate_map:
+            return None  # the SQL is finished at each execution
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            return None  # Python-side column defaults, computed at each execution
+        if compiled.implicit_returning:
+            return None  # RETURNING that SQLAlchemy adds for itself, and keeps from the result
+        columns = compiled._result_columns  # what SQLAlchemy's own results are made from: keys, objects and types
+        if columns and (many or not compiled._ordered_columns):
+            return None  # RETURNING over many rows of parameters is SQLAlchemy's "insertmanyvalues"
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        binds = tuple(
+            (name, by_name[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in compiled.positiontup
+        )
+        results = (
+            tuple(entry.type.dialect_impl(dialect).result_processor(dialect, None) for entry in columns)
+            if columns
+            else None
+        )
+        metadata = SimpleResultMetaData([entry.keyname for entry in columns], [entry.objects for entry in columns])
+        return _Plan(compiled, binds, results, metadata)
+
+
+_planners: weakref.WeakKeyDictionary[Dialect, _Planner] = weakref.WeakKeyDictionary()
+
+
+class DirectConnection(AsyncConnection):
+    """SQLAlchemy's async connection to SQLite, with transactions begun and ended on the driver's connection itself,
+    and the statements it can run directly so run (see the module). A statement SQLAlchemy runs in such a transaction
+    joins it: SQLAlchemy then keeps its own record of the transaction, and ends it."""
+
+    transactions_begun = 0
+    """How many transactions `transaction` has begun on this connection: with it, the number says which one is open."""
+
+    def driver(self) -> sqlite3.Connection:
+        """The sqlite3 connection under SQLAlchemy's and aiosqlite's."""
+        return self.sync_connection.connection.driver_connection._conn  # type: ignore[union-attr,no-any-return]
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[None]:
+        """A transaction, committed when the block ends and rolled back when it raises. A writer's takes SQLite's
+        write lock up front, waiting for it on the loop (`sqlite_inline.begin_on_loop`); a reader's takes none."""
+        raw = self.driver()
+        await sqlite_inline.begin_on_loop(raw, write=write)
+        self.transactions_begun += 1
+        try:
+            yield
+        except BaseException:
+            await self._end(raw, commit=False)
+            raise
+        await self._end(raw, commit=True)
+
+    def idle(self) -> bool:
+        """Neither SQLAlchemy nor SQLite holds a transaction open on this connection."""
+        return not self.in_transaction() and not self.driver().in_transaction
+
+    async def _end(self, raw: sqlite3.Connection, *, commit: bool) -> None:
+        if self.in_transaction():  # SQLAlchemy ran a statement in it, and ends the transaction it joined
+            await (self.commit() if commit else self.rollback())
+            return
+        if not raw.in_transaction:
+            return
+        try:
+            raw.commit() if commit else raw.rollback()
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance("COMMIT" if commit else "ROLLBACK", None, exc, sqlite3.Error) from exc
+
+    async def execute(
+        self,
+        statement: Any,
+        parameters: Any = None,
+        *,
+        execution_options: Any = None,
+    ) -> Any:
+        raw = self.driver()
+        if execution_options or not raw.in_transaction:  # outside a transaction SQLAlchemy begins one
+            return await super().execute(statement, parameters, execution_options=execution_options)
+        many = list(parameters) if isinstance(parameters, list | tuple) else [] if parameters is None else [parameters]
+        dialect = self.dialect
+        planner = _planners.get(dialect) or _planners.setdefault(dialect, _Planner(dialect))
+        plan = planner.plan(statement, many)
+        if plan is None:
+            return await super().execute(statement, parameters, execution_options=execution_options)
+        return plan.run(raw, many)
+
+
+async def connect(engine: AsyncEngine) -> DirectConnection:
+    """A new connection of `engine`'s (a SQLite one)."""
+    connection = DirectConnection(engine)
+    await connection.start()
+    return connection

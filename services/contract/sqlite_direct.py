@@ -18,6 +18,7 @@ as always, on the same connection and in the same transaction: SQLAlchemy then j
 
 import sqlite3
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -88,23 +89,38 @@ class _Plan:
         ]
 
 
+PLANNED_STATEMENTS = 1_000
+"""Statements a dialect keeps plans for, the ones run last: the code's own built-once statements are some hundreds,
+and a statement built for one call but run twice in it must not be kept alive for ever by its plan."""
+
+_PlanKey = tuple[frozenset[str], bool]
+
+
 class _Planner:
     """The plans for one dialect's statements: none for a statement seen once; then one for each set of parameter
     names it is run with, or None where it must go through SQLAlchemy."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
-        self._plans: weakref.WeakKeyDictionary[Any, dict[tuple[frozenset[str], bool], _Plan | None]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._seen_once: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._plans: OrderedDict[int, tuple[Any, dict[_PlanKey, _Plan | None]]] = OrderedDict()
+        """By the statement's id: the statement itself (held, so the id stays its own) and its plans."""
 
     def plan(self, statement: Any, parameters: Sequence[dict[str, Any]]) -> _Plan | None:
         if not isinstance(statement, _RUNNABLE):
             return None
-        plans = self._plans.get(statement)
-        if plans is None:  # seen once: most statements built for one call are never seen again
-            self._plans[statement] = {}
-            return None
+        held = self._plans.get(id(statement))
+        if held is None:
+            if statement not in self._seen_once:  # most statements built for one call are never seen again
+                self._seen_once.add(statement)
+                return None
+            self._seen_once.discard(statement)
+            held = self._plans[id(statement)] = (statement, {})
+            if len(self._plans) > PLANNED_STATEMENTS:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(id(statement))
+        plans = held[1]
         key = (frozenset(parameters[0]) if parameters else frozenset(), len(parameters) > 1)
         if key not in plans:
             plans[key] = self._compiled(statement, *key)

@@ -1,7 +1,9 @@
 """Statements run again on SQLite go straight to its connection (`sqlite_direct`): what they write and what they
 return must be what SQLAlchemy's own execution writes and returns, and what cannot run so must still run."""
 
+import gc
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -32,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.contract import sqlite_direct
 from services.contract.database import UtcDateTime, create_engine, insert_unless_present, reading, writing
 
 METADATA = MetaData()
@@ -285,3 +288,33 @@ async def test_a_savepoint_rolled_back_keeps_what_its_transaction_wrote_before_i
     async with reading(direct) as connection:
         codes = await connection.scalars(select(ITEMS.c.code).where(ITEMS.c.code.like("G%")).order_by(ITEMS.c.code))
         assert list(codes) == ["G0", "G1", "G3"]
+
+
+async def test_a_statement_built_for_one_call_is_let_go_once_later_ones_have_taken_its_place(
+    engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement run twice gets a plan, which holds it; only the last `PLANNED_STATEMENTS` are held."""
+    monkeypatch.setattr(sqlite_direct, "PLANNED_STATEMENTS", 10)
+    _, direct = engines
+
+    def built_for_one_call() -> Any:
+        return select(ITEMS.c.code).where(ITEMS.c.code == bindparam("code"))
+
+    async def run_twice(connection: AsyncConnection, statement: Any) -> None:
+        for code in ("S1", "S2"):
+            assert await connection.scalar(statement, {"code": code}) == code
+
+    first = built_for_one_call()
+    first_gone = weakref.ref(first)
+    async with writing(direct) as connection:
+        await connection.execution_options(compiled_cache=None)  # SQLAlchemy's own cache would hold it too
+        with sent_by_sqlalchemy(direct) as sent:
+            await run_twice(connection, first)
+        assert len(sent) == 1  # the second run was direct: it has a plan
+        del first
+        gc.collect()
+        assert first_gone() is not None
+        for _ in range(10):
+            await run_twice(connection, built_for_one_call())
+    gc.collect()
+    assert first_gone() is None

@@ -28,10 +28,16 @@ async def head(connection: AsyncConnection) -> Sealed | None:
 
 async def unsealed(connection: AsyncConnection, limit: int) -> list[tuple[int, AuditRecord]]:
     """The oldest records not sealed yet, by id, locked until the transaction ends."""
-    query = (
-        select(audit_log).where(audit_log.c.position.is_(None)).order_by(audit_log.c.id).limit(limit).with_for_update()
-    )
-    return [(row.id, _record(row)) for row in await connection.execute(query)]
+    return [(row.id, _record(row)) for row in await connection.execute(_UNSEALED, {"most": limit})]
+
+
+_UNSEALED = (  # built once: the sealer asks every round
+    select(audit_log)
+    .where(audit_log.c.position.is_(None))
+    .order_by(audit_log.c.id)
+    .limit(bindparam("most"))
+    .with_for_update()
+)
 
 
 _MARK_SEALED = (

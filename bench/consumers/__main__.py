@@ -30,6 +30,7 @@ from bench.consumers.report import TARGET, markdown, problems
 from bench.consumers.workload import Workload, build
 from bench.ingest import processes
 from bench.ingest.environment import describe
+from bench.ingest.processes import cpu_seconds
 from services.contract.events import Topic
 from tests.support.postgres import own_postgres
 
@@ -122,13 +123,18 @@ async def measure(
             profile=profile,
             profile_rate=args.profile_rate,
         )
+        cpu_from_first: list[float] = []  # each instance's CPU time when the first decision was read
         try:
 
             def alive() -> None:
                 for instance in running:
                     instance.check()
+                if decisions.first_ms and not cpu_from_first:
+                    cpu_from_first.extend(cpu_seconds(instance.pid) for instance in running)
 
             complete = await reader.until_complete(within=args.within, check=alive)
+            used = sum(cpu_seconds(instance.pid) for instance in running) - sum(cpu_from_first)
+            cpu = used if cpu_from_first else None  # all decided in the first fetch read: nothing measured
         finally:
             service_instances.stop(running)
         await reader.to_end()
@@ -155,6 +161,8 @@ async def measure(
         "per_instance_per_second": round(rate / count, 1),
         "decisions_published": decisions.total,
         "decisions_per_second": round((decisions.total - 1) / measured, 1) if complete and measured > 0 else 0.0,
+        "cpu_ms_per_declaration": round(1000 * cpu / workload.declarations, 3) if complete and cpu else None,
+        "cores_used": round(cpu / measured, 2) if complete and cpu and measured > 0 else None,
         "outcomes": dict(sorted(decisions.outcomes.items())),
         "missing": decisions.missing,
         "duplicate_event_ids": decisions.duplicate_event_ids,

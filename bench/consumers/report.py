@@ -11,17 +11,21 @@ def _runs_table(report: dict[str, Any]) -> list[str]:
     floor, target = TARGET["floor_per_instance_per_second"], TARGET["per_instance_per_second"]
     lines = [
         f"| service | instances | declarations | decided/s | per instance | vs floor {floor:,} | vs target {target:,} "
-        "| startup s | decisions | decisions/s | missing | duplicates | dead letters |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU ms per declaration | cores | startup s | decisions | decisions/s | missing | duplicates "
+        "| dead letters |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for run in report["runs"]:
         per_instance = run["per_instance_per_second"]
         duplicates = run["duplicate_event_ids"] + run["extra_decisions"]
         startup = "-" if run["startup_seconds"] is None else f"{run['startup_seconds']:.1f}"
+        # Not in reports before 2026-12-07.
+        cpu = "-" if run.get("cpu_ms_per_declaration") is None else f"{run['cpu_ms_per_declaration']:.2f}"
+        cores = "-" if run.get("cores_used") is None else f"{run['cores_used']:.2f}"
         lines.append(
             f"| {run['agency']} | {run['instances']} | {run['declarations']:,} | {run['declarations_per_second']:,.0f} "
             f"| {per_instance:,.0f} | {per_instance / floor:.2f}x | {per_instance / target:.2f}x "
-            f"| {startup} | {run['decisions_published']:,} "
+            f"| {cpu} | {cores} | {startup} | {run['decisions_published']:,} "
             f"| {run['decisions_per_second']:,.0f} | {run['missing']:,} | {duplicates:,} "
             f"| {sum(run['dead_letters'].values()):,} |"
         )
@@ -78,7 +82,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"{settings['partitions']} partitions per topic, {settings['database']} (a fresh database per run, shared by "
         "the instances of a run). A run pre-loads the events, then starts the instances reading from the beginning; "
         "*decided/s* counts from the first decision on the broker to the last declaration's decision that counts "
-        "(startup, the time to the first decision, is apart); *per instance* is that over the instances.",
+        "(startup, the time to the first decision, is apart); *per instance* is that over the instances. *CPU ms per "
+        "declaration* is the CPU time (user and system) the instances used from about the first decision to the last, "
+        "over the declarations, and *cores* that time over the span: a figure the machine's other load moves less "
+        "than the rate.",
         "",
         *_runs_table(report),
         "",

@@ -72,6 +72,13 @@ def wait_http(url: str, *, within: float, process: subprocess.Popen[bytes] | Non
         time.sleep(0.2)
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) the process has used so far, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)

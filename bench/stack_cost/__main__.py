@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.ingest import generators
 from bench.ingest.payloads import PLACEHOLDER, TRADER_KEY, payloads
-from bench.ingest.processes import REPO, BenchmarkSetupError, free_port, stop_process, wait_http
+from bench.ingest.processes import REPO, BenchmarkSetupError, cpu_seconds, free_port, stop_process, wait_http
 
 VARIANTS = {
     "routes only": "the product with FAST_LODGING=false: FastAPI's routes, middleware and dependencies, SQLAlchemy",
@@ -45,12 +45,6 @@ def environment(variant: str, database: Path, port: int) -> dict[str, str]:
         "SW_GATEWAY_RATE_LIMIT_BURST": "1000000",
         "SW_GATEWAY_OUTBOX_MAX_BACKLOG": "10000000",
     }
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def lodge_once(request: generators.Request, what: str) -> None:

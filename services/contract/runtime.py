@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import DBAPIError
 
+from services.contract.collector import settle
 from services.contract.consumer import BatchHandler, EventConsumer, Handler, Inbox
 from services.contract.database import MessagingTables, checkpointer, create_engine, ping, upgrade
 from services.contract.kafka import KafkaLink
@@ -98,6 +99,7 @@ class Runtime:
             self._workers.setdefault("lag-sampler", LagSampler(self.settings, sorted(set(self._groups))))
         for name, worker in self._workers.items():
             self._spawn(name, worker.run())
+        settle(young_threshold=self.settings.gc_young_threshold, freeze=self.settings.gc_freeze_after_start)
 
     async def stop(self) -> None:
         """Graceful: consumers finish the record in hand and commit, the relay its batch; then close."""

@@ -93,6 +93,16 @@ class ServiceSettings(BaseSettings):
     lag_sample_seconds: float = Field(
         default=15.0, ge=0, le=3600, description="How often sw_consumer_lag is measured; 0 turns it off"
     )
+    gc_young_threshold: int = Field(
+        default=50_000,
+        ge=100,
+        le=10_000_000,
+        description="Container objects allocated (net) between young collections of Python's cyclic garbage "
+        "collector; Python's own is 700 (see services/contract/collector.py)",
+    )
+    gc_freeze_after_start: bool = Field(
+        default=True, description="Once started, keep the objects start-up built out of the collector's reach"
+    )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     otlp_endpoint: AnyHttpUrl | None = Field(
         default=None, description="OTLP/HTTP collector (spans go to its /v1/traces); none: tracing off"

@@ -19,9 +19,10 @@ as always, on the same connection and in the same transaction: SQLAlchemy then j
 import sqlite3
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Update
@@ -53,10 +54,16 @@ class _Plan:
     """How to run one statement with one set of parameter names: its SQL, and the conversions on either side."""
 
     compiled: SQLCompiler
-    binds: tuple[tuple[str, Processor | None], ...]
-    """Each positional parameter's name, and its type's bind processor."""
-    results: tuple[Processor | None, ...] | None
-    """Each returned column's result processor; None for a statement that returns no rows."""
+    take: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    """The positional parameters' values, in order, from the values by name."""
+    given: bool
+    """Every positional parameter is one of the values given, by its own name: SQLAlchemy's `construct_params`,
+    which adds the values bound into the statement itself, has nothing to add."""
+    binds: tuple[tuple[int, Processor], ...]
+    """The position and the type's bind processor of each positional parameter that has one."""
+    returns_rows: bool
+    results: tuple[tuple[int, Processor], ...]
+    """The position and the type's result processor of each returned column that has one."""
     metadata: SimpleResultMetaData
 
     def run(self, raw: sqlite3.Connection, parameters: list[dict[str, Any]]) -> Result[Any]:
@@ -66,27 +73,42 @@ class _Plan:
                 cursor = raw.executemany(sql, [self._positional(one) for one in parameters])
             else:
                 cursor = raw.execute(sql, self._positional(parameters[0] if parameters else {}))
-            fetched = cursor.fetchall() if self.results is not None else []
+            fetched = cursor.fetchall() if self.returns_rows else []
         except Exception as exc:
             # SQLAlchemy's error for it, as its own execution raises: a DBAPIError for the database's, a
             # StatementError for one in the parameters (a bind processor's)
             raise DBAPIError.instance(sql, parameters, exc, sqlite3.Error, ismulti=len(parameters) > 1) from exc
-        rows = self._converted(fetched)
-        return DirectResult(self.metadata, rows, rowcount=cursor.rowcount, returns_rows=self.results is not None)
+        rows = self._converted(fetched) if self.results else fetched
+        return DirectResult(self.metadata, rows, rowcount=cursor.rowcount, returns_rows=self.returns_rows)
 
-    def _positional(self, parameters: dict[str, Any]) -> list[Any]:
-        # construct_params adds the values bound into the statement itself, as SQLAlchemy's execution does
-        values = self.compiled.construct_params(parameters, escape_names=False)
-        return [values[name] if convert is None else convert(values[name]) for name, convert in self.binds]
+    def _positional(self, parameters: dict[str, Any]) -> Sequence[Any]:
+        values = self.take(parameters if self.given else self.compiled.construct_params(parameters, escape_names=False))
+        if not self.binds:
+            return values
+        converted = list(values)
+        for position, convert in self.binds:
+            converted[position] = convert(converted[position])
+        return converted
 
-    def _converted(self, fetched: list[Any]) -> list[tuple[Any, ...]]:
-        processors = self.results
-        if not processors or all(convert is None for convert in processors):
-            return fetched
-        return [
-            tuple(value if convert is None else convert(value) for value, convert in zip(row, processors, strict=True))
-            for row in fetched
-        ]
+    def _converted(self, fetched: list[Any]) -> list[Any]:
+        rows = []
+        for row in fetched:
+            converted = list(row)
+            for position, convert in self.results:
+                converted[position] = convert(converted[position])
+            rows.append(tuple(converted))
+        return rows
+
+
+def _taker(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A function of the values by name giving those of `names`, in order, as a tuple (as itemgetter does for two
+    names or more)."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    if names:
+        (name,) = names
+        return lambda values: (values[name],)
+    return lambda _values: ()
 
 
 PLANNED_STATEMENTS = 1_000
@@ -143,16 +165,19 @@ class _Planner:
         if columns and (many or not compiled._ordered_columns):
             return None  # RETURNING over many rows of parameters is SQLAlchemy's "insertmanyvalues"
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
-        binds = tuple(
-            (name, by_name[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in compiled.positiontup
+        positional = compiled.positiontup
+        given = all(
+            name in names and by_name[name].key == name and by_name[name].callable is None for name in positional
         )
-        results = (
-            tuple(entry.type.dialect_impl(dialect).result_processor(dialect, None) for entry in columns)
-            if columns
-            else None
-        )
+        binds = _present(by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in positional)
+        results = _present(entry.type.dialect_impl(dialect).result_processor(dialect, None) for entry in columns)
         metadata = SimpleResultMetaData([entry.keyname for entry in columns], [entry.objects for entry in columns])
-        return _Plan(compiled, binds, results, metadata)
+        return _Plan(compiled, _taker(positional), given, binds, bool(columns), results, metadata)
+
+
+def _present(processors: Iterable[Processor | None]) -> tuple[tuple[int, Processor], ...]:
+    """The processors there are (a type that needs no conversion has none), with their positions."""
+    return tuple((position, convert) for position, convert in enumerate(processors) if convert is not None)
 
 
 _planners: weakref.WeakKeyDictionary[Dialect, _Planner] = weakref.WeakKeyDictionary()

@@ -91,6 +91,16 @@ RUN_AGAIN: dict[str, tuple[Any, Any, Any]] = {
         {"code": "S1"},
         {"code": "S2"},
     ),
+    "select by a parameter given for a name the statement binds a value to": (
+        select(ITEMS.c.code).where(ITEMS.c.code == bindparam("code", value="S3")),
+        {"code": "S1"},
+        {"code": "S2"},
+    ),
+    "select by a value the statement computes": (
+        select(ITEMS.c.code).where(ITEMS.c.code == bindparam("code", callable_=lambda: "S2")),
+        None,
+        None,
+    ),
     "select with a join, labels and aggregates": (
         select(ITEMS.c.id, MARKS.c.kind, func.count().label("marks"), func.max(ITEMS.c.at), func.count())
         .join(MARKS, MARKS.c.item_code == ITEMS.c.code)

@@ -296,6 +296,15 @@ class TestMeasures:
         }
         assert tariff.measure(CUT_FLOWERS, date(2020, 12, 31)) is None
 
+    def test_a_code_asked_again_on_each_day_gets_that_days_measure(self) -> None:
+        tariff = tariff_of(
+            measure("0603", "8", date(2021, 1, 1), date(2026, 10, 31)), measure("0603", "2", date(2026, 11, 1))
+        )
+        days = [date(2026, 10, 31), date(2026, 11, 1), date(2020, 12, 31)] * 2  # the second time, remembered
+        found = [tariff.measure(CUT_FLOWERS, day) for day in days]
+        duties = [m.third_country_duty if m else None for m in found]
+        assert duties == [Decimal(8), Decimal(2), None] * 2
+
     def test_expired_longer_measure_falls_back_to_the_shorter_one(self) -> None:
         tariff = tariff_of(measure("06", "5"), measure("0603", "2", valid_to=date(2025, 12, 31)))
         found = tariff.measure(CUT_FLOWERS, ON)

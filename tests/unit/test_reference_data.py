@@ -8,8 +8,9 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from services.contract.rules_file import load_rules
+from services.customs.domain import reference
 from services.customs.domain.exchange_rates import ExchangeRates, MissingExchangeRate, RatePeriod
-from services.customs.domain.reference import ReferenceData, Validity
+from services.customs.domain.reference import ReferenceData, Remembered, Validity
 from services.customs.domain.risk import RiskProfile
 from services.customs.domain.tariff import Tariff
 from services.customs.domain.traders import AeoProgramme, TraderRegister
@@ -156,12 +157,32 @@ class TestWatchLists:
             )
 
 
+class TestRemembered:
+    def test_keeps_answers_up_to_its_bound_then_starts_again(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(reference, "REMEMBERED_ANSWERS", 3)
+        answers: Remembered[str, int] = Remembered()
+        assert [answers.keep(key, n) for n, key in enumerate("abc")] == [0, 1, 2]
+        assert answers == {"a": 0, "b": 1, "c": 2}
+        assert answers.keep("d", 3) == 3
+        assert answers == {"d": 3}
+
+
 class TestExchangeRates:
     def test_last_day_of_a_period_uses_its_rate(self, rates: ExchangeRates) -> None:
         # 1152.00 EUR / 1.1520 (October) = 1000.00; the same on 1 November / 1.1450 = 1006.11.
         assert rates.to_national(Decimal("1152.00"), "EUR", date(2026, 10, 1)) == Decimal("1000.00")
         assert rates.to_national(Decimal("1152.00"), "EUR", date(2026, 10, 31)) == Decimal("1000.00")
         assert rates.to_national(Decimal("1152.00"), "EUR", date(2026, 11, 1)) == Decimal("1006.11")
+
+    def test_a_rate_asked_again_is_the_days_own(self, rates: ExchangeRates) -> None:
+        days = [date(2026, 10, 31), date(2026, 11, 1), date(2026, 9, 30)] * 2  # the second time, remembered
+        converted: list[Decimal | None] = []
+        for day in days:
+            try:
+                converted.append(rates.to_national(Decimal("1152.00"), "EUR", day))
+            except MissingExchangeRate:
+                converted.append(None)
+        assert converted == [Decimal("1000.00"), Decimal("1006.11"), None] * 2
 
     def test_open_ended_last_period_applies_until_replaced(self, rates: ExchangeRates) -> None:
         assert rates.to_national(Decimal("1145.00"), "EUR", date(2030, 1, 1)) == Decimal("1000.00")

@@ -2,11 +2,12 @@
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from pydantic import Field, model_validator
 
 from services.contract.codes import CurrencyCode
-from services.customs.domain.reference import ReferenceData, Validity
+from services.customs.domain.reference import ReferenceData, Remembered, Validity
 
 PENNY = Decimal("0.01")
 
@@ -49,7 +50,16 @@ class ExchangeRates(ReferenceData):
         """The amount in national currency, rounded half up to the penny (the customs value is in pennies)."""
         if currency == self.currency:
             return amount.quantize(PENNY, ROUND_HALF_UP)
-        for period in self.periods:
-            if period.applies_on(on) and currency in period.rates:
-                return (amount / period.rates[currency]).quantize(PENNY, ROUND_HALF_UP)
-        raise MissingExchangeRate(currency, on)
+        key = (currency, on)
+        found = self._found
+        rate = found[key] if key in found else found.keep(key, self._rate(currency, on))
+        if rate is None:
+            raise MissingExchangeRate(currency, on)
+        return (amount / rate).quantize(PENNY, ROUND_HALF_UP)
+
+    def _rate(self, currency: str, on: date) -> Decimal | None:
+        return next((p.rates[currency] for p in self.periods if p.applies_on(on) and currency in p.rates), None)
+
+    @cached_property
+    def _found(self) -> Remembered[tuple[str, date], Decimal | None]:
+        return Remembered()

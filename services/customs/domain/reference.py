@@ -1,8 +1,27 @@
 """What every reference data set has: a version and the date from which it applies; entries may be dated too."""
 
 from datetime import date
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+REMEMBERED_ANSWERS = 100_000
+"""Answers a data set remembers for each kind of look-up: past that it starts again (a day brings a few thousand
+commodity codes and currencies at most)."""
+
+
+class Remembered(dict[K, V]):
+    """Answers worked out from a data set, which does not change, by what was asked: declarations ask the same
+    again and again (the same codes, currencies and day)."""
+
+    def keep(self, key: K, answer: V) -> V:
+        if len(self) >= REMEMBERED_ANSWERS:
+            self.clear()
+        self[key] = answer
+        return answer
 
 
 class ReferenceModel(BaseModel):

@@ -2,12 +2,12 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import cached_property
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 
 from services.contract.codes import CountryCode, CurrencyCode
-from services.customs.domain.reference import ReferenceData, ReferenceModel, Validity
+from services.customs.domain.reference import ReferenceData, ReferenceModel, Remembered, Validity
 
 Percent = Decimal
 
@@ -51,11 +51,6 @@ class Tariff(ReferenceData):
     currency: CurrencyCode = Field(description="The national currency duties are assessed in")
     vat: VatRates
     measures: tuple[Measure, ...] = Field(min_length=1)
-    _by_code: dict[str, list[Measure]] = PrivateAttr(default_factory=dict)
-
-    def model_post_init(self, context: Any, /) -> None:
-        for measure in self.measures:
-            self._by_code.setdefault(measure.code, []).append(measure)
 
     @model_validator(mode="after")
     def _no_overlapping_measures(self) -> "Tariff":
@@ -70,11 +65,32 @@ class Tariff(ReferenceData):
     def measure(self, commodity_code: str, on: date) -> Measure | None:
         """The measure of the longest code that starts the commodity code and applies on that day.
 
-        Looks up each prefix of the code (at most 9) rather than scanning a tariff of thousands of measures.
+        Looks up each prefix of the code (at most 9) rather than scanning a tariff of thousands of measures, and
+        remembers the answer for the code and day (the tariff does not change; declarations repeat codes).
         """
-        by_code = self._by_code  # a private attribute is read through pydantic's __getattr__: once, not per prefix
-        for length in range(len(commodity_code), 1, -1):
-            for measure in by_code.get(commodity_code[:length], ()):
-                if measure.applies_on(on):
-                    return measure
-        return None
+        found = self._found
+        key = (commodity_code, on)
+        if key in found:
+            return found[key]
+        by_code = self._by_code
+        measure = next(
+            (
+                measure
+                for length in range(len(commodity_code), 1, -1)
+                for measure in by_code.get(commodity_code[:length], ())
+                if measure.applies_on(on)
+            ),
+            None,
+        )
+        return found.keep(key, measure)
+
+    @cached_property
+    def _by_code(self) -> dict[str, list[Measure]]:
+        by_code: dict[str, list[Measure]] = {}
+        for measure in self.measures:
+            by_code.setdefault(measure.code, []).append(measure)
+        return by_code
+
+    @cached_property
+    def _found(self) -> Remembered[tuple[str, date], Measure | None]:
+        return Remembered()

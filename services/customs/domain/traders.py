@@ -2,9 +2,9 @@
 
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from functools import cached_property
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from services.contract.codes import CountryCode, ShortText, TraderId
 from services.customs.domain.reference import ReferenceData, ReferenceModel, Validity
@@ -41,10 +41,10 @@ class PartnerCertification(Validity):
 class TraderRegister(ReferenceData):
     traders: tuple[Trader, ...] = ()
     partner_certified: tuple[PartnerCertification, ...] = ()
-    _by_id: dict[str, Trader] = PrivateAttr(default_factory=dict)
 
-    def model_post_init(self, context: Any, /) -> None:
-        self._by_id = {trader.id: trader for trader in self.traders}
+    @cached_property
+    def _by_id(self) -> dict[str, Trader]:
+        return {trader.id: trader for trader in self.traders}
 
     def aeo(self, trader_id: str | None, on: date) -> AeoCertificate | None:
         """The AEO certificate valid on that day, if the trader holds one."""

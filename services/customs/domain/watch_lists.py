@@ -1,8 +1,8 @@
 """Watch lists (data): parties a risk rule can single out, by identifier or by name."""
 
-from typing import Any
+from functools import cached_property
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from services.contract.codes import ShortText, TraderId
 from services.customs.domain.reference import ReferenceData, ReferenceModel
@@ -19,14 +19,14 @@ class WatchList(ReferenceModel):
 
 class WatchLists(ReferenceData):
     lists: tuple[WatchList, ...] = ()
-    _entries: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
 
-    def model_post_init(self, context: Any, /) -> None:
+    @cached_property
+    def _entries(self) -> dict[str, frozenset[str]]:
         entries: dict[str, set[str]] = {}
         for watch_list in self.lists:
             for key in (*watch_list.trader_ids, *(f"name:{normalised_name(name)}" for name in watch_list.names)):
                 entries.setdefault(key, set()).add(watch_list.name)
-        self._entries = {key: frozenset(names) for key, names in entries.items()}
+        return {key: frozenset(names) for key, names in entries.items()}
 
     @property
     def names(self) -> frozenset[str]:

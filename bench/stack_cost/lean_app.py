@@ -5,7 +5,6 @@ transaction. No middleware, dependency injection or SQLAlchemy on the way; its a
 view. A measuring app, not the product: a floor for what the same work costs in Python on this machine."""
 
 import hashlib
-import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -104,16 +103,18 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     required = routing.required_agencies(declaration)
     event = submitted_event(declaration_id, declaration, required, routing, now)
     envelope = Envelope(data=event, source="gateway", correlation_id=declaration_id)
-    headers = json.dumps([[name, value.decode()] for name, value in envelope.headers()])
+    headers = orjson.dumps(envelope.attributes()).decode()
     at = _stored(now)
     connection.execute("BEGIN IMMEDIATE")
     try:
         row = (declaration_id, caller[1], declaration.importer.id, declaration.lrn, text, dumped_hash(dumped))
-        inserted = connection.execute(_DECLARATION, (*row, json.dumps(required), routing.version, at, at)).fetchone()
+        inserted = connection.execute(
+            _DECLARATION, (*row, orjson.dumps(required).decode(), routing.version, at, at)
+        ).fetchone()
         if inserted is None:
             raise LookupError("the LRN was used before")
         connection.execute(_VERSION, (declaration_id, text, at))
-        entry = connection.execute(_TIMELINE, (declaration_id, at, json.dumps({"version": 1}))).fetchone()
+        entry = connection.execute(_TIMELINE, (declaration_id, at, orjson.dumps({"version": 1}).decode())).fetchone()
         topic = settings.topic(event.topic)
         connection.execute(_OUTBOX, (envelope.id, topic, envelope.key(), headers, envelope.value(), at))
         digest = hashlib.sha256(envelope.value()).hexdigest()

@@ -43,18 +43,21 @@ class Envelope:
         return self.data.type_name()
 
     def headers(self) -> list[tuple[str, bytes]]:
-        attributes = {
-            "ce_specversion": SPEC_VERSION,
-            "ce_id": self.id,
-            "ce_source": self.source,
-            "ce_type": self.type,
-            "ce_time": self.time.isoformat(),
-            "ce_subject": self.data.subject(),
-            "ce_dataschema": self.data.schema_id(),
-            "ce_correlationid": self.correlation_id,
-            "content-type": CONTENT_TYPE,
-        }
-        return [(name, value.encode()) for name, value in attributes.items()]
+        return [(name, value.encode()) for name, value in self.attributes()]
+
+    def attributes(self) -> list[tuple[str, str]]:
+        """The headers as text (the outbox keeps them so)."""
+        return [
+            ("ce_specversion", SPEC_VERSION),
+            ("ce_id", self.id),
+            ("ce_source", self.source),
+            ("ce_type", self.type),
+            ("ce_time", self.time.isoformat()),
+            ("ce_subject", self.data.subject()),
+            ("ce_dataschema", self.data.schema_id()),
+            ("ce_correlationid", self.correlation_id),
+            ("content-type", CONTENT_TYPE),
+        ]
 
     def key(self) -> bytes:
         return self.data.key().encode()

@@ -2,7 +2,6 @@
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -10,6 +9,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from sqlalchemy import Insert, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
@@ -95,7 +95,7 @@ class Transaction:
                 event_id=record_id,
                 topic=self._settings.dead_letter_topic(original),
                 key=key,
-                headers=json.dumps([[name, text] for name, text in [*headers, *standard]]),
+                headers=orjson.dumps([*headers, *standard]).decode(),
                 value=value,
                 created_at=_now(),
             )
@@ -202,12 +202,12 @@ def _insert_into(table: Table) -> Insert:
 
 def _outbox_row(envelope: Envelope, topic: str, extra_headers: Sequence[tuple[str, bytes]] = ()) -> dict[str, Any]:
     """An event's outbox row: the relay publishes it to `topic` with its headers as stored."""
-    headers = [*envelope.headers(), *extra_headers]
+    headers = [*envelope.attributes(), *((name, value.decode()) for name, value in extra_headers)]
     return {
         "event_id": envelope.id,
         "topic": topic,
         "key": envelope.key(),
-        "headers": json.dumps([[name, value.decode()] for name, value in headers]),
+        "headers": orjson.dumps(headers).decode(),
         "value": envelope.value(),
         "created_at": datetime.now(UTC),
     }
@@ -314,7 +314,7 @@ class OutboxRelay:
             self.last_backlog = 0
             OUTBOX_BACKLOG.set(0)
             return 0
-        messages = [(row, [(name, value.encode()) for name, value in json.loads(row.headers)]) for row in rows]
+        messages = [(row, [(name, value.encode()) for name, value in orjson.loads(row.headers)]) for row in rows]
         producer = await self._link.producer()
         with self._tracing.sending((row.topic, headers) for row, headers in messages):
             deliveries = [

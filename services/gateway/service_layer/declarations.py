@@ -2,10 +2,12 @@
 
 import hashlib
 import json
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,9 +29,16 @@ def content_hash(model: BaseModel) -> str:
 
 
 def dumped_hash(dumped: dict[str, Any]) -> str:
-    """`content_hash` of the model that `model_dump(mode="json")` gave `dumped`."""
-    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """`content_hash` of the model that `model_dump(mode="json")` gave `dumped`: of its JSON with sorted keys, no
+    spaces, and text beyond ASCII escaped, as Python's json writes it (hashes stored before must still match).
+    orjson writes the same bytes for such values (the contract's models have no floats), but DEL and text beyond
+    ASCII as they are, and no integer past 64 bits: those go to json."""
+    with suppress(orjson.JSONEncodeError):
+        canonical = orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)
+        if canonical.isascii() and b"\x7f" not in canonical:
+            return hashlib.sha256(canonical).hexdigest()
+    escaped = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(escaped.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,8 @@ class ExchangeRates(ReferenceData):
         return (amount / rate).quantize(PENNY, ROUND_HALF_UP)
 
     def _rate(self, currency: str, on: date) -> Decimal | None:
-        return next((p.rates[currency] for p in self.periods if p.applies_on(on) and currency in p.rates), None)
+        applying = (period for period in self.periods if period.applies_on(on) and currency in period.rates)
+        return next((period.rates[currency] for period in applying), None)
 
     @cached_property
     def _found(self) -> Remembered[tuple[str, date], Decimal | None]:

@@ -124,13 +124,16 @@ async def measure(
             profile_rate=args.profile_rate,
         )
         cpu_from_first: list[float] = []  # each instance's CPU time when the first decision was read
+        decided_before = 0  # the declarations whose decision had been read by then: their CPU is not measured
         try:
 
             def alive() -> None:
+                nonlocal decided_before
                 for instance in running:
                     instance.check()
                 if decisions.first_ms and not cpu_from_first:
                     cpu_from_first.extend(cpu_seconds(instance.pid) for instance in running)
+                    decided_before = len(decisions.decided_at_ms)
 
             complete = await reader.until_complete(within=args.within, check=alive)
             used = sum(cpu_seconds(instance.pid) for instance in running) - sum(cpu_from_first)
@@ -161,7 +164,9 @@ async def measure(
         "per_instance_per_second": round(rate / count, 1),
         "decisions_published": decisions.total,
         "decisions_per_second": round((decisions.total - 1) / measured, 1) if complete and measured > 0 else 0.0,
-        "cpu_ms_per_declaration": round(1000 * cpu / workload.declarations, 3) if complete and cpu else None,
+        "cpu_ms_per_declaration": (
+            round(1000 * cpu / (workload.declarations - decided_before), 3) if complete and cpu else None
+        ),
         "cores_used": round(cpu / measured, 2) if complete and cpu and measured > 0 else None,
         "outcomes": dict(sorted(decisions.outcomes.items())),
         "missing": decisions.missing,

@@ -84,8 +84,8 @@ def markdown(report: dict[str, Any]) -> str:
         "*decided/s* counts from the first decision on the broker to the last declaration's decision that counts "
         "(startup, the time to the first decision, is apart); *per instance* is that over the instances. *CPU ms per "
         "declaration* is the CPU time (user and system) the instances used from about the first decision to the last, "
-        "over the declarations, and *cores* that time over the span: a figure the machine's other load moves less "
-        "than the rate.",
+        "over the declarations decided in that time, and *cores* that time over the span: a figure the machine's "
+        "other load moves less than the rate.",
         "",
         *_runs_table(report),
         "",

@@ -2,6 +2,7 @@
 
 import gc
 import weakref
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,7 +11,7 @@ from services.gateway.settings import GatewaySettings
 
 
 @pytest.fixture(autouse=True)
-def collector_as_it_was():
+def collector_as_it_was() -> Iterator[None]:
     """Each test starts with nothing frozen and leaves the collector as it found it."""
     thresholds = gc.get_threshold()
     gc.unfreeze()
@@ -25,14 +26,14 @@ class Survivor:
     itself: "Survivor | None" = None
 
 
-def test_sets_the_young_threshold_and_keeps_the_others():
+def test_sets_the_young_threshold_and_keeps_the_others() -> None:
     gc.set_threshold(700, 11, 12)
     settle(young_threshold=25_000, freeze=False)
     assert gc.get_threshold() == (25_000, 11, 12)
     assert gc.get_freeze_count() == 0
 
 
-def test_freezes_what_start_up_built_and_collects_its_garbage_first():
+def test_freezes_what_start_up_built_and_collects_its_garbage_first() -> None:
     built = [Survivor() for _ in range(1000)]
     left = Survivor()
     left.itself = left  # cyclic garbage start-up left: collected, not frozen for good
@@ -44,7 +45,7 @@ def test_freezes_what_start_up_built_and_collects_its_garbage_first():
     assert not any(obj is built for obj in gc.get_objects())  # frozen objects are out of the generations
 
 
-def test_a_process_freezes_once():
+def test_a_process_freezes_once() -> None:
     settle(young_threshold=50_000, freeze=True)
     frozen = gc.get_freeze_count()
     later = [Survivor() for _ in range(1000)]  # objects of a later start, which will become garbage
@@ -53,13 +54,13 @@ def test_a_process_freezes_once():
     assert any(obj is later[0] for obj in gc.get_objects())  # still the collector's
 
 
-def test_without_freezing_nothing_is_frozen():
+def test_without_freezing_nothing_is_frozen() -> None:
     settle(young_threshold=700, freeze=False)
     assert gc.get_freeze_count() == 0
 
 
 @pytest.mark.parametrize("value", ["0", "99", "10000001", "many"])
-def test_a_threshold_out_of_range_is_refused(monkeypatch, value):
+def test_a_threshold_out_of_range_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("SW_GATEWAY_GC_YOUNG_THRESHOLD", value)
     with pytest.raises(SystemExit):
         GatewaySettings.load()

@@ -305,6 +305,19 @@ class TestMeasures:
         duties = [m.third_country_duty if m else None for m in found]
         assert duties == [Decimal(8), Decimal(2), None] * 2
 
+    def test_a_copy_with_other_measures_looks_them_up_not_the_originals(self) -> None:
+        tariff = tariff_of(measure("0603", "8"))
+        assert (found := tariff.measure(CUT_FLOWERS, ON)) is not None
+        assert found.third_country_duty == Decimal(8)
+        for copied in (
+            tariff.model_copy(update={"measures": (measure("0603", "2"),)}),
+            tariff.model_copy(update={"measures": (measure("0603", "2"),)}, deep=True),
+        ):
+            assert (found := copied.measure(CUT_FLOWERS, ON)) is not None
+            assert found.third_country_duty == Decimal(2)
+        assert (found := tariff.measure(CUT_FLOWERS, ON)) is not None
+        assert found.third_country_duty == Decimal(8)
+
     def test_expired_longer_measure_falls_back_to_the_shorter_one(self) -> None:
         tariff = tariff_of(measure("06", "5"), measure("0603", "2", valid_to=date(2025, 12, 31)))
         found = tariff.measure(CUT_FLOWERS, ON)

@@ -184,6 +184,17 @@ class TestExchangeRates:
                 converted.append(None)
         assert converted == [Decimal("1000.00"), Decimal("1006.11"), None] * 2
 
+    def test_a_copy_with_other_periods_converts_at_their_rates(self, rates: ExchangeRates) -> None:
+        day = date(2026, 11, 1)
+        assert rates.to_national(Decimal("1152.00"), "EUR", day) == Decimal("1006.11")
+        periods = (RatePeriod(valid_from=date(2026, 1, 1), rates={"EUR": Decimal("1.152")}),)
+        for copied in (
+            rates.model_copy(update={"periods": periods}),
+            rates.model_copy(update={"periods": periods}, deep=True),
+        ):
+            assert copied.to_national(Decimal("1152.00"), "EUR", day) == Decimal("1000.00")
+        assert rates.to_national(Decimal("1152.00"), "EUR", day) == Decimal("1006.11")
+
     def test_open_ended_last_period_applies_until_replaced(self, rates: ExchangeRates) -> None:
         assert rates.to_national(Decimal("1145.00"), "EUR", date(2030, 1, 1)) == Decimal("1000.00")
 

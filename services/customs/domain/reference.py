@@ -1,7 +1,7 @@
 """What every reference data set has: a version and the date from which it applies; entries may be dated too."""
 
 from datetime import date
-from typing import TypeVar
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,6 +26,23 @@ class Remembered(dict[K, V]):
 
 class ReferenceModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __copy__(self) -> Self:
+        return _without_worked_out(super().__copy__())
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        return _without_worked_out(super().__deepcopy__(memo))
+
+
+M = TypeVar("M", bound=ReferenceModel)
+
+
+def _without_worked_out(copied: M) -> M:
+    """A copy without what the original's cached properties worked out (indexes, remembered answers): pydantic
+    copies them with the fields, and `model_copy` may give the copy other fields."""
+    for name in copied.__dict__.keys() - type(copied).model_fields.keys():
+        del copied.__dict__[name]
+    return copied
 
 
 class ReferenceData(ReferenceModel):

@@ -54,12 +54,10 @@ class Tariff(ReferenceData):
 
     @model_validator(mode="after")
     def _no_overlapping_measures(self) -> "Tariff":
-        by_code: dict[str, list[Measure]] = {}
-        for measure in self.measures:
-            for other in by_code.setdefault(measure.code, []):
-                if measure.overlaps(other):
-                    raise ValueError(f"two measures for code {measure.code} apply on the same day")
-            by_code[measure.code].append(measure)
+        for code, measures in self._by_code.items():
+            for index, measure in enumerate(measures):
+                if any(measure.overlaps(other) for other in measures[:index]):
+                    raise ValueError(f"two measures for code {code} apply on the same day")
         return self
 
     def measure(self, commodity_code: str, on: date) -> Measure | None:

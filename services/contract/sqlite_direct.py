@@ -78,26 +78,20 @@ class _Plan:
             # SQLAlchemy's error for it, as its own execution raises: a DBAPIError for the database's, a
             # StatementError for one in the parameters (a bind processor's)
             raise DBAPIError.instance(sql, parameters, exc, sqlite3.Error, ismulti=len(parameters) > 1) from exc
-        rows = self._converted(fetched) if self.results else fetched
+        rows = [tuple(_converted(row, self.results)) for row in fetched] if self.results else fetched
         return DirectResult(self.metadata, rows, rowcount=cursor.rowcount, returns_rows=self.returns_rows)
 
     def _positional(self, parameters: dict[str, Any]) -> Sequence[Any]:
         values = self.take(parameters if self.given else self.compiled.construct_params(parameters, escape_names=False))
-        if not self.binds:
-            return values
-        converted = list(values)
-        for position, convert in self.binds:
-            converted[position] = convert(converted[position])
-        return converted
+        return _converted(values, self.binds) if self.binds else values
 
-    def _converted(self, fetched: list[Any]) -> list[Any]:
-        rows = []
-        for row in fetched:
-            converted = list(row)
-            for position, convert in self.results:
-                converted[position] = convert(converted[position])
-            rows.append(tuple(converted))
-        return rows
+
+def _converted(values: Sequence[Any], conversions: tuple[tuple[int, Processor], ...]) -> list[Any]:
+    """`values` with each conversion applied at its position."""
+    converted = list(values)
+    for position, convert in conversions:
+        converted[position] = convert(converted[position])
+    return converted
 
 
 def _taker(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:

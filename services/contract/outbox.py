@@ -163,7 +163,7 @@ class Transactions:
         transaction at a time. Other tasks' transactions are not part of it."""
         if _batch.get() is not None:
             raise RuntimeError("a batch is already open in this task")
-        async with writing(self._engine) as connection:
+        async with writing(self._engine, ahead=True) as connection:
             batch = _Batch(connection)
             token = _batch.set(batch)
             try:
@@ -247,6 +247,9 @@ class OutboxRelay:
         )
         self.last_backlog = 0
         self._measured_at = float("-inf")
+        self._unmarked: dict[int, None] = {}
+        """Ids of rows on Kafka, in the order sent, not yet marked sent: the next batches leave them out."""
+        self._marking: asyncio.Task[None] | None = None
 
     def stop(self) -> None:
         """Finish the batch in hand, then return from run()."""
@@ -302,17 +305,34 @@ class OutboxRelay:
                     with suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
         finally:
-            if leading:
-                with suppress(DBAPIError, OSError):
-                    await self._lease.release()
+            try:
+                await self._all_marked()
+            finally:
+                if self._marking is not None:
+                    # The relay was cancelled with marks pending: the rows left unmarked are sent again later, and
+                    # consumers drop the repeats by event id.
+                    self._marking.cancel()
+                if leading:
+                    with suppress(DBAPIError, OSError):
+                        await self._lease.release()
 
     async def publish_batch(self) -> int:
-        """Publish the oldest unsent rows; a failure leaves them unsent, to be published again."""
+        """Publish the oldest unsent rows; a failure leaves them unsent, to be published again.
+
+        The rows sent are marked sent in the background, while the next batches go out (they leave those rows
+        out): under load the mark waits for the write lock behind every writer of the service, and the relay
+        waiting with it fell behind the submissions. At most `MARKS_PENDING` batches wait to be marked."""
+        if len(self._unmarked) >= MARKS_PENDING * self._batch_size:
+            await self._all_marked()
+        self._mark_in_background()
+        unmarked = self._unmarked
         async with reading(self._engine) as connection:
-            rows = (await connection.execute(self._unsent, {"batch_size": self._batch_size})).all()
+            found = await connection.execute(self._unsent, {"batch_size": self._batch_size + len(unmarked)})
+            rows = [row for row in found if row.id not in unmarked][: self._batch_size]
         if not rows:
-            self.last_backlog = 0
-            OUTBOX_BACKLOG.set(0)
+            if not unmarked:
+                self.last_backlog = 0
+                OUTBOX_BACKLOG.set(0)
             return 0
         messages = [(row, [(name, value.encode()) for name, value in orjson.loads(row.headers)]) for row in rows]
         producer = await self._link.producer()
@@ -324,9 +344,42 @@ class OutboxRelay:
             await asyncio.gather(*deliveries)
         self._link.record(None)
         self.published += len(rows)
-        async with writing(self._engine) as connection:
-            await connection.execute(self._mark_sent, {"ids": [row.id for row in rows], "sent_at": datetime.now(UTC)})
         for row in rows:
+            unmarked[row.id] = None
             EVENTS_PUBLISHED.labels(row.topic).inc()
+        self._mark_in_background()
         await self.recent_backlog()  # counted at most once a second, not after every batch
         return len(rows)
+
+    def _mark_in_background(self) -> None:
+        if self._unmarked and (self._marking is None or self._marking.done()):
+            self._marking = asyncio.create_task(self._mark_sent_rows(), name="outbox-marks")
+
+    async def _mark_sent_rows(self) -> None:
+        """Mark what was sent, in one statement for all of it, until nothing is left; a failure is retried with
+        backoff (the rows stay left out meanwhile, so they are not sent again)."""
+        backoff = self._poll_seconds
+        while self._unmarked:
+            ids = list(self._unmarked)
+            try:
+                async with writing(self._engine, ahead=True) as connection:
+                    await connection.execute(self._mark_sent, {"ids": ids, "sent_at": datetime.now(UTC)})
+            except (DBAPIError, OSError) as exc:
+                log.warning(
+                    "outbox relay could not mark %d events sent (%s); retrying in %.1f s", len(ids), exc, backoff
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            for row_id in ids:
+                del self._unmarked[row_id]
+            backoff = self._poll_seconds
+
+    async def _all_marked(self) -> None:
+        """Wait until everything sent is marked sent (retrying while the database refuses)."""
+        while self._marking is not None and not self._marking.done():
+            await asyncio.shield(self._marking)
+
+
+MARKS_PENDING = 4
+"""Batches sent and not yet marked sent that the relay goes on past; at this many it waits for the marks."""

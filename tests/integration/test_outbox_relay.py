@@ -2,10 +2,12 @@
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from services.contract.cloudevents import Envelope
+from services.contract.database import _kept_for
 from services.contract.events import ClearanceDecided, ClearanceStatus
 from services.gateway.bootstrap import Gateway
 from services.gateway.bootstrap import bootstrap as bootstrap_gateway
@@ -79,3 +81,52 @@ async def test_two_relays_on_one_database_publish_each_event_once_and_in_order(
     finally:
         for gateway in (first, second):
             await gateway.runtime.stop()
+
+
+async def test_a_relay_whose_marks_wait_publishes_what_comes_next_and_nothing_twice(
+    kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    """Under load the relay's mark of what it sent waits for the write lock behind the service's other writers.
+    Meanwhile it publishes the rows committed after, leaving out those it sent: here the marks wait for the
+    publishing instance's writers' queue, held by the test, while another instance on the file commits."""
+    url = await Databases("sqlite", tmp_path).url("gateway")
+    # A long lease: its renewal is a writer too, and would wait for the queue the test holds.
+    settings = GatewaySettings(
+        database_url=url, **(common_settings(kafka_bootstrap, topic_prefix) | {"relay_lease_seconds": 600})
+    )
+    publishing, lodging = bootstrap_gateway(settings), bootstrap_gateway(settings)
+    await publishing.runtime.start()
+    relay = publishing.runtime.relay
+    try:
+        events = clearance_events("01JTESTRELAYMARKS000000000", 10)
+        await publish_through(lodging, events[:1])  # the relay takes its lease (a write) and publishes it
+        await eventually(lambda: drained(publishing), within=30, what="the relay publishing")
+        events = events[1:]
+        start = relay.published
+        assert start > 0
+
+        async def sent(count: int) -> bool:
+            return relay.published >= start + count
+
+        async with _kept_for(publishing.runtime.engine).lock.turn():  # what the marks wait for
+            await publish_through(lodging, events[:3])
+            await eventually(lambda: sent(3), within=30, what="the first three sent")
+            await publish_through(lodging, events[3:6])
+            await eventually(lambda: sent(6), within=30, what="the next three sent")
+            # Sent, and not marked sent yet.
+            assert await relay.recent_backlog(max_age=0) == 6
+        await eventually(lambda: drained(publishing), within=30, what="the marks made once the queue moved")
+        await publish_through(lodging, events[6:])
+        await eventually(lambda: drained(publishing), within=30, what="the last three published")
+
+        ours = {event.id for event in events}
+        records = await asyncio.to_thread(
+            read_until,
+            kafka_bootstrap,
+            f"{topic_prefix}clearance",
+            lambda records: sum(r.headers["ce_id"] in ours for r in records) >= 9,
+        )
+        assert [r.headers["ce_id"] for r in records if r.headers["ce_id"] in ours] == [event.id for event in events]
+    finally:
+        await publishing.runtime.stop()
+        await lodging.runtime.engine.dispose()

@@ -20,7 +20,7 @@ async def _settle() -> None:
 
 
 async def test_writers_take_turns_in_the_order_they_came() -> None:
-    queue, log = WriterQueue(), []
+    queue, log = WriterQueue(), list[str]()
     async with queue.turn():
         tasks = [asyncio.create_task(_writer(queue, name, log)) for name in "abcd"]
         await _settle()
@@ -31,7 +31,7 @@ async def test_writers_take_turns_in_the_order_they_came() -> None:
 
 
 async def test_writers_ahead_go_before_the_others_waiting_in_their_own_order() -> None:
-    queue, log = WriterQueue(), []
+    queue, log = WriterQueue(), list[str]()
     async with queue.turn():
         tasks = [
             asyncio.create_task(_writer(queue, "request-1", log)),
@@ -46,7 +46,7 @@ async def test_writers_ahead_go_before_the_others_waiting_in_their_own_order() -
 
 
 async def test_a_writer_coming_while_a_turn_is_handed_on_waits_for_its_own() -> None:
-    queue, log = WriterQueue(), []
+    queue, log = WriterQueue(), list[str]()
     async with queue.turn():
         waiting = asyncio.create_task(_writer(queue, "waiting", log))
         await _settle()
@@ -58,7 +58,7 @@ async def test_a_writer_coming_while_a_turn_is_handed_on_waits_for_its_own() -> 
 
 
 async def test_a_writer_cancelled_while_waiting_leaves_the_queue() -> None:
-    queue, log = WriterQueue(), []
+    queue, log = WriterQueue(), list[str]()
     async with queue.turn():
         gone = asyncio.create_task(_writer(queue, "gone", log, ahead=True))
         stays = asyncio.create_task(_writer(queue, "stays", log))
@@ -71,7 +71,7 @@ async def test_a_writer_cancelled_while_waiting_leaves_the_queue() -> None:
 
 
 async def test_a_writer_cancelled_as_its_turn_came_hands_it_on() -> None:
-    queue, log = WriterQueue(), []
+    queue, log = WriterQueue(), list[str]()
     async with queue.turn():
         cancelled = asyncio.create_task(_writer(queue, "cancelled", log))
         after = asyncio.create_task(_writer(queue, "after", log))

@@ -38,7 +38,7 @@ class Inbox:
 
     async def process(self, envelope: Envelope, record: ConsumerRecord, effect: Effect) -> bool:
         """False when the event was processed before (a redelivery): nothing changes then."""
-        async with self._transactions.begin() as transaction:
+        async with self._transactions.begin(ahead=True) as transaction:
             # Claim the event id first: a redelivery finds it taken; a failing effect rolls the claim back with
             # everything else.
             if not await self.claim(transaction, [(envelope, record)]):
@@ -51,7 +51,7 @@ class Inbox:
     ) -> list[bool]:
         """Many events at once, in one transaction: each id claimed in one statement, then the effect of those
         claimed now (none when all were redeliveries). For each event, in order, whether it was processed."""
-        async with self._transactions.begin() as transaction:
+        async with self._transactions.begin(ahead=True) as transaction:
             claimed = await self.claim(transaction, events)
             fresh = [envelope for envelope, _ in events if envelope.id in claimed]
             if fresh:

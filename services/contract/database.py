@@ -123,11 +123,12 @@ class WriterQueue:
     """The turns of a process's writers at its one SQLite write connection: first come first served, except that
     a writer `ahead` goes before every other kind of writer waiting.
 
-    Under load the requests that lodge submissions queue here by the hundred, and a consumer's batch or the
+    Under load the requests that lodge submissions queue here by the hundred, and a consumer's batches or the
     relay's marks waited behind all of them each time: decisions and events then fell behind the submissions
-    however fast each batch ran, until the submissions stopped. The writers ahead are few (one consumer batch or
-    relay mark at a time each) and each does the work of many, so the others still get every turn in between. As
-    with asyncio's Lock, a writer leaving hands its turn to the next one waiting: none comes in between."""
+    however fast each batch ran, until the submissions stopped. The writers ahead are few (one at a time from each
+    consumer and from the relay) and each does the work of many; the others take the turns in between, while those
+    fetch and send. As with asyncio's Lock, a writer leaving hands its turn to the next one waiting: none comes in
+    between."""
 
     def __init__(self) -> None:
         self._held = False
@@ -200,8 +201,8 @@ async def writing(engine: AsyncEngine, *, ahead: bool = False) -> AsyncIterator[
     """A write transaction. On SQLite the process's writers queue for it, first come first served: SQLite's own
     wait for its lock polls, so a writer could starve while others take turns (the outbox relay marking what it
     sent while a consumer commits batch after batch, until the relay's lease ran out and another instance sent the
-    same events again). Writers `ahead` (the work that carries what was accepted on: a consumer's batch, the
-    relay's marks) go before the others waiting, in their own order (`WriterQueue`). They share one connection,
+    same events again). Writers `ahead` (the work that carries what was accepted on: a consumer's transactions,
+    the relay's marks) go before the others waiting, in their own order (`WriterQueue`). They share one connection,
     kept open between them; one that failed in the database, or was left inside a transaction, is closed, and the
     next writer opens another. Writers in other processes still poll: several instances want PostgreSQL."""
     if engine.dialect.name != "sqlite":

@@ -144,13 +144,15 @@ class Transactions:
         self._hooks.append(hook)
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[Transaction]:
+    async def begin(self, *, ahead: bool = False) -> AsyncIterator[Transaction]:
+        """A transaction; inside a batch (`batch`), part of it. On SQLite one `ahead` (a consumer's) goes before the
+        service's other writers waiting (`database.WriterQueue`)."""
         batch = _batch.get()
         if batch is not None:
             async with self._within(batch) as transaction:
                 yield transaction
             return
-        async with writing(self._engine) as connection:
+        async with writing(self._engine, ahead=ahead) as connection:
             transaction = Transaction(connection, self._outbox, self._settings, self._hooks, tracing=self._tracing)
             yield transaction
         self._committed(transaction.published, transaction.committed_callbacks)
@@ -158,9 +160,10 @@ class Transactions:
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
         """Make the transactions this task begins inside the block one: they commit together when it ends, which
-        saves a commit (and on SQLite the write lock) per transaction. A failure in any of them, even one its
-        caller caught, rolls them all back and raises BatchRolledBack: the caller does the work again one
-        transaction at a time. Other tasks' transactions are not part of it."""
+        saves a commit (and on SQLite the write lock) per transaction; on SQLite a batch goes ahead of the
+        service's other writers waiting (`database.WriterQueue`). A failure in any of them, even one its caller
+        caught, rolls them all back and raises BatchRolledBack: the caller does the work again one transaction at a
+        time. Other tasks' transactions are not part of it."""
         if _batch.get() is not None:
             raise RuntimeError("a batch is already open in this task")
         async with writing(self._engine, ahead=True) as connection:
@@ -356,8 +359,9 @@ class OutboxRelay:
             self._marking = asyncio.create_task(self._mark_sent_rows(), name="outbox-marks")
 
     async def _mark_sent_rows(self) -> None:
-        """Mark what was sent, in one statement for all of it, until nothing is left; a failure is retried with
-        backoff (the rows stay left out meanwhile, so they are not sent again)."""
+        """Mark what was sent, in one statement for all of it, until nothing is left (a mark for each batch sent
+        meanwhile, at most); a failure is retried with backoff (the rows stay left out meanwhile, so they are not
+        sent again)."""
         backoff = self._poll_seconds
         while self._unmarked:
             ids = list(self._unmarked)
@@ -377,8 +381,13 @@ class OutboxRelay:
 
     async def _all_marked(self) -> None:
         """Wait until everything sent is marked sent (retrying while the database refuses)."""
-        while self._marking is not None and not self._marking.done():
-            await asyncio.shield(self._marking)
+        while True:
+            if self._marking is not None and not self._marking.done():
+                await asyncio.shield(self._marking)
+            elif self._unmarked:
+                self._mark_in_background()
+            else:
+                return
 
 
 MARKS_PENDING = 4

@@ -173,12 +173,12 @@ class WriterQueue:
 
 class _Kept:
     """A SQLite engine's connections kept open from one transaction to the next (taking a connection from the pool
-    and giving it back cost more than a short transaction's statements): the write connection with the lock its
-    writers queue for, and the idle read connections. `engine.dispose()` forgets them (`_forget_kept`): the next
-    transactions open others."""
+    and giving it back cost more than a short transaction's statements): the write connection with the queue its
+    writers take turns in (`WriterQueue`), and the idle read connections. `engine.dispose()` forgets them
+    (`_forget_kept`): the next transactions open others."""
 
     def __init__(self) -> None:
-        self.lock = WriterQueue()
+        self.writers = WriterQueue()
         self.writer: sqlite_direct.DirectConnection | None = None
         self.readers: list[sqlite_direct.DirectConnection] = []
         self.retired = False
@@ -210,7 +210,7 @@ async def writing(engine: AsyncEngine, *, ahead: bool = False) -> AsyncIterator[
             yield connection
         return
     kept = _kept_for(engine)
-    async with kept.lock.turn(ahead=ahead):
+    async with kept.writers.turn(ahead=ahead):
         connection = kept.writer or await sqlite_direct.connect(engine)
         kept.writer = connection
 
@@ -294,7 +294,7 @@ def _forget_kept(engine: Engine) -> None:
         return
     kept.retired = True
     idle = list(kept.readers)
-    if kept.writer is not None and not kept.lock.locked():
+    if kept.writer is not None and not kept.writers.locked():
         idle.append(kept.writer)
     kept.readers, kept.writer = [], None
     for connection in (kept_connection.sync_connection for kept_connection in idle):

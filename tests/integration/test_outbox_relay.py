@@ -108,7 +108,7 @@ async def test_a_relay_whose_marks_wait_publishes_what_comes_next_and_nothing_tw
         async def sent(count: int) -> bool:
             return relay.published >= start + count
 
-        async with _kept_for(publishing.runtime.engine).lock.turn():  # what the marks wait for
+        async with _kept_for(publishing.runtime.engine).writers.turn():  # what the marks wait for
             await publish_through(lodging, events[:3])
             await eventually(lambda: sent(3), within=30, what="the first three sent")
             await publish_through(lodging, events[3:6])

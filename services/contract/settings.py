@@ -55,6 +55,13 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(default="sqlite+aiosqlite:///./var/service.db", min_length=1)
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", min_length=3)
     kafka_request_timeout_ms: int = Field(default=5000, ge=1000, le=120_000)
+    kafka_producer_batch_bytes: int = Field(
+        default=524_288,
+        ge=16_384,
+        le=16_777_216,
+        description="Bytes of records a producer gathers for one partition before it sends them; at most the "
+        "broker's message.max.bytes (1 MiB by default)",
+    )
     kafka_security_protocol: KafkaSecurity = KafkaSecurity.PLAINTEXT
     kafka_sasl_mechanism: str = Field(default="SCRAM-SHA-512", pattern=r"^(SCRAM-SHA-256|SCRAM-SHA-512|PLAIN)$")
     kafka_sasl_username: str | None = Field(default=None, min_length=1, max_length=255)

@@ -130,3 +130,32 @@ async def test_a_relay_whose_marks_wait_publishes_what_comes_next_and_nothing_tw
     finally:
         await publishing.runtime.stop()
         await lodging.runtime.engine.dispose()
+
+
+async def test_the_producer_takes_a_relay_batch_without_waiting_for_the_broker(
+    kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    """aiokafka's send() waits for the broker when the partition's batch is full. Half a relay batch of events the
+    size of a realistic declaration's (100 of 3 kB), all to one partition, goes to the producer at once, and only
+    then does the relay wait for the broker: under a consumer's load, each wait was a turn of the event loop behind
+    the consumer's work."""
+    settings = GatewaySettings(
+        database_url=await Databases("sqlite", tmp_path).url("gateway"),
+        **common_settings(kafka_bootstrap, topic_prefix),
+    )
+    gateway = bootstrap_gateway(settings)
+    await gateway.runtime.start()
+    try:
+        producer = await gateway.runtime.link.producer()
+        topic = f"{topic_prefix}clearance"
+        values = [f"{n:04d}".encode() + b"x" * 3000 for n in range(100)]
+        deliveries = [await producer.send(topic, value=value, key=b"one-declaration") for value in values]
+        assert not any(delivery.done() for delivery in deliveries)  # none waited for the broker
+        sent = await asyncio.gather(*deliveries)
+        assert len({metadata.partition for metadata in sent}) == 1
+        records = await asyncio.to_thread(
+            read_until, kafka_bootstrap, topic, lambda records: sum(r.key == "one-declaration" for r in records) >= 100
+        )
+        assert [r.value for r in records if r.key == "one-declaration"] == values
+    finally:
+        await gateway.runtime.stop()

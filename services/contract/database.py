@@ -56,6 +56,56 @@ class UtcDateTime(TypeDecorator[datetime]):
             return value
         return value.replace(tzinfo=UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, the text SQLAlchemy's processors write ("2026-12-07 07:30:42.123456", the UTC time) in under a
+        third of their time (1.1 against 3.7 µs: they build a dict to format for every value, and convert a UTC time
+        to UTC); theirs where that text would differ (another storage format) and on other databases."""
+        given = super().bind_processor(dialect)
+        if dialect.name != "sqlite" or given is None or given(_PROBE) != _sqlite_text(_PROBE):
+            return given
+
+        def process(value: datetime | None) -> str | None:
+            utc = value if value is None or value.tzinfo is UTC else self.process_bind_param(value, dialect)
+            return None if utc is None else _sqlite_text(utc)
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        """On SQLite, the stored text read by `fromisoformat` as a UTC time, in a quarter of the time SQLAlchemy's
+        processors take to match a pattern, build the datetime from its groups, then give it its zone; theirs for a
+        text it does not take."""
+        given = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or given is None:
+            return given
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                read = datetime.fromisoformat(value + "+00:00")  # the stored time is UTC's
+            except (TypeError, ValueError):
+                return given(value)
+            return read if read.tzinfo is not None else given(value)  # a date alone takes no zone
+
+        return process
+
+
+_PROBE = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+
+
+def _sqlite_text(utc: datetime) -> str:
+    """A UTC time as SQLAlchemy stores it on SQLite: to the microsecond, with no zone (its storage format, with a
+    tuple for the dict it builds)."""
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - the fastest of the ways measured
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+    )
+
 
 def _json_text(value: Any) -> str:
     """JSON columns' text, several times faster than the standard library (non-string keys become strings, as

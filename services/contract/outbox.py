@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiokafka.errors import KafkaConnectionError, KafkaError
@@ -27,8 +27,11 @@ from services.contract.tracing import Tracing
 log = logging.getLogger(__name__)
 
 
-PublishHook = Callable[[AsyncConnection, Envelope], Awaitable[None]]
-"""Called with each event a transaction publishes, inside that transaction (the gateway's audit trail)."""
+class PublishHook(Protocol):
+    """Called with the events a transaction publishes, those of each `publish` at once and in order, inside that
+    transaction (the gateway's audit trail)."""
+
+    def __call__(self, connection: AsyncConnection, *envelopes: Envelope) -> Awaitable[None]: ...
 
 
 class Transaction:
@@ -67,9 +70,9 @@ class Transaction:
             rows.append(_outbox_row(envelope, topic, self._tracing.event_headers(envelope, topic)))
         if rows:
             await self.connection.execute(_insert_into(self._outbox), rows)
-        for envelope in envelopes:
+        if envelopes:
             for hook in self._hooks:
-                await hook(self.connection, envelope)
+                await hook(self.connection, *envelopes)
         self.published += len(rows)
 
     async def dead_letter(
@@ -140,7 +143,7 @@ class Transactions:
         self._hooks: list[PublishHook] = []
 
     def on_publish(self, hook: PublishHook) -> None:
-        """Call `hook` with every event published from now on, in the publishing transaction."""
+        """Call `hook` with the events published from now on, in the publishing transaction."""
         self._hooks.append(hook)
 
     @asynccontextmanager

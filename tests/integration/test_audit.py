@@ -18,6 +18,7 @@ from services.gateway.entrypoints.audit import verify
 from services.gateway.service_layer import api_keys
 from tests.integration.test_customs_controls import customs_decision, inspect
 from tests.integration.test_flow import submit_declaration, wait_for_status
+from tests.integration.test_outbox_relay import clearance_events
 from tests.support import payloads
 from tests.support.in_process import TRADER_KEY, System
 from tests.support.waiting import eventually
@@ -116,3 +117,15 @@ async def test_the_audit_topic_keeps_its_anchors_for_good(system: System) -> Non
         if key == "retention.ms"
     }
     assert retention == {settings.topic(Topic.AUDIT): "-1", settings.topic(Topic.DECLARATIONS): "604800000"}
+
+
+async def test_each_event_of_a_publish_has_its_record_in_order(system: System) -> None:
+    """A transaction publishing several events at once (the decision join publishes one a declaration decided)
+    records each, in the order published, with the actor then acting."""
+    events = clearance_events("01JTESTAUDITMANY0000000000", 3)
+    async with system.gateway.runtime.transactions.begin() as transaction:
+        await transaction.publish(*events)
+    async with system.gateway.runtime.engine.connect() as connection:
+        rows = list(await connection.execute(select(audit_log).order_by(audit_log.c.id)))
+    recorded = [(row.event_id, row.action, row.actor) for row in rows if row.subject == "01JTESTAUDITMANY0000000000"]
+    assert recorded == [(event.id, "ClearanceDecided", "gateway") for event in events]

@@ -40,11 +40,12 @@ def record_of(envelope: Envelope, actor: str) -> AuditRecord:
     )
 
 
-async def on_publish(connection: AsyncConnection, envelope: Envelope) -> None:
-    """The hook every gateway transaction calls for each event it publishes (anchors excepted)."""
-    if isinstance(envelope.data, AuditAnchored):
-        return
-    await audit_store.append(connection, record_of(envelope, acting.get() or SYSTEM))
+async def on_publish(connection: AsyncConnection, *envelopes: Envelope) -> None:
+    """The hook every gateway transaction calls with the events it publishes (anchors excepted): their records in
+    one statement."""
+    actor = acting.get() or SYSTEM
+    records = [record_of(envelope, actor) for envelope in envelopes if not isinstance(envelope.data, AuditAnchored)]
+    await audit_store.append(connection, *records)
 
 
 async def on_consumed(connection: AsyncConnection, *envelopes: Envelope) -> None:

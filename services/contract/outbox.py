@@ -331,12 +331,15 @@ class OutboxRelay:
         if len(self._unmarked) >= MARKS_PENDING * self._batch_size:
             await self._all_marked()
         self._mark_in_background()
-        unmarked = self._unmarked
+        # The ids to leave out are taken before the read: a mark that commits while the read awaits its rows takes
+        # its ids out of _unmarked, though the read's snapshot may still show those rows unsent (it did on
+        # PostgreSQL, and they were sent twice).
+        left_out = set(self._unmarked)
         async with reading(self._engine) as connection:
-            found = await connection.execute(self._unsent, {"batch_size": self._batch_size + len(unmarked)})
-            rows = [row for row in found if row.id not in unmarked][: self._batch_size]
+            found = await connection.execute(self._unsent, {"batch_size": self._batch_size + len(left_out)})
+            rows = [row for row in found if row.id not in left_out][: self._batch_size]
         if not rows:
-            if not unmarked:
+            if not self._unmarked:
                 self.last_backlog = 0
                 OUTBOX_BACKLOG.set(0)
             return 0
@@ -351,7 +354,7 @@ class OutboxRelay:
         self._link.record(None)
         self.published += len(rows)
         for row in rows:
-            unmarked[row.id] = None
+            self._unmarked[row.id] = None
             EVENTS_PUBLISHED.labels(row.topic).inc()
         self._mark_in_background()
         await self.recent_backlog()  # counted at most once a second, not after every batch

@@ -238,12 +238,18 @@ async def set_states(
 
 
 async def certificate_by_id(connection: AsyncConnection, certificate_id: str) -> Row[Any] | None:
-    return (await connection.execute(select(certificates).where(certificates.c.id == certificate_id))).first()
+    return (await connection.execute(_CERTIFICATE_BY_ID, {"id": certificate_id})).first()
 
 
 async def certificate_by_number(connection: AsyncConnection, country: str, number: str) -> Row[Any] | None:
-    query = select(certificates).where(certificates.c.issuing_country == country, certificates.c.number == number)
-    return (await connection.execute(query)).first()
+    return (await connection.execute(_CERTIFICATE_BY_NUMBER, {"country": country, "number": number})).first()
+
+
+# Built once (the values come with each execution): every delivery and every read of a certificate runs one.
+_CERTIFICATE_BY_ID = select(certificates).where(certificates.c.id == bindparam("id"))
+_CERTIFICATE_BY_NUMBER = select(certificates).where(
+    certificates.c.issuing_country == bindparam("country"), certificates.c.number == bindparam("number")
+)
 
 
 async def insert_certificate(connection: AsyncConnection, values: dict[str, Any]) -> Row[Any] | None:

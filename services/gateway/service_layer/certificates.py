@@ -67,8 +67,25 @@ async def receive(
             f"only the NPPO of {certificate.issuing_country} may submit this certificate", field="issuing_country"
         )
     body_hash = content_hash(certificate)
-    existing = await repository.certificate_by_number(connection, certificate.issuing_country, certificate.number)
-    if existing is not None:
+    certificate_id = str(ULID())
+    stored = await repository.insert_certificate(  # one statement for a new certificate, the usual case
+        connection,
+        {
+            "id": certificate_id,
+            "issuing_country": certificate.issuing_country,
+            "number": certificate.number,
+            "body": certificate.model_dump(mode="json"),
+            "body_hash": body_hash,
+            "hub_delivery_number": certificate.hub_delivery_number,
+            "correlation_id": correlation_id,
+            "received_at": now,
+            "document": document,
+        },
+    )
+    if stored is None:  # the number is taken (also by a concurrent delivery committed since): nothing was written
+        existing = await repository.certificate_by_number(connection, certificate.issuing_country, certificate.number)
+        if existing is None:
+            raise RuntimeError(f"certificate {certificate.number} is taken, yet not stored for its issuing country")
         kept = Certificate.model_validate(existing.body)
         if certificate.status is CertificateStatus.WITHDRAWN and kept.status is CertificateStatus.ISSUED:
             withdrawn = await _withdraw(
@@ -86,26 +103,6 @@ async def receive(
                 document=document,
             )
         return _redelivered(existing, kept, certificate, body_hash), False
-    certificate_id = str(ULID())
-    stored = await repository.insert_certificate(
-        connection,
-        {
-            "id": certificate_id,
-            "issuing_country": certificate.issuing_country,
-            "number": certificate.number,
-            "body": certificate.model_dump(mode="json"),
-            "body_hash": body_hash,
-            "hub_delivery_number": certificate.hub_delivery_number,
-            "correlation_id": correlation_id,
-            "received_at": now,
-            "document": document,
-        },
-    )
-    if stored is None:  # a concurrent delivery of the same number committed since we looked: as if it came first
-        existing = await repository.certificate_by_number(connection, certificate.issuing_country, certificate.number)
-        if existing is None:
-            raise RuntimeError(f"certificate {certificate.number} is taken, yet not stored for its issuing country")
-        return _redelivered(existing, Certificate.model_validate(existing.body), certificate, body_hash), False
     event = CertificateReceived(certificate_id=certificate_id, certificate=certificate, received_at=now)
     await transaction.publish(Envelope(data=event, source=source, correlation_id=correlation_id))
     return stored, True

@@ -87,27 +87,51 @@ async def test_two_relays_on_one_database_publish_each_event_once_and_in_order(
             await gateway.runtime.stop()
 
 
+@asynccontextmanager
+async def publishing_and_lodging(
+    kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> AsyncIterator[tuple[Gateway, Gateway]]:
+    """Two instances on one SQLite file: the first runs, and its relay has taken the lease and published a first
+    event; the second only commits. The lease is long: its renewal is a writer too, and would wait for the
+    publishing instance's writers' queue when a test holds it."""
+    url = await Databases("sqlite", tmp_path).url("gateway")
+    settings = GatewaySettings(
+        database_url=url, **(common_settings(kafka_bootstrap, topic_prefix) | {"relay_lease_seconds": 600})
+    )
+    publishing, lodging = bootstrap_gateway(settings), bootstrap_gateway(settings)
+    await publishing.runtime.start()
+    try:
+        await publish_through(lodging, clearance_events("01JTESTRELAYLEASE000000000", 1))
+        await eventually(lambda: drained(publishing), within=30, what="the relay publishing")
+        assert publishing.runtime.relay.published > 0
+        yield publishing, lodging
+    finally:
+        await publishing.runtime.stop()
+        await lodging.runtime.engine.dispose()
+
+
+async def on_kafka_once_in_order(kafka_bootstrap: str, topic_prefix: str, events: list[Envelope]) -> None:
+    ours = {event.id for event in events}
+    records = await asyncio.to_thread(
+        read_until,
+        kafka_bootstrap,
+        f"{topic_prefix}clearance",
+        lambda records: sum(r.headers["ce_id"] in ours for r in records) >= len(events),
+        timeout=10,
+    )
+    assert [r.headers["ce_id"] for r in records if r.headers["ce_id"] in ours] == [event.id for event in events]
+
+
 async def test_a_relay_whose_marks_wait_publishes_what_comes_next_and_nothing_twice(
     kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
 ) -> None:
     """Under load the relay's mark of what it sent waits for the write lock behind the service's other writers.
     Meanwhile it publishes the rows committed after, leaving out those it sent: here the marks wait for the
     publishing instance's writers' queue, held by the test, while another instance on the file commits."""
-    url = await Databases("sqlite", tmp_path).url("gateway")
-    # A long lease: its renewal is a writer too, and would wait for the queue the test holds.
-    settings = GatewaySettings(
-        database_url=url, **(common_settings(kafka_bootstrap, topic_prefix) | {"relay_lease_seconds": 600})
-    )
-    publishing, lodging = bootstrap_gateway(settings), bootstrap_gateway(settings)
-    await publishing.runtime.start()
-    relay = publishing.runtime.relay
-    try:
-        events = clearance_events("01JTESTRELAYMARKS000000000", 10)
-        await publish_through(lodging, events[:1])  # the relay takes its lease (a write) and publishes it
-        await eventually(lambda: drained(publishing), within=30, what="the relay publishing")
-        events = events[1:]
+    async with publishing_and_lodging(kafka_bootstrap, topic_prefix, tmp_path) as (publishing, lodging):
+        relay = publishing.runtime.relay
+        events = clearance_events("01JTESTRELAYMARKS000000000", 9)
         start = relay.published
-        assert start > 0
 
         async def sent(count: int) -> bool:
             return relay.published >= start + count
@@ -122,18 +146,7 @@ async def test_a_relay_whose_marks_wait_publishes_what_comes_next_and_nothing_tw
         await eventually(lambda: drained(publishing), within=30, what="the marks made once the queue moved")
         await publish_through(lodging, events[6:])
         await eventually(lambda: drained(publishing), within=30, what="the last three published")
-
-        ours = {event.id for event in events}
-        records = await asyncio.to_thread(
-            read_until,
-            kafka_bootstrap,
-            f"{topic_prefix}clearance",
-            lambda records: sum(r.headers["ce_id"] in ours for r in records) >= 9,
-        )
-        assert [r.headers["ce_id"] for r in records if r.headers["ce_id"] in ours] == [event.id for event in events]
-    finally:
-        await publishing.runtime.stop()
-        await lodging.runtime.engine.dispose()
+        await on_kafka_once_in_order(kafka_bootstrap, topic_prefix, events)
 
 
 async def test_the_producer_takes_a_relay_batch_without_waiting_for_the_broker(
@@ -171,25 +184,15 @@ async def test_a_mark_committed_while_the_relay_reads_sends_nothing_twice(
     """A relay round reads the unsent rows in one snapshot, and the mark of the rows sent before may commit while
     the read awaits them (on PostgreSQL it did): the round still leaves those rows out. Here the marks are held,
     then let through right after the round's read, before it looks at its rows."""
-    url = await Databases("sqlite", tmp_path).url("gateway")
-    settings = GatewaySettings(
-        database_url=url, **(common_settings(kafka_bootstrap, topic_prefix) | {"relay_lease_seconds": 600})
-    )
-    publishing, lodging = bootstrap_gateway(settings), bootstrap_gateway(settings)
-    await publishing.runtime.start()
-    relay = publishing.runtime.relay
-    try:
-        events = clearance_events("01JTESTRELAYRACE0000000000", 4)
-        await publish_through(lodging, events[:1])  # the relay takes its lease and publishes it
-        await eventually(lambda: drained(publishing), within=30, what="the relay publishing")
-        events = events[1:]
+    async with publishing_and_lodging(kafka_bootstrap, topic_prefix, tmp_path) as (publishing, lodging):
+        relay = publishing.runtime.relay
+        events = clearance_events("01JTESTRELAYRACE0000000000", 3)
         start = relay.published
 
         async def sent(count: int) -> bool:
             return relay.published >= start + count
 
-        writers = _kept_for(publishing.runtime.engine).writers
-        holding = writers.turn()
+        holding = _kept_for(publishing.runtime.engine).writers.turn()
         await holding.__aenter__()  # the marks wait
         released = False
         try:
@@ -216,19 +219,7 @@ async def test_a_mark_committed_while_the_relay_reads_sends_nothing_twice(
             if not released:
                 await holding.__aexit__(None, None, None)
         assert relay.published == start + 3
-
-        ours = {event.id for event in events}
-        records = await asyncio.to_thread(
-            read_until,
-            kafka_bootstrap,
-            f"{topic_prefix}clearance",
-            lambda records: sum(r.headers["ce_id"] in ours for r in records) >= 3,
-            timeout=10,
-        )
-        assert [r.headers["ce_id"] for r in records if r.headers["ce_id"] in ours] == [event.id for event in events]
-    finally:
-        await publishing.runtime.stop()
-        await lodging.runtime.engine.dispose()
+        await on_kafka_once_in_order(kafka_bootstrap, topic_prefix, events)
 
 
 class _MarksAfterTheRead:

@@ -143,10 +143,11 @@ class KafkaLink:
                     acks="all",
                     enable_idempotence=True,
                     linger_ms=5,
-                    # aiokafka's send() waits, when a partition's batch is full, until the broker has that batch:
-                    # with its 16 KiB a relay batch of decisions paid a round trip every ten events, each waiting
-                    # for the event loop's turn behind a consumer's work (publishing 180 a second while the
-                    # consumer decided 2,000). A relay batch now fits one producer batch per partition.
+                    # aiokafka's send() waits, when a partition's batch is full, until its sender has handed that
+                    # batch to the broker: with its 16 KiB a relay batch of decisions paid a round trip every ten
+                    # events, each waiting for the event loop's turn behind a consumer's work (publishing 180 a
+                    # second while the consumer decided 2,000). A relay batch now fits one producer batch per
+                    # partition.
                     max_batch_size=self._settings.kafka_producer_batch_bytes,
                     # Undeliverable batches expire after this: while they wait, aiokafka's sender keeps asking
                     # for metadata, which costs CPU when no broker answers.

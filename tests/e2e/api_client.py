@@ -33,11 +33,26 @@ class GatewayClient:
         return body
 
     async def wait_for_status(self, declaration_id: str, status: str, within: float = 60) -> dict[str, Any]:
+        seen: list[str] = []
+
         async def reached() -> dict[str, Any] | None:
             body = await self.declaration(declaration_id)
-            return body if body["clearance"]["status"] == status else None
+            seen[:] = [body["clearance"]["status"]]
+            return body if seen == [status] else None
 
-        return await eventually(reached, within=within, what=f"{declaration_id} to be {status}")
+        try:
+            return await eventually(reached, within=within, what=f"{declaration_id} to be {status}")
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}; its status was {seen}") from None
+
+    async def wait_for_decisions(self, declaration_id: str, *agencies: str, within: float = 60) -> dict[str, Any]:
+        """The declaration once each of `agencies` has decided on it."""
+
+        async def decided() -> dict[str, Any] | None:
+            body = await self.declaration(declaration_id)
+            return body if {decision["agency"] for decision in body["decisions"]} >= set(agencies) else None
+
+        return await eventually(decided, within=within, what=f"{', '.join(agencies)} to decide on {declaration_id}")
 
     async def pay(self, declaration_id: str, amount: str, reference: str) -> dict[str, Any]:
         body = {"amount": {"value": amount, "currency": "GBP"}, "reference": reference}

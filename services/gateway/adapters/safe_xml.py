@@ -5,9 +5,11 @@ or notation declaration or external reference is refused. While parsing: depth a
 bounded. Errors name the line, and an unbound namespace prefix by name.
 """
 
+import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, Concatenate, Generic, NoReturn, ParamSpec, TypeVar
 from xml.parsers import expat
 
 
@@ -30,6 +32,8 @@ class UnsafeXml(XmlRefused):
 MAX_ELEMENTS = 200_000
 MAX_NAME = 200  # characters of an element's local name (the longest in SPS and WCO is under 60)
 MAX_ATTRIBUTES = 64  # on one element (SPS and WCO elements carry at most a few)
+ON_THE_LOOP_BYTES = 32 * 1024
+"""Documents up to this size are read on the event loop, larger ones in a worker thread (`read_in_turn`)."""
 UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
 XML_DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*([\"'])([^\"']*)\1")
 _EXPLAINED = {
@@ -96,6 +100,24 @@ def _unbound_prefix(data: bytes, index: int, in_scope: set[str]) -> str:
     used = re.findall(r"^<([\w.-]+):|\s([\w.-]+):[\w.-]+\s*=", tag)
     prefixes = [prefix for pair in used for prefix in pair if prefix and prefix != "xmlns"]
     return next((prefix for prefix in prefixes if prefix not in declared), "")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def read_in_turn(
+    reader: Callable[Concatenate[bytes, P], R], data: bytes, *args: P.args, **options: P.kwargs
+) -> R:
+    """`reader(data, ...)` on the event loop for a document of at most ON_THE_LOOP_BYTES, in a worker thread for a
+    larger one.
+
+    A 2 kB certificate takes about a quarter of a millisecond to read, less than handing it to a thread costs: the
+    thread then takes the interpreter in turns with the loop, which waits for it at each system call. A megabyte
+    takes tens of milliseconds and more, which the loop would spend serving no one."""
+    if len(data) <= ON_THE_LOOP_BYTES:
+        return reader(data, *args, **options)
+    return await asyncio.to_thread(reader, data, *args, **options)
 
 
 def parse(data: bytes, *, node: type[N], kind: str, max_bytes: int, max_depth: int) -> N:

@@ -4,13 +4,13 @@ import json
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from services.contract.certificate import Certificate
 from services.contract.declaration import Declaration
 from services.gateway.adapters.ephyto_xml import parse_certificate_xml
+from services.gateway.adapters.safe_xml import read_in_turn
 from services.gateway.adapters.wco_declaration_xml import parse_declaration_xml
 from services.gateway.domain.errors import UnsupportedMediaType
 
@@ -59,14 +59,13 @@ async def read_certificate(request: Request) -> tuple[Certificate, bytes | None]
     """A certificate from JSON, or from UN/CEFACT SPS XML as the ePhyto Hub delivers it (bare, in its
     envelopes, or in a SOAP body); with XML, also the certificate document to keep.
 
-    XML is parsed in a worker thread: a megabyte of it takes up to a second that the event loop would
-    otherwise spend serving no one."""
+    XML is read on the event loop when small, in a worker thread when large (`read_in_turn`)."""
     kind = media_type(request)
     if kind in JSON_TYPES:
         return await read_json(request, Certificate), None
     if kind in XML_TYPES + SOAP_TYPES:
         body, limit = await request.body(), int(request.app.state.max_body_bytes)
-        parsed = await run_in_threadpool(parse_certificate_xml, body, max_bytes=limit)
+        parsed = await read_in_turn(parse_certificate_xml, body, max_bytes=limit)
         return parsed.certificate, parsed.document
     raise UnsupportedMediaType(
         f"send the certificate as {' or '.join(JSON_TYPES + XML_TYPES + SOAP_TYPES)}, not {kind!r}"
@@ -74,14 +73,14 @@ async def read_certificate(request: Request) -> tuple[Certificate, bytes | None]
 
 
 async def read_declaration(request: Request) -> Declaration:
-    """A declaration from JSON, or from WCO Data Model XML as national implementations publish it (parsed in a
-    worker thread, as certificates are)."""
+    """A declaration from JSON, or from WCO Data Model XML as national implementations publish it (read as
+    certificates are)."""
     kind = media_type(request)
     if kind in JSON_TYPES:
         return await read_json(request, Declaration)
     if kind in XML_TYPES:
         body, limit = await request.body(), int(request.app.state.max_body_bytes)
-        return await run_in_threadpool(parse_declaration_xml, body, max_bytes=limit)
+        return await read_in_turn(parse_declaration_xml, body, max_bytes=limit)
     raise UnsupportedMediaType(f"send the declaration as {' or '.join(JSON_TYPES + XML_TYPES)}, not {kind!r}")
 
 

@@ -4,7 +4,6 @@ country), committed, and only then acknowledged. One that cannot be taken is kep
 and reported failed to the Hub. One gateway instance polls at a time (a lease); while the Hub fails, polls back off.
 """
 
-import asyncio
 import hashlib
 import logging
 import time
@@ -26,6 +25,7 @@ from services.gateway.adapters.ephyto_xml import (
     parse_certificate_xml,
 )
 from services.gateway.adapters.hub_client import HubClient, HubError, PulledEnvelope
+from services.gateway.adapters.safe_xml import read_in_turn
 from services.gateway.domain.callers import Caller, Role
 from services.gateway.domain.errors import GatewayError
 from services.gateway.service_layer import certificates
@@ -115,7 +115,7 @@ class HubIntake:
                 return 0
             HUB_ENVELOPES.labels("pulled").inc()
             try:
-                parsed = await asyncio.to_thread(parse_certificate_xml, pulled.document, max_bytes=self._max_bytes)
+                parsed = await read_in_turn(parse_certificate_xml, pulled.document, max_bytes=self._max_bytes)
                 row, created = await self._store(parsed, header)
             except CertificateXmlError as exc:
                 await self._refuse(pulled, header, str(exc))

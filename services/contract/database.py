@@ -144,11 +144,16 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def checkpointer(engine: AsyncEngine) -> sqlite_inline.Checkpointer | None:
-    """What checkpoints a SQLite file's log off the event loop (a service runs it beside its work); None for
-    PostgreSQL and in-memory SQLite."""
+def checkpointer(engine: AsyncEngine, **options: Any) -> sqlite_inline.Checkpointer | None:
+    """What checkpoints a SQLite file's log off the event loop (a service runs it beside its work), in turns of the
+    engine's writers when it starts the log over; `options` go to `sqlite_inline.Checkpointer`. None for PostgreSQL
+    and in-memory SQLite."""
     file = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
-    return None if file is None else sqlite_inline.Checkpointer(file)
+    if file is None:
+        return None
+    return sqlite_inline.Checkpointer(
+        file, turn=functools.partial(_kept_for(engine).writers.turn, ahead=True), **options
+    )
 
 
 def _sqlite_file(url: URL) -> str | None:

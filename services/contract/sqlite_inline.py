@@ -17,6 +17,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ _LONGEST_RETRY = 0.02
 _CONNECT_BUSY_TIMEOUT = 30.0  # seconds, only while the connection's pragmas run (WAL may need the lock once)
 WAL_BACKSTOP_PAGES = 10_000
 """The log's length (pages of 4 KiB) at which a commit checkpoints it itself: only where no `Checkpointer` runs."""
+RESTART_WAIT = 0.1
+"""Seconds a `Checkpointer` waits for the write lock, and for readers to leave the log, to start the log over."""
 
 
 class _RunAtOnce:
@@ -133,33 +136,59 @@ class _Attempts:
 
 
 class Checkpointer:
-    """Copies the write-ahead log back into the database file every `interval` seconds, on a worker thread.
+    """Copies the write-ahead log back into the database file every `interval` seconds, on a worker thread, and
+    has the log started over once it is `restart_pages` long.
 
     SQLite would otherwise do it in whichever commit finds the log past 1000 pages, and fsync the file there: a
     stall of 8-11 ms on this machine every hundred commits or so, on the event loop now that SQLite runs there,
     and twice the mean commit time. The connections leave it to this loop (their own threshold is raised to
-    `WAL_BACKSTOP_PAGES`, for a process without one). A passive checkpoint waits for no reader or writer."""
+    `WAL_BACKSTOP_PAGES`, for a process without one). A passive checkpoint waits for no reader or writer.
 
-    def __init__(self, database: str, interval: float = 1.0) -> None:
+    A passive checkpoint alone never starts the log over while commits keep coming: the next writer starts it from
+    its beginning only if every page of it was copied back, and a commit made while the copy ran leaves some that
+    were not. The log then grew to the backstop (10,000 pages every second or so at 600 certificates a second) and
+    a commit on the loop copied it back itself: stalls of up to 700 ms. So past `restart_pages` a RESTART
+    checkpoint follows, in a turn of the process's writers (`turn`: they wait for it as for one of their own, and
+    none is left polling for the lock). It copies the pages committed since the passive one and waits for readers
+    to leave the log, at most `RESTART_WAIT` (another process's writer or a long reader makes it give up until the
+    next round); the next commit then starts the log over."""
+
+    def __init__(
+        self,
+        database: str,
+        *,
+        turn: Callable[[], AbstractAsyncContextManager[None]],
+        interval: float = 0.5,
+        restart_pages: int = 2_000,
+    ) -> None:
         # mode=rw: a database removed meanwhile is not created again, empty, by the checkpoint.
         self._uri = f"{Path(database).resolve().as_uri()}?mode=rw"
+        self._turn = turn
         self._interval = interval
+        self._restart_pages = restart_pages
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
         while not self._stopping.is_set():
-            await asyncio.to_thread(self._checkpoint)
+            if await asyncio.to_thread(self._checkpoint, "PASSIVE") >= self._restart_pages:
+                async with self._turn():
+                    await asyncio.to_thread(self._checkpoint, "RESTART")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
 
     def stop(self) -> None:
         self._stopping.set()
 
-    def _checkpoint(self) -> None:
-        """On a worker thread, with a connection opened and closed there: a cancelled `run` leaves the thread to
-        finish with it (a connection closed by one thread while another uses it crashes the process)."""
+    def _checkpoint(self, mode: str) -> int:
+        """The log's length in pages after a checkpoint in `mode`. On a worker thread, with a connection opened and
+        closed there: a cancelled `run` leaves the thread to finish with it (a connection closed by one thread while
+        another uses it crashes the process)."""
         try:
-            with contextlib.closing(sqlite3.connect(self._uri, uri=True, isolation_level=None)) as connection:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            with contextlib.closing(
+                sqlite3.connect(self._uri, uri=True, isolation_level=None, timeout=RESTART_WAIT)
+            ) as connection:
+                _, pages, _ = connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+                return int(pages)
         except sqlite3.Error as exc:
-            log.warning("checkpoint of %s failed (%s); trying again in %.0f s", self._uri, exc, self._interval)
+            log.warning("checkpoint of %s failed (%s); trying again in %.1f s", self._uri, exc, self._interval)
+            return 0

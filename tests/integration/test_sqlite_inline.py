@@ -342,6 +342,31 @@ async def test_commits_leave_the_log_to_the_checkpointer_which_copies_it_back_of
         assert await connection.scalar(select(func.count()).select_from(NOTES)) == 1 + 30 * 100
 
 
+async def test_under_steady_commits_the_checkpointer_starts_the_log_over_before_it_reaches_the_backstop(
+    engine: AsyncEngine,
+) -> None:
+    """Commits keep coming while each checkpoint copies the log back: a passive checkpoint alone then never lets
+    the log start over, and it grows until a commit on the loop checkpoints it itself. The log file keeps the
+    length the log once reached, so its size after the run says how long the log grew."""
+    database = str(engine.url.database)
+    checkpoints = checkpointer(engine, interval=0.01, restart_pages=100)
+    assert checkpoints is not None
+    running = asyncio.create_task(checkpoints.run())
+    written = 0
+    try:
+        while written < 3000:  # some 3,000 pages of log
+            async with writing(engine) as connection:
+                await connection.execute(insert(NOTES), [{"text": f"{written}-" + "z" * 3900}])
+            written += 1
+            await asyncio.sleep(0)  # as between requests: the loop gets round to the checkpointer's turns
+    finally:
+        checkpoints.stop()
+        await asyncio.wait_for(running, timeout=10)
+    assert _sizes(database)[1] < 1000 * PAGE, "the log was not started over"
+    async with reading(engine) as connection:
+        assert await connection.scalar(select(func.count()).select_from(NOTES)) == 1 + 3000
+
+
 async def test_no_checkpointer_for_a_database_in_memory_or_on_a_server() -> None:
     memory = create_engine("sqlite+aiosqlite:///:memory:")
     server = create_engine("postgresql+asyncpg://sw:secret@127.0.0.1:1/sw")  # not connected: engines connect lazily

@@ -37,8 +37,8 @@ class GatewaySettings(ServiceSettings):
     )
     fast_lodging: bool = Field(
         default=True,
-        description="An ordinary JSON declaration is lodged on a fast path beside FastAPI's (same answers); false: "
-        "every request goes through the routes",
+        description="An ordinary JSON declaration, and an ordinary certificate (XML or JSON), is submitted on a fast "
+        "path beside FastAPI's (same answers); false: every request goes through the routes",
     )
 
     webhook_allowed_hosts: list[str] = Field(

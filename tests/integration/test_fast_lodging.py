@@ -1,5 +1,5 @@
-"""The fast path for an ordinary JSON declaration (entrypoints/fast_lodging.py): it lodges what the route lodges and
-answers what the route answers; every other submission gets the route's own answer."""
+"""The fast paths for an ordinary JSON declaration and an ordinary certificate (entrypoints/fast_lodging.py): they
+submit what the route submits and answer what the route answers; every other submission gets the route's own answer."""
 
 import copy
 import re
@@ -14,17 +14,22 @@ from sqlalchemy import select
 
 from services.gateway.adapters.orm import audit_log, timeline
 from services.gateway.bootstrap import bootstrap
+from services.gateway.domain.callers import Role
 from services.gateway.entrypoints.fast_lodging import LaneCounts
 from services.gateway.entrypoints.http import create_app
 from tests.integration.test_flow import wait_for_status
 from tests.support import payloads
-from tests.support.in_process import CUSTOMS_OFFICER_KEY, OTHER_TRADER_KEY, TRADER_KEY, System
+from tests.support.in_process import CUSTOMS_OFFICER_KEY, NPPO_KEY, OTHER_TRADER_KEY, TRADER_KEY, System, seeded_key
+from tests.unit.ephyto_attacks import billion_laughs
+from tests.unit.test_ephyto_xml import roses
 
 pytestmark = pytest.mark.integration
+DECLARATIONS, CERTIFICATES = "/v1/declarations", "/v1/certificates"
+XML = {"Content-Type": "application/xml"}
 VARYING = re.compile(
     r"[0-9A-HJKMNP-TV-Z]{26}"  # ids
     r"|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d)"  # times
-    r"|LRN-[0-9a-f]{12}"  # the LRNs the tests make unique
+    r"|LRN-[0-9a-f]{12}|NL-T-[0-9a-f]{12}"  # the LRNs and certificate numbers the tests make unique
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # correlation ids
 )
 
@@ -35,22 +40,29 @@ def same_shape(answer: httpx.Response) -> tuple[int, str]:
 
 
 @asynccontextmanager
-async def gateway_app(system: System, **settings: Any) -> AsyncIterator[tuple[httpx.AsyncClient, LaneCounts]]:
-    """Another application of the system's gateway, on its database, with `settings` changed; and its fast path's
-    counts."""
+async def gateway_app(
+    system: System, path: str = DECLARATIONS, **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, LaneCounts]]:
+    """Another application of the system's gateway, on its database, with `settings` changed; and the counts of its
+    fast path for `path`."""
     changed = system.gateway.settings.model_copy(update=settings)
     app = create_app(bootstrap(changed))
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client, app.state.fast_lodging
+            yield client, app.state.fast_lanes[path]
     finally:
         await app.state.gateway.runtime.engine.dispose()
 
 
-def lanes(system: System) -> LaneCounts:
-    counts: LaneCounts = system.app.state.fast_lodging
+def lanes(system: System, path: str = DECLARATIONS) -> LaneCounts:
+    counts: LaneCounts = system.app.state.fast_lanes[path]
     return counts
+
+
+def certificate_xml() -> bytes:
+    """The roses certificate of NL's NPPO, with a number of its own."""
+    return roses(("<ram:ID>NL-2026-000123</ram:ID>", f"<ram:ID>NL-T-{uuid.uuid4().hex[:12]}</ram:ID>"))
 
 
 async def test_an_ordinary_declaration_is_lodged_on_the_fast_path_as_the_route_lodges_it(system: System) -> None:
@@ -166,3 +178,60 @@ async def test_a_submission_the_route_refuses_counts_once_against_its_keys_rate(
         limited = await client.post("/v1/declarations", json=others, headers=OTHER_TRADER_KEY)
     assert [forbidden.status_code, accepted.status_code, limited.status_code] == [403, 201, 429], accepted.text
     assert (counts.taken, counts.passed) == (1, 2)
+
+
+async def test_an_ordinary_certificate_is_delivered_on_the_fast_path_as_the_route_delivers_it(system: System) -> None:
+    counts = lanes(system, CERTIFICATES)
+    taken, passed = counts.taken, counts.passed
+    document = certificate_xml()
+    fast = await system.client.post(CERTIFICATES, content=document, headers=NPPO_KEY | XML)
+    assert (fast.status_code, counts.taken, counts.passed) == (201, taken + 1, passed), fast.text
+    again = await system.client.post(CERTIFICATES, content=document, headers=NPPO_KEY | XML)
+    assert (again.status_code, counts.taken) == (200, taken + 2), again.text  # a redelivery: the stored one
+    async with gateway_app(system, CERTIFICATES, fast_lodging=False) as (routed_client, routed_counts):
+        other = certificate_xml()
+        routed = await routed_client.post(CERTIFICATES, content=other, headers=NPPO_KEY | XML)
+        routed_again = await routed_client.post(CERTIFICATES, content=other, headers=NPPO_KEY | XML)
+    assert (routed.status_code, routed_again.status_code) == (201, 200), routed.text
+    assert (routed_counts.taken, routed_counts.passed) == (0, 0)
+    assert same_shape(fast) == same_shape(routed)
+    assert same_shape(again) == same_shape(routed_again)
+    assert again.json()["id"] == fast.json()["id"]
+    assert fast.headers["location"] == f"/v1/certificates/{fast.json()['id']}"
+
+    # The same rows: the document as delivered, and the audit record as the NPPO's own act.
+    kept = await system.client.get(f"/v1/certificates/{fast.json()['id']}/document", headers=NPPO_KEY)
+    assert kept.content == document
+    subjects = [f"NL:{fast.json()['number']}", f"NL:{routed.json()['number']}"]  # the event's key
+    async with system.gateway.runtime.engine.connect() as connection:
+        received = select(audit_log).where(
+            audit_log.c.subject.in_(subjects), audit_log.c.action == "CertificateReceived"
+        )
+        actors = {row.subject: row.actor for row in await connection.execute(received)}
+    assert actors[subjects[0]] == actors[subjects[1]]
+    assert actors[subjects[0]].startswith("nppo:NL")
+
+
+async def test_a_refused_certificate_gets_the_routes_answer(system: System) -> None:
+    counts = lanes(system, CERTIFICATES)
+    taken = counts.taken
+    delivered = certificate_xml()
+    assert (await system.client.post(CERTIFICATES, content=delivered, headers=NPPO_KEY | XML)).status_code == 201
+    cases = [
+        ("no key", XML, certificate_xml()),
+        ("a trader's key", TRADER_KEY | XML, certificate_xml()),
+        ("another country's NPPO", await seeded_key(system, Role.NPPO, "KE") | XML, certificate_xml()),
+        ("XML that is not well formed", NPPO_KEY | XML, certificate_xml()[:-40]),
+        ("an entity expansion", NPPO_KEY | XML, billion_laughs()),
+        ("not a certificate", NPPO_KEY | XML, b"<Invoice/>"),
+        ("JSON with a field the model does not know", NPPO_KEY, {**payloads.certificate("NL-T-0"), "colour": "red"}),
+        ("another content under a number taken", NPPO_KEY | XML, delivered.replace(b"Rosa", b"Tulipa", 1)),
+    ]
+    async with gateway_app(system, CERTIFICATES, fast_lodging=False) as (routed_client, _):
+        for what, headers, body in cases:
+            sent = {"json": body} if isinstance(body, dict) else {"content": body}
+            fast = await system.client.post(CERTIFICATES, headers=headers, **sent)
+            routed = await routed_client.post(CERTIFICATES, headers=headers, **sent)
+            assert 400 <= fast.status_code < 500, (what, fast.text)
+            assert same_shape(fast) == same_shape(routed), what
+    assert counts.taken == taken + 1, "a refusal was answered on the fast path"

@@ -168,7 +168,8 @@ async def test_a_full_outbox_answers_503_with_retry_after(database: Databases, t
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "5"
     # The two lodgements were the fast path's; the refusal is the route's (entrypoints/fast_lodging.py).
-    assert (app.state.fast_lodging.taken, app.state.fast_lodging.passed) == (2, 1)
+    lodged = app.state.fast_lanes["/v1/declarations"]
+    assert (lodged.taken, lodged.passed) == (2, 1)
     # The two lodgements, and an audit anchor when the sealer's first round (once at start) came in between.
     assert backlog in (2, 3)
     waiting = f"{backlog} accepted submissions are waiting to be published (bound 2); retry later"

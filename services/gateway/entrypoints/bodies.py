@@ -41,7 +41,11 @@ def not_json(exc: ValueError | RecursionError) -> RequestValidationError:
 
 async def read_json(request: Request, model: type[M]) -> M:
     """The body as `model`; 422 with the path of every invalid or unknown field."""
-    raw_bytes = await request.body()
+    return from_json(await request.body(), model)
+
+
+def from_json(raw_bytes: bytes, model: type[M]) -> M:
+    """A JSON body as `model` (`read_json`)."""
     try:
         raw = json.loads(raw_bytes)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -57,15 +61,17 @@ async def read_json(request: Request, model: type[M]) -> M:
 
 async def read_certificate(request: Request) -> tuple[Certificate, bytes | None]:
     """A certificate from JSON, or from UN/CEFACT SPS XML as the ePhyto Hub delivers it (bare, in its
-    envelopes, or in a SOAP body); with XML, also the certificate document to keep.
+    envelopes, or in a SOAP body); with XML, also the certificate document to keep."""
+    return await certificate_from(await request.body(), media_type(request), int(request.app.state.max_body_bytes))
 
-    XML is read on the event loop when small, in a worker thread when large (`read_in_turn`)."""
-    kind = media_type(request)
+
+async def certificate_from(body: bytes, kind: str, max_bytes: int) -> tuple[Certificate, bytes | None]:
+    """A certificate from a body of media type `kind` (`read_certificate`). XML is read on the event loop when
+    small, in a worker thread when large (`read_in_turn`)."""
     if kind in JSON_TYPES:
-        return await read_json(request, Certificate), None
+        return from_json(body, Certificate), None
     if kind in XML_TYPES + SOAP_TYPES:
-        body, limit = await request.body(), int(request.app.state.max_body_bytes)
-        parsed = await read_in_turn(parse_certificate_xml, body, max_bytes=limit)
+        parsed = await read_in_turn(parse_certificate_xml, body, max_bytes=max_bytes)
         return parsed.certificate, parsed.document
     raise UnsupportedMediaType(
         f"send the certificate as {' or '.join(JSON_TYPES + XML_TYPES + SOAP_TYPES)}, not {kind!r}"

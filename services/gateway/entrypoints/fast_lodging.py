@@ -1,24 +1,26 @@
-"""The fast path for the gateway's commonest request: a trader lodging a new declaration as JSON.
+"""The fast paths for the gateway's commonest requests: a trader lodging a new declaration as JSON, and an NPPO
+delivering a certificate as UN/CEFACT SPS XML (or JSON).
 
 FastAPI's request path (routing, dependencies, the idempotency wrapper) costs a fifth to a third of such a
 submission's CPU (`python -m bench.stack_cost`). This ASGI middleware takes the request before the router, and
-answers it itself when nothing about it is out of the ordinary: a key the route's own gate admits (a trader's), in
-force and within its rate, room in the outbox, a body the contract's model accepts, no Idempotency-Key, tracing
-off. It lodges the declaration through the same service layer the route calls (`declarations.submit`, in an outbox
-transaction with its audit record) and answers what the route answers.
+answers it itself when nothing about it is out of the ordinary: a key the route's own gate admits (a trader's, an
+NPPO's), in force and within its rate, room in the outbox, a body the route reads as it would (`bodies`), no
+Idempotency-Key, tracing off. It submits through the function the route calls (`declarations.lodge`,
+`certificates.deliver`), in an outbox transaction with its audit record, and answers what the route answers.
 
 Anything else goes on to the route, the body replayed as it came: a missing or unknown key, another role, a body
-that does not validate, XML, an Idempotency-Key, a full outbox, a rate limit reached, an LRN used before or a
-database error (the fast path's transaction rolled back). So every refusal, and every answer but the ordinary one,
-is the route's own.
+that does not validate, a declaration in XML, an Idempotency-Key, a full outbox, a rate limit reached, an LRN used
+before with another body, a certificate of another country's NPPO or a database error (the fast path's transaction
+rolled back). So every refusal, and every answer but the ordinary one, is the route's own.
 """
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
@@ -26,18 +28,27 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.contract.declaration import Declaration
+from services.gateway.adapters.safe_xml import XmlRefused
 from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Caller
 from services.gateway.domain.errors import GatewayError
-from services.gateway.entrypoints.bodies import JSON_TYPES, media_type
-from services.gateway.entrypoints.deps import act_as, gate_of, key_holder, outbox_has_room
+from services.gateway.entrypoints.bodies import (
+    JSON_TYPES,
+    SOAP_TYPES,
+    XML_TYPES,
+    certificate_from,
+    from_json,
+    media_type,
+)
+from services.gateway.entrypoints.deps import Gate, act_as, gate_of, key_holder, outbox_has_room
+from services.gateway.entrypoints.idempotent import Answer
+from services.gateway.entrypoints.routes.certificates import deliver
 from services.gateway.entrypoints.routes.declarations import lodge
 from services.gateway.service_layer import api_keys
 
 log = logging.getLogger(__name__)
-PATH = "/v1/declarations"
-Answer = tuple[int, bytes, str]  # status, body, Location
-_HANDED_ON = (GatewayError, DBAPIError, OSError)
+Written = tuple[int, bytes, str]  # status, body, Location
+_HANDED_ON = (GatewayError, DBAPIError, OSError, RequestValidationError, XmlRefused)
 """What the route answers itself: a refusal (4xx), and a database that failed or cannot be reached (503, or 500)."""
 
 
@@ -49,31 +60,61 @@ class LaneCounts:
     passed: int = 0
 
 
-class FastLodging:
-    """Answers the ordinary `POST /v1/declarations` itself; passes every other request to `app` (see the module)."""
+Read = Callable[[bytes, str, Gateway], Awaitable[dict[str, Any]]]
+"""A body of a media type, read as the route reads it: the keyword arguments of the lane's `submit`."""
 
-    def __init__(self, app: ASGIApp, *, gateway: Gateway, route: APIRoute, counts: LaneCounts) -> None:
+
+@dataclass
+class Lane:
+    """A route the fast path stands in for: its path, the media types it takes there, how a body is read, and the
+    function the route submits through (`transaction`, `context`, `caller`, `now`, and what `read` gave)."""
+
+    path: str
+    media_types: tuple[str, ...]
+    read: Read
+    submit: Callable[..., Awaitable[Answer]]
+    counts: LaneCounts = field(default_factory=LaneCounts)
+
+
+async def _declaration(body: bytes, kind: str, context: Gateway) -> dict[str, Any]:
+    return {"declaration": from_json(body, Declaration)}
+
+
+async def _certificate(body: bytes, kind: str, context: Gateway) -> dict[str, Any]:
+    certificate, document = await certificate_from(body, kind, context.settings.max_body_bytes)
+    return {"certificate": certificate, "document": document}
+
+
+def lanes() -> list[Lane]:
+    """The routes with a fast path, each with counts of its own."""
+    return [
+        Lane("/v1/declarations", JSON_TYPES, _declaration, lodge),
+        Lane("/v1/certificates", JSON_TYPES + XML_TYPES + SOAP_TYPES, _certificate, deliver),
+    ]
+
+
+class FastLodging:
+    """Answers the ordinary POST of each lane itself; passes every other request to `app` (see the module)."""
+
+    def __init__(self, app: ASGIApp, *, gateway: Gateway, lanes: list[Lane], routes: list[BaseRoute]) -> None:
         self.app = app
         self._gateway = gateway
-        self._matched = _Matched(PATH)  # left in the scope, as the router would: metrics and spans are named after it
-        gate = gate_of(route.dependant)
-        if gate is None:
-            raise LookupError(f"POST {PATH} has no gate: the fast path would let anyone lodge")
-        self._gate = gate
-        self._counts = counts
+        self._lanes = {lane.path: (lane, _gate(routes, lane.path), _Matched(lane.path)) for lane in lanes}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._may_take(scope):
+        taken = self._may_take(scope)
+        if taken is None:
             await self.app(scope, receive, send)
             return
+        (lane, gate, matched), kind = taken
         body, messages = await _body(receive)
-        answered = None if body is None else await self._lodge(scope, body)
+        answered = None if body is None else await self._lodge(scope, body, lane, gate, kind)
         if answered is None:
-            self._counts.passed += 1
+            lane.counts.passed += 1
             await self.app(scope, _replaying(messages, receive), send)
             return
-        self._counts.taken += 1
-        scope["route"] = self._matched
+        lane.counts.taken += 1
+        scope["route"] = matched  # left in the scope, as the router would: metrics and spans are named after it
         status, content, location = answered
         headers = [
             (b"content-length", str(len(content)).encode()),
@@ -83,50 +124,52 @@ class FastLodging:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
-    def _may_take(self, scope: Scope) -> bool:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
-            return False
-        if self._gateway.runtime.tracing.enabled:  # each request then has a span the route's middleware opens
-            return False
+    def _may_take(self, scope: Scope) -> "tuple[tuple[Lane, Gate, _Matched], str] | None":
+        """The lane of an ordinary submission, and its media type; None for a request the route answers."""
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return None
+        lane = self._lanes.get(scope["path"])
+        if lane is None or self._gateway.runtime.tracing.enabled:  # with tracing, each request has a span the
+            return None  # route's middleware opens
         request = Request(scope)
-        return media_type(request) in JSON_TYPES and "idempotency-key" not in request.headers
+        kind = media_type(request)
+        if kind not in lane[0].media_types or "idempotency-key" in request.headers:
+            return None
+        return lane, kind
 
-    async def _lodge(self, scope: Scope, body: bytes) -> Answer | None:
+    async def _lodge(self, scope: Scope, body: bytes, lane: Lane, gate: Gate, kind: str) -> Written | None:
         """The answer to an ordinary submission, or None to leave the request to the route: then nothing was
         written (a refusal or a database error rolled the transaction back), and the route answers as always."""
         try:
-            return await self._lodged(scope, body)
+            return await self._lodged(scope, body, lane, gate, kind)
         except _HANDED_ON as refused:
             log.debug("fast lodging leaves the request to the route (%s: %s)", type(refused).__name__, refused)
             return None
 
-    async def _lodged(self, scope: Scope, body: bytes) -> Answer | None:
+    async def _lodged(self, scope: Scope, body: bytes, lane: Lane, gate: Gate, kind: str) -> Written | None:
         context, key = self._gateway, Request(scope).headers.get("x-api-key", "")
         if not key:
             return None
         who = await key_holder(context, key)
-        if who is None or not self._gate.admits(who):
+        if who is None or not gate.admits(who):
             return None
         await outbox_has_room(context)  # Overloaded when full: handed on, and the route answers 503
-        try:
-            declaration = Declaration.model_validate(json.loads(body), extra="forbid")
-        except (ValueError, RecursionError):  # a ValidationError is a ValueError; the route says what is wrong
-            return None
+        read = await lane.read(body, kind, context)  # a body the route refuses: handed on, the route says why
         hashed = api_keys.hash_key(key)
         if context.rate_limits.take(hashed, time.monotonic()) > 0:
             return None
         try:
-            return await self._submitted(declaration, who)
+            return await self._submitted(lane, read, who)
         except _HANDED_ON:
             context.rate_limits.give_back(hashed)  # the route takes the request's token
             raise
 
-    async def _submitted(self, declaration: Declaration, who: Caller) -> Answer:
+    async def _submitted(self, lane: Lane, read: dict[str, Any], who: Caller) -> Written:
         context = self._gateway
         act_as(who)
         async with context.runtime.transactions.begin() as transaction:
-            status, view, location = await lodge(
-                transaction, context=context, declaration=declaration, caller=who, now=context.clock()
+            status, view, location = await lane.submit(
+                transaction, context=context, caller=who, now=context.clock(), **read
             )
         return status, view.model_dump_json().encode(), location
 
@@ -157,12 +200,15 @@ def _replaying(messages: list[Message], receive: Receive) -> Callable[[], Awaita
     return replay
 
 
-def route_of(routes: list[BaseRoute]) -> APIRoute:
-    """The route the fast path stands in for."""
+def _gate(routes: list[BaseRoute], path: str) -> Gate:
+    """The gate of the POST route at `path`, which the fast path stands in for."""
     for route in iter_route_contexts(routes):
-        if route.path_format == PATH and "POST" in (route.methods or ()) and isinstance(route.original_route, APIRoute):
-            return route.original_route
-    raise LookupError(f"no POST {PATH} route to stand in for")
+        if route.path_format == path and "POST" in (route.methods or ()) and isinstance(route.original_route, APIRoute):
+            gate = gate_of(route.original_route.dependant)
+            if gate is None:
+                raise LookupError(f"POST {path} has no gate: the fast path would let anyone submit")
+            return gate
+    raise LookupError(f"no POST {path} route to stand in for")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Role
 from services.gateway.entrypoints import problems, response_examples
 from services.gateway.entrypoints.deps import allow
-from services.gateway.entrypoints.fast_lodging import FastLodging, LaneCounts, route_of
+from services.gateway.entrypoints.fast_lodging import FastLodging, lanes
 from services.gateway.entrypoints.routes import (
     amendments,
     arrivals,
@@ -128,9 +128,10 @@ def create_app(gateway: Gateway) -> FastAPI:
     for router in routers(gateway):
         app.include_router(router)
     app.include_router(operations.pages)
-    app.state.fast_lodging = LaneCounts()
+    fast = lanes()
+    app.state.fast_lanes = {lane.path: lane.counts for lane in fast}
     if gateway.settings.fast_lodging:
-        app.add_middleware(FastLodging, gateway=gateway, route=route_of(app.routes), counts=app.state.fast_lodging)
+        app.add_middleware(FastLodging, gateway=gateway, lanes=fast, routes=app.routes)
     app.add_middleware(_BodyLimit, limit=gateway.settings.max_body_bytes)
     # Each one added wraps those before it: unexpected errors are answered inside the correlation id's middleware,
     # and outside _BodyLimit, whose exception ends a request whose response had already started.

@@ -1,12 +1,16 @@
 """/v1/certificates: NPPOs deliver phytosanitary certificates; traders and officers read them."""
 
+from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from services.contract.certificate import Certificate
 from services.contract.database import reading
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction
+from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Caller, Grant, Role
 from services.gateway.domain.errors import NotFound
 from services.gateway.entrypoints.bodies import read_certificate, request_body
@@ -51,20 +55,6 @@ async def submit_certificate(
     whose Content holds it, or an ePhytoEnvelope, optionally inside a SOAP body."""
     certificate, document = await read_certificate(request)
     now = context.clock()
-
-    async def receive(transaction: Transaction) -> Answer:
-        row, created = await certificates.receive(
-            transaction,
-            certificate=certificate,
-            caller=who,
-            correlation_id=correlation_id.get() or "",
-            now=now,
-            source=context.source,
-            document=document,
-        )
-        view = certificate_view(row, certificate) if created else certificate_view(row)
-        return (201 if created else 200), view, f"/v1/certificates/{row.id}"
-
     return await answer_once(
         context,
         request,
@@ -72,8 +62,32 @@ async def submit_certificate(
         key=idempotency_key,
         body=certificate,
         now=now,
-        answer=receive,
+        answer=partial(deliver, context=context, certificate=certificate, document=document, caller=who, now=now),
     )
+
+
+async def deliver(
+    transaction: Transaction,
+    *,
+    context: Gateway,
+    certificate: Certificate,
+    document: bytes | None,
+    caller: Caller,
+    now: datetime,
+) -> Answer:
+    """Receive `certificate` in `transaction`: 201 and its view; 200 and the stored one's for a redelivery (the
+    route's answer, and the fast path's: entrypoints/fast_lodging.py)."""
+    row, created = await certificates.receive(
+        transaction,
+        certificate=certificate,
+        caller=caller,
+        correlation_id=correlation_id.get() or "",
+        now=now,
+        source=context.source,
+        document=document,
+    )
+    view = certificate_view(row, certificate) if created else certificate_view(row)
+    return (201 if created else 200), view, f"/v1/certificates/{row.id}"
 
 
 @router.get("/{certificate_id}", response_model=CertificateRead, responses=PROBLEMS, summary="Get a certificate")

@@ -99,22 +99,23 @@ class FastLodging:
     def __init__(self, app: ASGIApp, *, gateway: Gateway, lanes: list[Lane], routes: list[BaseRoute]) -> None:
         self.app = app
         self._gateway = gateway
-        self._lanes = {lane.path: (lane, _gate(routes, lane.path), _Matched(lane.path)) for lane in lanes}
+        self._lanes = {lane.path: _Standing(lane, _gate(routes, lane.path), _Matched(lane.path)) for lane in lanes}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         taken = self._may_take(scope)
         if taken is None:
             await self.app(scope, receive, send)
             return
-        (lane, gate, matched), kind = taken
+        standing, kind = taken
+        lane = standing.lane
         body, messages = await _body(receive)
-        answered = None if body is None else await self._lodge(scope, body, lane, gate, kind)
+        answered = None if body is None else await self._lodge(scope, body, standing, kind)
         if answered is None:
             lane.counts.passed += 1
             await self.app(scope, _replaying(messages, receive), send)
             return
         lane.counts.taken += 1
-        scope["route"] = matched  # left in the scope, as the router would: metrics and spans are named after it
+        scope["route"] = standing.matched  # as the router would: metrics and spans are named after it
         status, content, location = answered
         headers = [
             (b"content-length", str(len(content)).encode()),
@@ -124,34 +125,34 @@ class FastLodging:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
-    def _may_take(self, scope: Scope) -> "tuple[tuple[Lane, Gate, _Matched], str] | None":
+    def _may_take(self, scope: Scope) -> "tuple[_Standing, str] | None":
         """The lane of an ordinary submission, and its media type; None for a request the route answers."""
         if scope["type"] != "http" or scope["method"] != "POST":
             return None
-        lane = self._lanes.get(scope["path"])
-        if lane is None or self._gateway.runtime.tracing.enabled:  # with tracing, each request has a span the
+        standing = self._lanes.get(scope["path"])
+        if standing is None or self._gateway.runtime.tracing.enabled:  # with tracing, each request has a span the
             return None  # route's middleware opens
         request = Request(scope)
         kind = media_type(request)
-        if kind not in lane[0].media_types or "idempotency-key" in request.headers:
+        if kind not in standing.lane.media_types or "idempotency-key" in request.headers:
             return None
-        return lane, kind
+        return standing, kind
 
-    async def _lodge(self, scope: Scope, body: bytes, lane: Lane, gate: Gate, kind: str) -> Written | None:
+    async def _lodge(self, scope: Scope, body: bytes, standing: "_Standing", kind: str) -> Written | None:
         """The answer to an ordinary submission, or None to leave the request to the route: then nothing was
         written (a refusal or a database error rolled the transaction back), and the route answers as always."""
         try:
-            return await self._lodged(scope, body, lane, gate, kind)
+            return await self._lodged(scope, body, standing, kind)
         except _HANDED_ON as refused:
             log.debug("fast lodging leaves the request to the route (%s: %s)", type(refused).__name__, refused)
             return None
 
-    async def _lodged(self, scope: Scope, body: bytes, lane: Lane, gate: Gate, kind: str) -> Written | None:
-        context, key = self._gateway, Request(scope).headers.get("x-api-key", "")
+    async def _lodged(self, scope: Scope, body: bytes, standing: "_Standing", kind: str) -> Written | None:
+        lane, context, key = standing.lane, self._gateway, Request(scope).headers.get("x-api-key", "")
         if not key:
             return None
         who = await key_holder(context, key)
-        if who is None or not gate.admits(who):
+        if who is None or not standing.gate.admits(who):
             return None
         await outbox_has_room(context)  # Overloaded when full: handed on, and the route answers 503
         read = await lane.read(body, kind, context)  # a body the route refuses: handed on, the route says why
@@ -216,3 +217,13 @@ class _Matched:
     """What a router leaves in the scope for the route it matched, as far as the metrics and spans read it."""
 
     path: str
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """A lane and what the fast path takes from its route: the gate it admits callers by, and the route it leaves in
+    the scope."""
+
+    lane: Lane
+    gate: Gate
+    matched: _Matched

@@ -11,9 +11,16 @@ types' own bind processors, runs the SQL, and makes the rows with the types' res
 `Row` and `Result`. So the SQL, the conversions and the rows are SQLAlchemy's; only the machinery around them is
 skipped.
 
+Two things SQLAlchemy finishes at each execution are run directly too, as SQLite can take them whole: a list of
+values for `IN` (an expanding parameter, which SQLAlchemy writes out as one placeholder a value) is bound as one
+JSON array and read back by `json_each`, so the SQL stays the same for any length; and RETURNING over many sets of
+parameters (SQLAlchemy's "insertmanyvalues") runs once a set, its rows in the order of the sets. A consumer's batch
+and the relay's marks run several such statements a transaction.
+
 A statement built anew for each call, and any statement this cannot run as SQLAlchemy would (Python-side column
-defaults, expanding IN parameters, RETURNING over many parameter sets, execution options), goes through SQLAlchemy
-as always, on the same connection and in the same transaction: SQLAlchemy then joins the transaction, and ends it.
+defaults, a list of tuples or of other values than text and integers for `IN`, execution options), goes through
+SQLAlchemy as always, on the same connection and in the same transaction: SQLAlchemy then joins the transaction,
+and ends it.
 """
 
 import sqlite3
@@ -25,12 +32,14 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Delete, Insert, Select, Update
 from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 
 from services.contract import sqlite_inline
 
@@ -54,36 +63,58 @@ class _Plan:
     """How to run one statement with one set of parameter names: its SQL, and the conversions on either side."""
 
     compiled: SQLCompiler
+    sql: str
+    """The compiled SQL, each list for `IN` read from one JSON array (`json_each`)."""
     take: Callable[[Mapping[str, Any]], tuple[Any, ...]]
     """The positional parameters' values, in order, from the values by name."""
     given: bool
     """Every positional parameter is one of the values given, by its own name: SQLAlchemy's `construct_params`,
     which adds the values bound into the statement itself, has nothing to add."""
     binds: tuple[tuple[int, Processor], ...]
-    """The position and the type's bind processor of each positional parameter that has one."""
+    """The position and the type's bind processor of each positional parameter that has one, a list's for each of
+    its values: a list for `IN` is then bound as a JSON array."""
     returns_rows: bool
     results: tuple[tuple[int, Processor], ...]
     """The position and the type's result processor of each returned column that has one."""
     metadata: SimpleResultMetaData
 
+    listed: tuple[int, ...]
+    """The positions of the lists for `IN`."""
+
     def run(self, raw: sqlite3.Connection, parameters: list[dict[str, Any]]) -> Result[Any]:
-        sql = self.compiled.string
+        sql = self.sql
         try:
-            if len(parameters) > 1:
+            if len(parameters) > 1 and self.returns_rows:  # RETURNING: SQLite's executemany returns no rows
+                fetched, rowcount = [], 0
+                for one in parameters:
+                    cursor = raw.execute(sql, self._positional(one))
+                    fetched += cursor.fetchall()
+                    rowcount += cursor.rowcount
+            elif len(parameters) > 1:
                 cursor = raw.executemany(sql, [self._positional(one) for one in parameters])
+                fetched, rowcount = [], cursor.rowcount
             else:
                 cursor = raw.execute(sql, self._positional(parameters[0] if parameters else {}))
-            fetched = cursor.fetchall() if self.returns_rows else []
+                fetched = cursor.fetchall() if self.returns_rows else []
+                rowcount = cursor.rowcount
         except Exception as exc:
             # SQLAlchemy's error for it, as its own execution raises: a DBAPIError for the database's, a
             # StatementError for one in the parameters (a bind processor's)
             raise DBAPIError.instance(sql, parameters, exc, sqlite3.Error, ismulti=len(parameters) > 1) from exc
         rows = [tuple(_converted(row, self.results)) for row in fetched] if self.results else fetched
-        return DirectResult(self.metadata, rows, rowcount=cursor.rowcount, returns_rows=self.returns_rows)
+        return DirectResult(self.metadata, rows, rowcount=rowcount, returns_rows=self.returns_rows)
 
     def _positional(self, parameters: dict[str, Any]) -> Sequence[Any]:
         values = self.take(parameters if self.given else self.compiled.construct_params(parameters, escape_names=False))
-        return _converted(values, self.binds) if self.binds else values
+        if not self.binds and not self.listed:
+            return values
+        converted = list(values)
+        for position, convert in self.binds:
+            value = converted[position]
+            converted[position] = [convert(each) for each in value] if position in self.listed else convert(value)
+        for position in self.listed:
+            converted[position] = orjson.dumps(list(converted[position])).decode()
+        return converted
 
 
 def _converted(values: Sequence[Any], conversions: tuple[tuple[int, Processor], ...]) -> list[Any]:
@@ -149,24 +180,42 @@ class _Planner:
         compiled = statement.compile(dialect=dialect, column_keys=sorted(names), for_executemany=many)
         if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
             return None
-        if compiled.literal_execute_params or compiled.post_compile_params or compiled.schema_translate_map:
+        if compiled.literal_execute_params or compiled.schema_translate_map or compiled.escaped_bind_names:
             return None  # the SQL is finished at each execution
+        if not all(_listable(bind) for bind in compiled.post_compile_params):
+            return None  # a list SQLAlchemy writes out, one placeholder a value, at each execution
         if compiled.insert_prefetch or compiled.update_prefetch:
             return None  # Python-side column defaults, computed at each execution
         if compiled.implicit_returning:
             return None  # RETURNING that SQLAlchemy adds for itself, and keeps from the result
         columns = compiled._result_columns  # what SQLAlchemy's own results are made from: keys, objects and types
-        if columns and (many or not compiled._ordered_columns):
-            return None  # RETURNING over many rows of parameters is SQLAlchemy's "insertmanyvalues"
+        if columns and not compiled._ordered_columns:
+            return None
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         positional = compiled.positiontup
         given = all(
             name in names and by_name[name].key == name and by_name[name].callable is None for name in positional
         )
+        listed = {compiled.bind_names[bind] for bind in compiled.post_compile_params}
+        sql = compiled.string
+        for name in listed:
+            sql = sql.replace(f"__[POSTCOMPILE_{name}]", "SELECT value FROM json_each(?)")
         binds = _present(by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in positional)
         results = _present(entry.type.dialect_impl(dialect).result_processor(dialect, None) for entry in columns)
         metadata = SimpleResultMetaData([entry.keyname for entry in columns], [entry.objects for entry in columns])
-        return _Plan(compiled, _taker(positional), given, binds, bool(columns), results, metadata)
+        at = tuple(position for position, name in enumerate(positional) if name in listed)
+        return _Plan(compiled, sql, _taker(positional), given, binds, bool(columns), results, metadata, at)
+
+
+def _listable(bind: BindParameter[Any]) -> bool:
+    """A list for `IN` that can be bound as one JSON array: of text or integers (their JSON is exact, and SQLite
+    compares the values `json_each` reads back as it would the same values bound one by one)."""
+    if not bind.expanding or bind.literal_execute:
+        return False
+    try:
+        return bind.type.python_type in (str, int)
+    except NotImplementedError:  # a type that does not say
+        return False
 
 
 def _present(processors: Iterable[Processor | None]) -> tuple[tuple[int, Processor], ...]:

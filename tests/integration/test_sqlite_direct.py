@@ -29,6 +29,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError, StatementError
@@ -120,6 +121,45 @@ RUN_AGAIN: dict[str, tuple[Any, Any, Any]] = {
         {"item": "S3"},
     ),
     "delete": (delete(MARKS).where(MARKS.c.kind == bindparam("kind")), {"kind": "seed"}, {"kind": "nothing"}),
+    "select IN a list of text": (
+        select(ITEMS.c.code).where(ITEMS.c.code.in_(bindparam("codes", expanding=True))).order_by(ITEMS.c.code),
+        {"codes": ["S1", "S3"]},
+        {"codes": ["S3", "none", "ä ✓", "S2", "S3"]},  # another length, a value twice, ones nothing has
+    ),
+    "select IN a list, empty": (
+        select(ITEMS.c.code).where(ITEMS.c.code.in_(bindparam("codes", expanding=True))),
+        {"codes": ["S1"]},
+        {"codes": []},
+    ),
+    "select NOT IN a list, empty": (
+        select(ITEMS.c.code).where(ITEMS.c.code.not_in(bindparam("codes", expanding=True))).order_by(ITEMS.c.code),
+        {"codes": ["S1"]},
+        {"codes": []},
+    ),
+    "select IN a list of integers, and by another parameter": (
+        select(ITEMS.c.code)
+        .where(ITEMS.c.size.in_(bindparam("sizes", expanding=True)), ITEMS.c.code != bindparam("other"))
+        .order_by(ITEMS.c.code),
+        {"sizes": [2**40 + 2], "other": "S1"},
+        {"sizes": [2**40 + 2, 2**40 + 3, 7], "other": "S3"},  # 64-bit values, as SQLite keeps them
+    ),
+    "update IN a list, a time set": (
+        update(ITEMS)
+        .where(ITEMS.c.code.in_(bindparam("codes", expanding=True)))
+        .values(closed_at=bindparam("closing")),
+        {"codes": ["S1"], "closing": AT},
+        {"codes": ["S2", "S3", "none"], "closing": AT + timedelta(hours=1)},
+    ),
+    "insert many, returning": (
+        insert(MARKS).returning(MARKS.c.id, MARKS.c.item_code, MARKS.c.kind),
+        [{"item_code": "S2", "kind": "m"}, {"item_code": "S3", "kind": "n"}],
+        [{"item_code": "S3", "kind": "o"}, {"item_code": "S1", "kind": "p"}, {"item_code": "S2", "kind": "q"}],
+    ),
+    "insert many or nothing, returning": (
+        insert_unless_present("sqlite", ITEMS, returning_all_but=frozenset({"payload", "detail"})),
+        [item("D1"), item("S1")],
+        [item("D2"), item("S2"), item("D1"), item("D3")],  # the taken ones come back as nothing
+    ),
 }
 
 
@@ -188,13 +228,13 @@ async def test_a_statement_run_again_goes_to_sqlite_and_does_what_sqlalchemy_doe
 
 
 THROUGH_SQLALCHEMY: dict[str, tuple[Any, Any]] = {
-    "expanding IN": (
-        select(ITEMS.c.code).where(ITEMS.c.code.in_(bindparam("codes", expanding=True))).order_by(ITEMS.c.code),
-        {"codes": ["S1", "S3"]},
+    "IN a list of times": (
+        select(ITEMS.c.code).where(ITEMS.c.at.in_(bindparam("times", expanding=True))).order_by(ITEMS.c.code),
+        {"times": [AT + timedelta(seconds=2)]},
     ),
-    "RETURNING over many rows of parameters": (
-        insert(MARKS).returning(MARKS.c.item_code, MARKS.c.kind),
-        [{"item_code": "S2", "kind": "m"}, {"item_code": "S3", "kind": "n"}],
+    "IN a list of pairs": (
+        select(ITEMS.c.code).where(tuple_(ITEMS.c.code, ITEMS.c.open).in_(bindparam("pairs", expanding=True))),
+        {"pairs": [("S1", True), ("S2", False)]},
     ),
     "a Python-side default": (insert(MARKS).returning(MARKS.c.kind), {"item_code": "S2"}),
     "execution options": (select(ITEMS.c.code).order_by(ITEMS.c.code).execution_options(logging_token="checks"), None),

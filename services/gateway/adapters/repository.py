@@ -133,6 +133,7 @@ _FIRST_VERSION = insert(declaration_versions).returning(
     *(column for column in declaration_versions.c if column.name != "body")
 )
 _TIMELINE_ENTRY = insert(timeline).returning(*timeline.c)
+_CITATION = insert(certificate_references)
 
 
 async def insert_version(
@@ -162,7 +163,7 @@ async def insert_version(
 async def _cite(connection: AsyncConnection, declaration_id: str, certificate_numbers: set[str]) -> None:
     if certificate_numbers:
         await connection.execute(
-            insert(certificate_references),
+            _CITATION,
             [{"declaration_id": declaration_id, "certificate_number": cited} for cited in sorted(certificate_numbers)],
         )
 

@@ -77,7 +77,6 @@ class _Plan:
     results: tuple[tuple[int, Processor], ...]
     """The position and the type's result processor of each returned column that has one."""
     metadata: SimpleResultMetaData
-
     listed: tuple[int, ...]
     """The positions of the lists for `IN`."""
 
@@ -190,7 +189,7 @@ class _Planner:
             return None  # RETURNING that SQLAlchemy adds for itself, and keeps from the result
         columns = compiled._result_columns  # what SQLAlchemy's own results are made from: keys, objects and types
         if columns and not compiled._ordered_columns:
-            return None
+            return None  # rows SQLAlchemy matches to the columns by name, not by position
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         positional = compiled.positiontup
         given = all(

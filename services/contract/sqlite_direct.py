@@ -80,20 +80,26 @@ class _Plan:
     listed: tuple[int, ...]
     """The positions of the lists for `IN`."""
 
-    def run(self, raw: sqlite3.Connection, parameters: list[dict[str, Any]]) -> Result[Any]:
+    def run(self, raw: sqlite3.Connection, parameters: list[dict[str, Any]]) -> Result[Any] | None:
+        """The statement's result; None, having run nothing, when a list for `IN` holds a value its JSON would not
+        give back exactly (SQLAlchemy runs the statement then)."""
         sql = self.sql
         try:
-            if len(parameters) > 1 and self.returns_rows:  # RETURNING: SQLite's executemany returns no rows
+            try:
+                positional = [self._positional(one) for one in parameters or [{}]]
+            except _NotExact:
+                return None
+            if len(positional) > 1 and self.returns_rows:  # RETURNING: SQLite's executemany returns no rows
                 fetched, rowcount = [], 0
-                for one in parameters:
-                    cursor = raw.execute(sql, self._positional(one))
+                for values in positional:
+                    cursor = raw.execute(sql, values)
                     fetched += cursor.fetchall()
                     rowcount += cursor.rowcount
-            elif len(parameters) > 1:
-                cursor = raw.executemany(sql, [self._positional(one) for one in parameters])
+            elif len(positional) > 1:
+                cursor = raw.executemany(sql, positional)
                 fetched, rowcount = [], cursor.rowcount
             else:
-                cursor = raw.execute(sql, self._positional(parameters[0] if parameters else {}))
+                cursor = raw.execute(sql, positional[0])
                 fetched = cursor.fetchall() if self.returns_rows else []
                 rowcount = cursor.rowcount
         except Exception as exc:
@@ -112,8 +118,28 @@ class _Plan:
             value = converted[position]
             converted[position] = [convert(each) for each in value] if position in self.listed else convert(value)
         for position in self.listed:
-            converted[position] = orjson.dumps(list(converted[position])).decode()
+            converted[position] = _json_list(converted[position])
         return converted
+
+
+class _NotExact(Exception):
+    """A list for `IN` that one JSON array would not carry exactly."""
+
+
+_EXACT_JSON = orjson.OPT_STRICT_INTEGER | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _json_list(values: Iterable[Any]) -> str:
+    """A list for `IN` as the JSON array `json_each` reads back value for value. Not for integers past 53 bits (SQLite
+    reads those past 63 as reals), nor for text with a NUL character (`json_each` ends the text there), nor for
+    values JSON has no exact form for: raises _NotExact for those."""
+    try:
+        text = orjson.dumps(list(values), option=_EXACT_JSON)
+    except orjson.JSONEncodeError as exc:
+        raise _NotExact from exc
+    if b"\\u0000" in text:
+        raise _NotExact
+    return text.decode()
 
 
 def _converted(values: Sequence[Any], conversions: tuple[tuple[int, Processor], ...]) -> list[Any]:
@@ -190,6 +216,8 @@ class _Planner:
         columns = compiled._result_columns  # what SQLAlchemy's own results are made from: keys, objects and types
         if columns and not compiled._ordered_columns:
             return None  # rows SQLAlchemy matches to the columns by name, not by position
+        if columns and many and not isinstance(statement, Insert):
+            return None  # SQLAlchemy refuses UPDATE or DELETE ... RETURNING over many sets of parameters
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         positional = compiled.positiontup
         given = all(
@@ -207,8 +235,8 @@ class _Planner:
 
 
 def _listable(bind: BindParameter[Any]) -> bool:
-    """A list for `IN` that can be bound as one JSON array: of text or integers (their JSON is exact, and SQLite
-    compares the values `json_each` reads back as it would the same values bound one by one)."""
+    """A list for `IN` that can be bound as one JSON array: of text or integers (SQLite compares the values
+    `json_each` reads back as it would the same values bound one by one; `_json_list` says which lists of them)."""
     if not bind.expanding or bind.literal_execute:
         return False
     try:
@@ -280,9 +308,10 @@ class DirectConnection(AsyncConnection):
         dialect = self.dialect
         planner = _planners.get(dialect) or _planners.setdefault(dialect, _Planner(dialect))
         plan = planner.plan(statement, many)
-        if plan is None:
+        result = plan.run(raw, many) if plan is not None else None
+        if result is None:
             return await super().execute(statement, parameters, execution_options=execution_options)
-        return plan.run(raw, many)
+        return result
 
 
 async def connect(engine: AsyncEngine) -> DirectConnection:

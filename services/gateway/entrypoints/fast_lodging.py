@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.contract.declaration import Declaration
+from services.contract.dumped import json_of
 from services.gateway.adapters.safe_xml import XmlRefused
 from services.gateway.bootstrap import Gateway
 from services.gateway.domain.callers import Caller
@@ -172,7 +173,7 @@ class FastLodging:
             status, view, location = await lane.submit(
                 transaction, context=context, caller=who, now=context.clock(), **read
             )
-        return status, view.model_dump_json().encode(), location
+        return status, json_of(view), location  # the declaration's or certificate's JSON made when it was stored
 
 
 async def _body(receive: Receive) -> tuple[bytes | None, list[Message]]:

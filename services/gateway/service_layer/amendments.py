@@ -10,6 +10,7 @@ from ulid import ULID
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.consumer import PermanentEventError
 from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration
+from services.contract.dumped import dumped
 from services.contract.events import (
     ClearanceState,
     ClearanceStatus,
@@ -49,7 +50,7 @@ async def amend(
     row = await _declaration_to_change(transaction, declaration_id, caller, Change.AMENDMENT)
     current = Declaration.model_validate(row.body)
     _check_body(Change.AMENDMENT, current, declaration, caller)
-    body = declaration.model_dump(mode="json")
+    body = dumped(declaration).values
     changed = changed_fields(row.body, body)
     if not changed:
         return row, False
@@ -177,7 +178,7 @@ async def correct(
     for recorded in earlier:
         if recorded.body_hash == body_hash:
             return recorded, False
-    body = declaration.model_dump(mode="json")
+    body = dumped(declaration).values
     changed = changed_fields(row.body, body)
     if not changed:
         raise Unprocessable("the correction changes nothing on the released declaration", field="declaration")

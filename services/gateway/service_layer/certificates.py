@@ -9,7 +9,9 @@ from ulid import ULID
 
 from services.contract.certificate import Certificate, CertificateStatus
 from services.contract.cloudevents import Envelope
+from services.contract.database import JsonText
 from services.contract.declaration import Declaration
+from services.contract.dumped import dumped
 from services.contract.events import CertificateReceived
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
@@ -74,7 +76,7 @@ async def receive(
             "id": certificate_id,
             "issuing_country": certificate.issuing_country,
             "number": certificate.number,
-            "body": certificate.model_dump(mode="json"),
+            "body": JsonText(dumped(certificate).text.decode()),
             "body_hash": body_hash,
             "hub_delivery_number": certificate.hub_delivery_number,
             "correlation_id": correlation_id,
@@ -126,7 +128,7 @@ async def _withdraw(
         existing.id,
         expected_hash=existing.body_hash,
         values={
-            "body": certificate.model_dump(mode="json"),
+            "body": JsonText(dumped(certificate).text.decode()),
             "body_hash": body_hash,
             "hub_delivery_number": certificate.hub_delivery_number,
             "document": document if document is not None else existing.document,

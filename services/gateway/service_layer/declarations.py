@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
 from services.contract.cloudevents import Envelope
+from services.contract.database import JsonText
 from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration, FunctionCode
+from services.contract.dumped import dumped
 from services.contract.events import ClearanceState, ClearanceStatus, DeclarationSubmitted
 from services.contract.outbox import Transaction
 from services.gateway.adapters import repository
@@ -25,7 +27,7 @@ from services.gateway.domain.routing import RoutingTable
 
 def content_hash(model: BaseModel) -> str:
     """Hash of a model's canonical JSON: equal bodies give equal hashes whatever the key order sent."""
-    return dumped_hash(model.model_dump(mode="json"))
+    return dumped_hash(dumped(model).values)
 
 
 def dumped_hash(dumped: dict[str, Any]) -> str:
@@ -77,8 +79,8 @@ async def submit(
             "/v1/declarations/{id}/amendments or /cancellation",
             field="function_code",
         )
-    body = declaration.model_dump(mode="json")
-    body_hash = dumped_hash(body)
+    body = dumped(declaration)  # its JSON goes on into both tables, the event and the answer
+    body_hash = dumped_hash(body.values)
     declaration_id = str(ULID())
     required = routing.required_agencies(declaration)
     inserted = await repository.insert_declaration(
@@ -89,7 +91,7 @@ async def submit(
             "importer_id": declaration.importer.id,
             "lrn": declaration.lrn,
             "version": 1,
-            "body": body,
+            "body": JsonText(body.text.decode()),
             "body_hash": body_hash,
             "required_agencies": required,
             "routing_version": routing.version,

@@ -1,0 +1,79 @@
+"""A value's JSON made once (services/contract/dumped.py): what a model holding it writes is byte for byte what
+pydantic writes, a changed copy is dumped afresh, and nothing is kept once the value is gone."""
+
+import gc
+import weakref
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel, Field, computed_field
+
+from services.contract.declaration import Declaration
+from services.contract.dumped import dumped, json_of
+from services.gateway.entrypoints.schemas import CertificateRead
+from tests.unit.builders import certificate, certificate_received, declaration, declaration_submitted
+
+# Text a declaration's free text may hold: no control characters (the contract refuses them), anything else.
+free_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=40)
+
+
+@given(free_text)
+def test_an_event_holding_a_dumped_declaration_is_written_as_pydantic_writes_it(description: str) -> None:
+    item = declaration().goods_items[0].model_copy(update={"description": description})
+    event = declaration_submitted(declaration=declaration(item))
+    expected = event.model_dump_json().encode()
+    dumped(event.declaration)
+    assert json_of(event) == expected
+
+
+def test_a_view_holding_a_dumped_certificate_is_written_as_pydantic_writes_it() -> None:
+    held = certificate()
+    view = CertificateRead(
+        id="01JC0000000000000000000000",
+        issuing_country="NL",
+        number="X1",
+        received_at=datetime.now(UTC),
+        certificate=held,
+    )
+    dumped(held)
+    assert json_of(view) == view.model_dump_json().encode()
+    assert json_of(certificate_received()) == certificate_received().model_dump_json().encode()  # nothing dumped
+
+
+def test_a_dump_is_made_once_and_a_changed_copy_is_dumped_afresh() -> None:
+    original = declaration()
+    assert dumped(original) is dumped(original)
+    changed = original.model_copy(update={"lrn": "LRN-CHANGED"})
+    assert dumped(changed).values["lrn"] == "LRN-CHANGED"
+    assert b'"LRN-CHANGED"' in json_of(declaration_submitted(declaration=changed))
+    assert dumped(original).values["lrn"] != "LRN-CHANGED"
+
+
+def test_nothing_is_kept_once_a_dumped_value_is_gone() -> None:
+    held = declaration()
+    gone = weakref.ref(held)
+    dumped(held)
+    del held
+    gc.collect()
+    assert gone() is None
+    for n in range(50):  # a new value in the place of one gone has a dump of its own
+        fresh = Declaration.model_validate({**declaration().model_dump(), "lrn": f"LRN-{n}"})
+        assert dumped(fresh).values["lrn"] == f"LRN-{n}"
+
+
+class _Renamed(BaseModel):
+    declaration: Declaration
+    note: str = Field(serialization_alias="Note")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def items(self) -> int:
+        return len(self.declaration.goods_items)
+
+
+def test_a_model_with_computed_or_renamed_fields_is_written_by_pydantic() -> None:
+    held = declaration()
+    dumped(held)
+    renamed = _Renamed(declaration=held, note="n")
+    assert json_of(renamed) == renamed.model_dump_json().encode()

@@ -31,7 +31,6 @@ from services.contract.declaration import Declaration
 from services.contract.dumped import json_of
 from services.gateway.adapters.safe_xml import XmlRefused
 from services.gateway.bootstrap import Gateway
-from services.gateway.domain.callers import Caller
 from services.gateway.domain.errors import GatewayError
 from services.gateway.entrypoints.bodies import (
     JSON_TYPES,
@@ -41,7 +40,7 @@ from services.gateway.entrypoints.bodies import (
     from_json,
     media_type,
 )
-from services.gateway.entrypoints.deps import Gate, act_as, gate_of, key_holder, outbox_has_room
+from services.gateway.entrypoints.deps import Gate, act_as, gate_of, outbox_has_room
 from services.gateway.entrypoints.idempotent import Answer
 from services.gateway.entrypoints.routes.certificates import deliver
 from services.gateway.entrypoints.routes.declarations import lodge
@@ -49,8 +48,15 @@ from services.gateway.service_layer import api_keys
 
 log = logging.getLogger(__name__)
 Written = tuple[int, bytes, str]  # status, body, Location
-_HANDED_ON = (GatewayError, DBAPIError, OSError, RequestValidationError, XmlRefused)
-"""What the route answers itself: a refusal (4xx), and a database that failed or cannot be reached (503, or 500)."""
+
+
+class _LeftToTheRoute(Exception):
+    """A key the route's gate refuses, or one over its rate: the route answers."""
+
+
+_HANDED_ON = (GatewayError, DBAPIError, OSError, RequestValidationError, XmlRefused, _LeftToTheRoute)
+"""What the route answers itself: a refusal (4xx), a database that failed or cannot be reached (503, or 500), and a
+key its gate does not admit or that is over its rate."""
 
 
 @dataclass
@@ -149,30 +155,32 @@ class FastLodging:
             return None
 
     async def _lodged(self, scope: Scope, body: bytes, standing: "_Standing", kind: str) -> Written | None:
-        lane, context, key = standing.lane, self._gateway, Request(scope).headers.get("x-api-key", "")
+        key = Request(scope).headers.get("x-api-key", "")
         if not key:
             return None
-        who = await key_holder(context, key)
-        if who is None or not standing.gate.admits(who):
-            return None
-        await outbox_has_room(context)  # Overloaded when full: handed on, and the route answers 503
-        read = await lane.read(body, kind, context)  # a body the route refuses: handed on, the route says why
-        hashed = api_keys.hash_key(key)
-        if context.rate_limits.take(hashed, time.monotonic()) > 0:
-            return None
-        try:
-            return await self._submitted(lane, read, who)
-        except _HANDED_ON:
-            context.rate_limits.give_back(hashed)  # the route takes the request's token
-            raise
+        await outbox_has_room(self._gateway)  # Overloaded when full: handed on, and the route answers 503
+        read = await standing.lane.read(body, kind, self._gateway)  # one the route refuses: handed on, it says why
+        return await self._submitted(standing, key, read)
 
-    async def _submitted(self, lane: Lane, read: dict[str, Any], who: Caller) -> Written:
-        context = self._gateway
-        act_as(who)
-        async with context.runtime.transactions.begin() as transaction:
-            status, view, location = await lane.submit(
-                transaction, context=context, caller=who, now=context.clock(), **read
-            )
+    async def _submitted(self, standing: "_Standing", key: str, read: dict[str, Any]) -> Written:
+        """Submit in one write transaction, the key looked up in it: its connection's pages are warm, where a
+        reading transaction of its own cost more than the query. A key the route's gate would not admit, or over
+        its rate, is left to the route (nothing written): the route answers, and takes the request's token."""
+        context, hashed, taken = self._gateway, api_keys.hash_key(key), False
+        try:
+            async with context.runtime.transactions.begin() as transaction:
+                who = await api_keys.authenticate(transaction.connection, key)
+                if who is None or not standing.gate.admits(who) or context.rate_limits.take(hashed, time.monotonic()):
+                    raise _LeftToTheRoute
+                taken = True
+                act_as(who)
+                status, view, location = await standing.lane.submit(
+                    transaction, context=context, caller=who, now=context.clock(), **read
+                )
+        except _HANDED_ON:
+            if taken:
+                context.rate_limits.give_back(hashed)
+            raise
         return status, json_of(view), location  # the declaration's or certificate's JSON made when it was stored
 
 

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Text, bindparam, cast, delete, insert, or_, select, update
+from sqlalchemy import Column, Row, Text, bindparam, cast, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contract.database import insert_unless_present
+from services.contract.database import insert_unless_present, stored_row
 from services.contract.events import ClearanceState, Outcome, Reason
 from services.gateway.adapters.orm import (
     agency_decisions,
@@ -111,9 +111,8 @@ async def insert_declaration(
 ) -> Inserted | None:
     """A new declaration, its first version, and the certificates it cites; None, writing nothing, when its
     declarant used its LRN before (also when that declaration is committed by a concurrent transaction)."""
-    new = insert_unless_present(connection.dialect.name, declarations, returning_all_but=frozenset({"body"}))
-    stored = (await connection.execute(new, values)).first()
-    if stored is None:
+    new = insert_unless_present(connection.dialect.name, declarations)
+    if (await connection.execute(new, values)).rowcount == 0:
         return None
     first = {
         "declaration_id": values["id"],
@@ -122,17 +121,18 @@ async def insert_declaration(
         "changed": [],
         "lodged_at": values["submitted_at"],
     }
-    version = (await connection.execute(_FIRST_VERSION, first)).one()
+    await connection.execute(_FIRST_VERSION, first)
     await _cite(connection, values["id"], certificate_numbers)
-    return Inserted(stored, version)
+    return Inserted(
+        stored_row(declarations, values, without=_BODY), stored_row(declaration_versions, first, without=_BODY)
+    )
 
 
 # Statements built once (parameters come with each execution): building and keying one per call costs more
 # than running it.
-_FIRST_VERSION = insert(declaration_versions).returning(
-    *(column for column in declaration_versions.c if column.name != "body")
-)
-_TIMELINE_ENTRY = insert(timeline).returning(*timeline.c)
+_FIRST_VERSION = insert(declaration_versions)
+_TIMELINE_ENTRY = insert(timeline)
+_BODY = frozenset({"body"})
 _CITATION = insert(certificate_references)
 
 
@@ -256,10 +256,14 @@ _CERTIFICATE_BY_NUMBER = select(certificates).where(
 async def insert_certificate(connection: AsyncConnection, values: dict[str, Any]) -> Row[Any] | None:
     """A new certificate: its row without the body and document it was given; None, writing nothing, when its
     issuing country and number are stored already (also by a concurrent transaction)."""
-    new = insert_unless_present(
-        connection.dialect.name, certificates, returning_all_but=frozenset({"body", "document"})
-    )
-    return (await connection.execute(new, values)).first()
+    new = insert_unless_present(connection.dialect.name, certificates)
+    if (await connection.execute(new, values)).rowcount == 0:
+        return None
+    return stored_row(certificates, values, without=_BODY_AND_DOCUMENT)
+
+
+_BODY_AND_DOCUMENT = frozenset({"body", "document"})
+_ID = frozenset({"id"})
 
 
 async def update_certificate(
@@ -357,9 +361,10 @@ async def add_to_timeline(
     detail: dict[str, Any],
     agency: str | None = None,
 ) -> Row[Any]:
-    """The entry added: its row as stored."""
+    """The entry added: its row as stored, but its id."""
     entry = {"declaration_id": declaration_id, "at": at, "kind": kind, "agency": agency, "detail": detail}
-    return (await connection.execute(_TIMELINE_ENTRY, entry)).one()
+    await connection.execute(_TIMELINE_ENTRY, entry)
+    return stored_row(timeline, entry, without=_ID)
 
 
 async def insert_alert(connection: AsyncConnection, values: dict[str, Any]) -> bool:
@@ -381,11 +386,15 @@ async def timeline_of(connection: AsyncConnection, declaration_id: str) -> list[
 
 
 async def api_key(connection: AsyncConnection, key_hash: str) -> Row[Any] | None:
-    """The key in force with this hash (every request asks: the statement is built once)."""
+    """The role, subject, label and grants of the key in force with this hash (every request asks: the statement
+    is built once, and reads only what a caller is made of)."""
     return (await connection.execute(_KEY_IN_FORCE, {"key_hash": key_hash})).first()
 
 
-_KEY_IN_FORCE = select(api_keys).where(api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
+_CALLER_COLUMNS: tuple[Column[Any], ...] = (api_keys.c.role, api_keys.c.subject, api_keys.c.label, api_keys.c.grants)
+_KEY_IN_FORCE = select(*_CALLER_COLUMNS).where(
+    api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None)
+)
 
 
 async def insert_api_key_if_absent(connection: AsyncConnection, values: dict[str, Any]) -> None:

@@ -185,14 +185,20 @@ def stored_row(table: Table, values: Mapping[str, Any], *, without: frozenset[st
     """The row of `table` that `values` were just written as, its columns but `without`, made without reading it
     back: on SQLite, RETURNING a declaration's 14 columns cost more than the INSERT itself. Every column must be
     in `values`: one the database fills in (an autoincremented id) is not known here, and goes in `without`."""
-    keys, metadata = _row_shape(table, without)
-    return Row(metadata, None, metadata._key_to_index, tuple(values[key] for key in keys))
+    keys, times, metadata = _row_shape(table, without)
+    data = [values[key] for key in keys]
+    for position in times:  # read back in UTC, whatever offset they were written with
+        data[position] = None if data[position] is None else data[position].astimezone(UTC)
+    return Row(metadata, None, metadata._key_to_index, tuple(data))
 
 
 @functools.cache
-def _row_shape(table: Table, without: frozenset[str]) -> tuple[tuple[str, ...], SimpleResultMetaData]:
-    keys = tuple(column.name for column in table.c if column.name not in without)
-    return keys, SimpleResultMetaData(keys)
+def _row_shape(table: Table, without: frozenset[str]) -> tuple[tuple[str, ...], tuple[int, ...], SimpleResultMetaData]:
+    """The columns of a stored row, the positions of its times (`UtcDateTime`), and its metadata."""
+    columns = [column for column in table.c if column.name not in without]
+    times = tuple(position for position, column in enumerate(columns) if isinstance(column.type, UtcDateTime))
+    keys = tuple(column.name for column in columns)
+    return keys, times, SimpleResultMetaData(keys)
 
 
 class WriterQueue:

@@ -2,6 +2,7 @@
 submit what the route submits and answer what the route answers; every other submission gets the route's own answer."""
 
 import copy
+import dataclasses
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -13,9 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from services.gateway.adapters.orm import audit_log, timeline
+from services.gateway.adapters.safe_xml import ON_THE_LOOP_BYTES
 from services.gateway.bootstrap import bootstrap
 from services.gateway.domain.callers import Role
-from services.gateway.entrypoints.fast_lodging import LaneCounts
+from services.gateway.entrypoints import fast_lodging, http
+from services.gateway.entrypoints.fast_lodging import Lane, LaneCounts
 from services.gateway.entrypoints.http import create_app
 from tests.integration.test_flow import wait_for_status
 from tests.support import payloads
@@ -235,3 +238,31 @@ async def test_a_refused_certificate_gets_the_routes_answer(system: System) -> N
             assert 400 <= fast.status_code < 500, (what, fast.text)
             assert same_shape(fast) == same_shape(routed), what
     assert counts.taken == taken + 1, "a refusal was answered on the fast path"
+
+
+async def test_a_body_is_read_only_for_a_key_the_route_admits_within_its_rate(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown key, another role's key or one over its rate costs the fast path no reading of the body; an XML
+    certificate too large to read on the event loop is the route's."""
+    read: list[str] = []
+
+    def recording(lane: Lane) -> Lane:
+        async def read_and_note(body: bytes, kind: str, context: Any) -> dict[str, Any]:
+            read.append(lane.path)
+            return await lane.read(body, kind, context)
+
+        return dataclasses.replace(lane, read=read_and_note)
+
+    monkeypatch.setattr(http, "lanes", lambda: [recording(lane) for lane in fast_lodging.lanes()])
+    async with gateway_app(system, rate_limit_per_second=0.001, rate_limit_burst=1) as (client, counts):
+        unknown = await client.post(DECLARATIONS, json=payloads.declaration(), headers={"X-API-Key": "sw_" + "x" * 40})
+        officer = await client.post(DECLARATIONS, json=payloads.declaration(), headers=CUSTOMS_OFFICER_KEY)
+        first = await client.post(DECLARATIONS, json=payloads.declaration(), headers=TRADER_KEY)
+        over = await client.post(DECLARATIONS, json=payloads.declaration(), headers=TRADER_KEY)
+        large = certificate_xml() + b" " * (ON_THE_LOOP_BYTES + 1)  # white space after the root: still the document
+        certificate = await client.post(CERTIFICATES, content=large, headers=NPPO_KEY | XML)
+    assert [unknown.status_code, officer.status_code, first.status_code, over.status_code] == [401, 403, 201, 429]
+    assert certificate.status_code == 201, certificate.text
+    assert read == [DECLARATIONS], "a body was read for a request the fast path does not take"
+    assert (counts.taken, counts.passed) == (1, 3)

@@ -1,7 +1,7 @@
 """The rows a lodging is answered from, made from the values written instead of read back (`database.stored_row`),
 are the rows the database holds: the same columns, values and types, on SQLite and on PostgreSQL."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Row, select
@@ -13,13 +13,14 @@ from services.gateway.bootstrap import MIGRATIONS
 from tests.support.databases import Databases
 
 AT = datetime(2026, 12, 7, 16, 30, 1, 234567, tzinfo=UTC)
+AT_PLUS_TWO = AT.astimezone(timezone(timedelta(hours=2)))  # the same instant, read back in UTC
 
 
 def as_read(row: Row[Any], read: Row[Any]) -> None:
     assert row._fields == tuple(name for name in read._fields if name in row._fields)
     for name in row._fields:
         mine, theirs = getattr(row, name), getattr(read, name)
-        assert (mine, type(mine)) == (theirs, type(theirs)), name
+        assert (repr(mine), type(mine)) == (repr(theirs), type(theirs)), name
 
 
 async def test_a_new_declarations_rows_are_those_stored(database: Databases) -> None:
@@ -40,7 +41,7 @@ async def test_a_new_declarations_rows_are_those_stored(database: Databases) -> 
         "status_reasons": [],
         "correlation_id": "c-1",
         "submitted_at": AT,
-        "updated_at": AT,
+        "updated_at": AT_PLUS_TWO,
     }
     try:
         async with writing(engine) as connection:

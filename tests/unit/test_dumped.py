@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, RootModel, computed_field, field_serializer
 
 from services.contract.declaration import Declaration
 from services.contract.dumped import dumped, json_of
@@ -77,3 +77,36 @@ def test_a_model_with_computed_or_renamed_fields_is_written_by_pydantic() -> Non
     dumped(held)
     renamed = _Renamed(declaration=held, note="n")
     assert json_of(renamed) == renamed.model_dump_json().encode()
+
+
+class _Serialized(BaseModel):
+    declaration: Declaration
+
+    @field_serializer("declaration")
+    def _short(self, declaration: Declaration) -> str:
+        return declaration.lrn
+
+
+class _Base(BaseModel):
+    lrn: str
+
+
+class _Wider(_Base):
+    note: str
+
+
+class _HoldsBase(BaseModel):
+    held: _Base
+
+
+def test_a_model_with_serializers_of_its_own_a_root_model_and_a_subclass_are_written_by_pydantic() -> None:
+    held = declaration()
+    dumped(held)
+    serialized = _Serialized(declaration=held)
+    assert json_of(serialized) == serialized.model_dump_json().encode()
+    root = RootModel[Declaration](held)
+    assert json_of(root) == root.model_dump_json().encode()
+    wider = _Wider(lrn="L", note="n")  # pydantic writes it as the declared class, without the note
+    dumped(wider)
+    holder = _HoldsBase(held=wider)
+    assert json_of(holder) == holder.model_dump_json().encode() == b'{"held":{"lrn":"L"}}'

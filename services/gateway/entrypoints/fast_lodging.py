@@ -6,10 +6,12 @@ submission's CPU (`python -m bench.stack_cost`). This ASGI middleware takes the 
 answers it itself when nothing about it is out of the ordinary: a key the route's own gate admits (a trader's, an
 NPPO's), in force and within its rate, room in the outbox, a body the route reads as it would (`bodies`), no
 Idempotency-Key, tracing off. It submits through the function the route calls (`declarations.lodge`,
-`certificates.deliver`), in an outbox transaction with its audit record, and answers what the route answers.
+`certificates.deliver`), in an outbox transaction with its audit record, and answers what the route answers. The
+key is looked up in that transaction, and the body read only once the key is admitted.
 
 Anything else goes on to the route, the body replayed as it came: a missing or unknown key, another role, a body
-that does not validate, a declaration in XML, an Idempotency-Key, a full outbox, a rate limit reached, an LRN used
+that does not validate, a declaration in XML, an XML certificate larger than is read on the event loop, an
+Idempotency-Key, a full outbox, a rate limit reached, an LRN used
 before with another body, a certificate of another country's NPPO or a database error (the fast path's transaction
 rolled back). So every refusal, and every answer but the ordinary one, is the route's own.
 """
@@ -29,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.contract.declaration import Declaration
 from services.contract.dumped import json_of
-from services.gateway.adapters.safe_xml import XmlRefused
+from services.gateway.adapters.safe_xml import ON_THE_LOOP_BYTES, XmlRefused
 from services.gateway.bootstrap import Gateway
 from services.gateway.domain.errors import GatewayError
 from services.gateway.entrypoints.bodies import (
@@ -74,12 +76,16 @@ Read = Callable[[bytes, str, Gateway], Awaitable[dict[str, Any]]]
 @dataclass
 class Lane:
     """A route the fast path stands in for: its path, the media types it takes there, how a body is read, and the
-    function the route submits through (`transaction`, `context`, `caller`, `now`, and what `read` gave)."""
+    function the route submits through (`transaction`, `context`, `caller`, `now`, and what `read` gave).
+
+    A body is read inside the submission's write transaction, once its key is admitted: `on_the_loop` says which
+    bodies `read` reads without waiting for a worker thread (the others are the route's, read outside any)."""
 
     path: str
     media_types: tuple[str, ...]
     read: Read
     submit: Callable[..., Awaitable[Answer]]
+    on_the_loop: Callable[[bytes, str], bool] = lambda _body, _kind: True
     counts: LaneCounts = field(default_factory=LaneCounts)
 
 
@@ -92,11 +98,15 @@ async def _certificate(body: bytes, kind: str, context: Gateway) -> dict[str, An
     return {"certificate": certificate, "document": document}
 
 
+def _certificate_on_the_loop(body: bytes, kind: str) -> bool:
+    return kind in JSON_TYPES or len(body) <= ON_THE_LOOP_BYTES  # larger XML is read in a worker thread
+
+
 def lanes() -> list[Lane]:
     """The routes with a fast path, each with counts of its own."""
     return [
         Lane("/v1/declarations", JSON_TYPES, _declaration, lodge),
-        Lane("/v1/certificates", JSON_TYPES + XML_TYPES + SOAP_TYPES, _certificate, deliver),
+        Lane("/v1/certificates", JSON_TYPES + XML_TYPES + SOAP_TYPES, _certificate, deliver, _certificate_on_the_loop),
     ]
 
 
@@ -156,16 +166,16 @@ class FastLodging:
 
     async def _lodged(self, scope: Scope, body: bytes, standing: "_Standing", kind: str) -> Written | None:
         key = Request(scope).headers.get("x-api-key", "")
-        if not key:
+        if not key or not standing.lane.on_the_loop(body, kind):
             return None
         await outbox_has_room(self._gateway)  # Overloaded when full: handed on, and the route answers 503
-        read = await standing.lane.read(body, kind, self._gateway)  # one the route refuses: handed on, it says why
-        return await self._submitted(standing, key, read)
+        return await self._submitted(standing, key, body, kind)
 
-    async def _submitted(self, standing: "_Standing", key: str, read: dict[str, Any]) -> Written:
-        """Submit in one write transaction, the key looked up in it: its connection's pages are warm, where a
+    async def _submitted(self, standing: "_Standing", key: str, body: bytes, kind: str) -> Written:
+        """Submit in one write transaction, the key looked up in it first: its connection's pages are warm, where a
         reading transaction of its own cost more than the query. A key the route's gate would not admit, or over
-        its rate, is left to the route (nothing written): the route answers, and takes the request's token."""
+        its rate, is left to the route before the body is read (nothing written): the route answers, and takes the
+        request's token. The body is read on the loop, the writers' turn held meanwhile as during any statement."""
         context, hashed, taken = self._gateway, api_keys.hash_key(key), False
         try:
             async with context.runtime.transactions.begin() as transaction:
@@ -173,6 +183,7 @@ class FastLodging:
                 if who is None or not standing.gate.admits(who) or context.rate_limits.take(hashed, time.monotonic()):
                     raise _LeftToTheRoute
                 taken = True
+                read = await standing.lane.read(body, kind, context)  # one the route refuses: handed on, it says why
                 act_as(who)
                 status, view, location = await standing.lane.submit(
                     transaction, context=context, caller=who, now=context.clock(), **read

@@ -312,7 +312,7 @@ _reading_engines: "weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine]" = weakre
 
 def _for_reading(engine: AsyncEngine) -> AsyncEngine:
     """`engine` with the options of a reading transaction, made once (making it costs some 50 µs, and every request
-    reads its API key)."""
+    a route answers reads its API key)."""
     found = _reading_engines.get(engine)
     if found is None:
         options = {_READS_ONLY: True} if engine.dialect.name == "sqlite" else {"isolation_level": "REPEATABLE READ"}

@@ -25,9 +25,9 @@ _made: dict[int, Dumped] = {}
 
 
 def dumped(model: BaseModel) -> Dumped:
-    """`model` dumped, made at the first call for it. Its JSON is orjson's of the values: the same bytes as
-    pydantic's for values of text, integers, booleans and null (floats may be written otherwise: no model dumped
-    so holds any)."""
+    """`model`, a frozen one (the contract's are), dumped at the first call for it. Its JSON is orjson's of the
+    values: the same bytes as pydantic's for values of text, integers, booleans and null (floats may be written
+    otherwise: no model dumped so holds any)."""
     made = _made.get(id(model))
     if made is None:
         values = model.model_dump(mode="json")

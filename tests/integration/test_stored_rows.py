@@ -1,10 +1,13 @@
 """The rows a lodging is answered from, made from the values written instead of read back (`database.stored_row`),
 are the rows the database holds: the same columns, values and types, on SQLite and on PostgreSQL."""
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contract.database import JsonText, create_engine, upgrade, writing
 from services.gateway.adapters import repository
@@ -23,9 +26,18 @@ def as_read(row: Row[Any], read: Row[Any]) -> None:
         assert (repr(mine), type(mine)) == (repr(theirs), type(theirs)), name
 
 
-async def test_a_new_declarations_rows_are_those_stored(database: Databases) -> None:
-    engine = create_engine(await database.url("gateway"))
-    await upgrade(engine, MIGRATIONS)
+@pytest.fixture
+async def engine(database: Databases) -> AsyncIterator[AsyncEngine]:
+    """The gateway's database, migrated."""
+    made = create_engine(await database.url("gateway"))
+    try:
+        await upgrade(made, MIGRATIONS)
+        yield made
+    finally:
+        await made.dispose()
+
+
+async def test_a_new_declarations_rows_are_those_stored(engine: AsyncEngine) -> None:
     values: dict[str, Any] = {
         "id": "01JD0000000000000000000001",
         "declarant_id": "GB123456789000",
@@ -43,26 +55,21 @@ async def test_a_new_declarations_rows_are_those_stored(database: Databases) -> 
         "submitted_at": AT,
         "updated_at": AT_PLUS_TWO,
     }
-    try:
-        async with writing(engine) as connection:
-            inserted = await repository.insert_declaration(connection, values, set())
-            entry = await repository.add_to_timeline(connection, values["id"], AT, "submitted", {"version": 1})
-            again = await repository.insert_declaration(connection, values, set())
-        assert inserted is not None
-        assert again is None  # the LRN taken: nothing written
-        async with writing(engine) as connection:
-            as_read(inserted.declaration, (await connection.execute(select(declarations))).one())
-            as_read(inserted.version, (await connection.execute(select(declaration_versions))).one())
-            as_read(entry, (await connection.execute(select(timeline))).one())
-            body = await connection.scalar(select(declarations.c.body))
-        assert body == {"lrn": "LRN-ROWS-1"}  # JSON text given is stored as it is
-    finally:
-        await engine.dispose()
+    async with writing(engine) as connection:
+        inserted = await repository.insert_declaration(connection, values, set())
+        entry = await repository.add_to_timeline(connection, values["id"], AT, "submitted", {"version": 1})
+        again = await repository.insert_declaration(connection, values, set())
+    assert inserted is not None
+    assert again is None  # the LRN taken: nothing written
+    async with writing(engine) as connection:
+        as_read(inserted.declaration, (await connection.execute(select(declarations))).one())
+        as_read(inserted.version, (await connection.execute(select(declaration_versions))).one())
+        as_read(entry, (await connection.execute(select(timeline))).one())
+        body = await connection.scalar(select(declarations.c.body))
+    assert body == {"lrn": "LRN-ROWS-1"}  # JSON text given is stored as it is
 
 
-async def test_a_new_certificates_row_is_the_one_stored(database: Databases) -> None:
-    engine = create_engine(await database.url("gateway"))
-    await upgrade(engine, MIGRATIONS)
+async def test_a_new_certificates_row_is_the_one_stored(engine: AsyncEngine) -> None:
     values: dict[str, Any] = {
         "id": "01JC0000000000000000000001",
         "issuing_country": "NL",
@@ -74,13 +81,10 @@ async def test_a_new_certificates_row_is_the_one_stored(database: Databases) -> 
         "received_at": AT,
         "document": b"<x/>",
     }
-    try:
-        async with writing(engine) as connection:
-            stored = await repository.insert_certificate(connection, values)
-            again = await repository.insert_certificate(connection, {**values, "id": "01JC0000000000000000000002"})
-        assert stored is not None
-        assert again is None
-        async with writing(engine) as connection:
-            as_read(stored, (await connection.execute(select(certificates))).one())
-    finally:
-        await engine.dispose()
+    async with writing(engine) as connection:
+        stored = await repository.insert_certificate(connection, values)
+        again = await repository.insert_certificate(connection, {**values, "id": "01JC0000000000000000000002"})
+    assert stored is not None
+    assert again is None
+    async with writing(engine) as connection:
+        as_read(stored, (await connection.execute(select(certificates))).one())

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.types import TypeDecorator
 
 from services.contract import sqlite_direct, sqlite_inline
+from services.contract.dumped import Dumped
 
 log = logging.getLogger(__name__)
 
@@ -108,15 +109,11 @@ def _sqlite_text(utc: datetime) -> str:
     )
 
 
-class JsonText(str):
-    """A JSON column's value given as its JSON text already (a model's `dumped.text`): stored as it is."""
-
-
 def _json_text(value: Any) -> str:
     """JSON columns' text, several times faster than the standard library (non-string keys become strings, as
-    there; compact, without its spaces)."""
-    if isinstance(value, JsonText):
-        return value
+    there; compact, without its spaces). A model `dumped` already is stored as its JSON."""
+    if isinstance(value, Dumped):
+        return value.text.decode()
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 

@@ -6,14 +6,21 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.contract.database import JsonText, create_engine, upgrade, writing
+from services.contract.database import create_engine, upgrade, writing
+from services.contract.dumped import dumped
 from services.gateway.adapters import repository
 from services.gateway.adapters.orm import certificates, declaration_versions, declarations, timeline
 from services.gateway.bootstrap import MIGRATIONS
 from tests.support.databases import Databases
+
+
+class Lrn(BaseModel):
+    lrn: str
+
 
 AT = datetime(2026, 12, 7, 16, 30, 1, 234567, tzinfo=UTC)
 AT_PLUS_TWO = AT.astimezone(timezone(timedelta(hours=2)))  # the same instant, read back in UTC
@@ -44,7 +51,7 @@ async def test_a_new_declarations_rows_are_those_stored(engine: AsyncEngine) -> 
         "importer_id": None,
         "lrn": "LRN-ROWS-1",
         "version": 1,
-        "body": JsonText('{"lrn":"LRN-ROWS-1"}'),
+        "body": dumped(Lrn(lrn="LRN-ROWS-1")),
         "body_hash": "0" * 64,
         "required_agencies": ["customs", "phyto"],
         "routing_version": "2026.1",
@@ -66,7 +73,7 @@ async def test_a_new_declarations_rows_are_those_stored(engine: AsyncEngine) -> 
         as_read(inserted.version, (await connection.execute(select(declaration_versions))).one())
         as_read(entry, (await connection.execute(select(timeline))).one())
         body = await connection.scalar(select(declarations.c.body))
-    assert body == {"lrn": "LRN-ROWS-1"}  # JSON text given is stored as it is
+    assert body == {"lrn": "LRN-ROWS-1"}  # a model dumped already is stored as its JSON
 
 
 async def test_a_new_certificates_row_is_the_one_stored(engine: AsyncEngine) -> None:

@@ -132,6 +132,7 @@ async def insert_declaration(
 # than running it.
 _FIRST_VERSION = insert(declaration_versions)
 _TIMELINE_ENTRY = insert(timeline)
+_ID = frozenset({"id"})
 _BODY = frozenset({"body"})
 _CITATION = insert(certificate_references)
 
@@ -263,7 +264,6 @@ async def insert_certificate(connection: AsyncConnection, values: dict[str, Any]
 
 
 _BODY_AND_DOCUMENT = frozenset({"body", "document"})
-_ID = frozenset({"id"})
 
 
 async def update_certificate(

@@ -9,7 +9,6 @@ from ulid import ULID
 
 from services.contract.certificate import Certificate, CertificateStatus
 from services.contract.cloudevents import Envelope
-from services.contract.database import JsonText
 from services.contract.declaration import Declaration
 from services.contract.dumped import dumped
 from services.contract.events import CertificateReceived
@@ -76,7 +75,7 @@ async def receive(
             "id": certificate_id,
             "issuing_country": certificate.issuing_country,
             "number": certificate.number,
-            "body": JsonText(dumped(certificate).text.decode()),
+            "body": dumped(certificate),
             "body_hash": body_hash,
             "hub_delivery_number": certificate.hub_delivery_number,
             "correlation_id": correlation_id,
@@ -128,7 +127,7 @@ async def _withdraw(
         existing.id,
         expected_hash=existing.body_hash,
         values={
-            "body": JsonText(dumped(certificate).text.decode()),
+            "body": dumped(certificate),
             "body_hash": body_hash,
             "hub_delivery_number": certificate.hub_delivery_number,
             "document": document if document is not None else existing.document,

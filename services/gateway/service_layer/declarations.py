@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
 from services.contract.cloudevents import Envelope
-from services.contract.database import JsonText
 from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration, FunctionCode
 from services.contract.dumped import dumped
 from services.contract.events import ClearanceState, ClearanceStatus, DeclarationSubmitted
@@ -91,7 +90,7 @@ async def submit(
             "importer_id": declaration.importer.id,
             "lrn": declaration.lrn,
             "version": 1,
-            "body": JsonText(body.text.decode()),
+            "body": body,
             "body_hash": body_hash,
             "required_agencies": required,
             "routing_version": routing.version,

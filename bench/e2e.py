@@ -26,6 +26,7 @@ from bench.conclusion import conclude
 from bench.ingest import generators, kafka_topics, processes
 from bench.ingest.environment import describe
 from bench.ingest.payloads import GOODS, PLACEHOLDER, TRADER_KEY, Goods, declaration_with
+from bench.ingest.processes import cpu_seconds, machine_busy_seconds
 from deploy.stack import Stack, free_port_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -154,16 +155,55 @@ async def offsets(bootstrap: str, prefix: str) -> dict[str, dict[int, int]]:
     return {name: await kafka_topics.end_offsets(bootstrap, prefix + name) for name in TIMED}
 
 
+class CpuUsage:
+    """The CPU time processes and the whole machine use from its making: what each declaration cost where."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self._started = time.monotonic()
+        self._process = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self._machine = machine_busy_seconds()
+
+    def since(self, declarations: int) -> dict[str, Any]:
+        """By process, and for the machine: the CPU seconds used, in ms a declaration, and as cores of the span."""
+        span = time.monotonic() - self._started
+        used = {name: cpu_seconds(pid) - self._process[name] for name, pid in self._pids.items()}
+        used["machine"] = machine_busy_seconds() - self._machine
+        return {
+            "span_seconds": round(span, 1),
+            **{
+                name: {
+                    "seconds": round(seconds, 2),
+                    "ms_per_declaration": round(1000 * seconds / declarations, 3) if declarations else None,
+                    "cores": round(seconds / span, 2),
+                }
+                for name, seconds in used.items()
+            },
+        }
+
+
 TIMED = ("declarations", "clearance")
 """The topics timed: the decision's LogAppendTime on the one, the lodgement's ce_time on the other."""
 
 
 def measure(
-    args: argparse.Namespace, loadgen: Path, stack: Stack, kind: Kind, rate: float, seconds: float
+    args: argparse.Namespace,
+    loadgen: Path,
+    stack: Stack,
+    kind: Kind,
+    rate: float,
+    seconds: float,
+    *,
+    broker_pid: int | None = None,
 ) -> dict[str, Any]:
-    """One rate: the schedule sent, then every accepted declaration waited for and timed to its decision."""
+    """One rate: the schedule sent, then every accepted declaration waited for and timed to its decision; and the
+    CPU each service (and the broker, given its pid) used meanwhile."""
     bootstrap, prefix = stack.bootstrap, stack.topic_prefix
     before = asyncio.run(offsets(bootstrap, prefix))
+    pids = {name: process.pid for name, process in stack.processes.items()}
+    if broker_pid is not None:
+        pids["broker"] = broker_pid
+    usage = CpuUsage(pids)
     request = generators.Request(
         f"http://127.0.0.1:{stack.base_port}/v1/declarations",
         {"Content-Type": "application/json", "X-API-Key": TRADER_KEY},
@@ -175,6 +215,7 @@ def measure(
     )
     decided = asyncio.run(decisions(bootstrap, prefix, before, sent["accepted"], args.drain_seconds))
     row = {"kind": kind.name, "offered_per_second": rate, "http": sent, **decided}
+    row["cpu"] = usage.since(decided["decided"])
     sustained = (
         decided["undecided"] == 0
         and sent["accepted"] == sent["scheduled"]
@@ -217,7 +258,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 if warm["decided"] == 0:
                     raise processes.BenchmarkSetupError(f"{kind.name}: no declaration was decided: {warm}")
                 for rate in args.rates:
-                    rows.append(measure(args, loadgen, stack, kind, rate, args.seconds))
+                    rows.append(measure(args, loadgen, stack, kind, rate, args.seconds, broker_pid=kafka.pid))
             finally:
                 stack.stop()
     context["machine"]["load_average_at_end"] = os.getloadavg()[0]
@@ -264,6 +305,47 @@ def table(report: dict[str, Any]) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
+CPU_OF = ("gateway", "customs", "phyto", "broker")
+
+
+def cpu_table(report: dict[str, Any]) -> list[str]:
+    """What a declaration cost each process in CPU, and how busy the machine was, at each rate."""
+    lines = [
+        "| declarations | offered/s | "
+        + " | ".join(f"{name} ms a declaration (cores)" for name in CPU_OF)
+        + f" | machine busy, cores of {report['machine']['cores']} |",
+        "|---|--:|" + "--:|" * (len(CPU_OF) + 1),
+    ]
+    for row in report["runs"]:
+        cpu = row.get("cpu")
+        if not cpu:
+            continue
+        cells = []
+        for name in CPU_OF:
+            used = cpu.get(name)
+            per = None if used is None else used["ms_per_declaration"]
+            cells.append("-" if per is None else f"{per:.2f} ({used['cores']:.2f})")
+        cells.append(f"{cpu['machine']['cores']:.2f}")
+        lines.append(f"| {row['kind']} | {row['offered_per_second']:,.0f} | {' | '.join(cells)} |")
+    return lines if len(lines) > 2 else []
+
+
+def _cpu_section(report: dict[str, Any]) -> list[str]:
+    """The CPU table with what it shows; nothing for a run measured before the harness counted CPU."""
+    rows = cpu_table(report)
+    if not rows:
+        return []
+    return [
+        "Where the CPU went at each rate, from the first request sent until every decision was read back (`cpu` in "
+        "the JSON): each process's CPU time (user and system) over the declarations decided, and over the span as "
+        "cores; the machine's, all processes and interrupts, as cores (the load generator and this harness among "
+        "them). CPU a declaration moves less with the machine's speed than the rates do.",
+        "",
+        *rows,
+        "",
+    ]
+
+
 def highest(report: dict[str, Any], kind: str) -> float | None:
     rates = [r["offered_per_second"] for r in report["runs"] if r["kind"] == kind and r["sustained_under_bound"]]
     return max(rates, default=None)
@@ -295,6 +377,7 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             *table(report),
             "",
+            *_cpu_section(report),
             "HTTP: from the intended send time to the 201 (no coordinated omission). Acceptance to decision: from the "
             "DeclarationSubmitted's ce_time (set in the transaction that accepted it) to the broker's LogAppendTime "
             "of the first ClearanceDecided in which every required agency has answered. Submit to decision is at "
@@ -326,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def problems(report: dict[str, Any]) -> list[str]:
     """Why the run fails: an empty table, or a rate at which nothing was decided."""
     found = [] if table(report) else ["empty table: no run measured"]
+    found += [] if cpu_table(report) else ["empty table: no CPU measured"]
     undecided = [row for row in report["runs"] if not row["decided"]]
     return found + [f"{row['kind']} at {row['offered_per_second']:g}/s: nothing decided" for row in undecided]
 

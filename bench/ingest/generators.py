@@ -2,6 +2,7 @@
 runs) and Kafka's ProducerPerformance (the broker's own ceiling). Each returns plain figures for the JSON."""
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -33,14 +34,16 @@ def _body_file(scratch: Path, body: str) -> Path:
 
 
 def wrk(request: Request, *, connections: int, threads: int, seconds: float, run_id: str) -> dict[str, Any]:
-    """A closed loop: `connections` requests in flight, each sent when the previous answer came back."""
+    """A closed loop: `connections` requests in flight, each sent when the previous answer came back, for
+    `seconds` rounded up to whole seconds (wrk takes no fraction)."""
     binary = shutil.which("wrk")
     if binary is None:
         raise BenchmarkSetupError("wrk is not installed: scripts/setup.sh installs it (Debian package wrk)")
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as scratch:
         body = _body_file(Path(scratch), request.body)
         headers = [arg for name, value in request.headers.items() for arg in ("-H", f"{name}: {value}")]
-        command = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s", *headers]
+        duration = f"-d{max(1, math.ceil(seconds))}s"
+        command = [binary, f"-t{threads}", f"-c{connections}", duration, "--timeout", "30s", *headers]
         command += ["-s", str(LUA), require_loopback(request.url), "--", str(body), PLACEHOLDER, run_id]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     found = re.search(r"^wrk-json (\{.*\})$", result.stdout, flags=re.MULTILINE)

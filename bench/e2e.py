@@ -26,7 +26,7 @@ from bench.conclusion import conclude
 from bench.ingest import generators, kafka_topics, processes
 from bench.ingest.environment import describe
 from bench.ingest.payloads import GOODS, PLACEHOLDER, TRADER_KEY, Goods, declaration_with
-from bench.ingest.processes import cpu_seconds, machine_busy_seconds
+from bench.ingest.processes import CpuUsage
 from deploy.stack import Stack, free_port_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -155,33 +155,6 @@ async def offsets(bootstrap: str, prefix: str) -> dict[str, dict[int, int]]:
     return {name: await kafka_topics.end_offsets(bootstrap, prefix + name) for name in TIMED}
 
 
-class CpuUsage:
-    """The CPU time processes and the whole machine use from its making: what each declaration cost where."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self._pids = pids
-        self._started = time.monotonic()
-        self._process = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        self._machine = machine_busy_seconds()
-
-    def since(self, declarations: int) -> dict[str, Any]:
-        """By process, and for the machine: the CPU seconds used, in ms a declaration, and as cores of the span."""
-        span = time.monotonic() - self._started
-        used = {name: cpu_seconds(pid) - self._process[name] for name, pid in self._pids.items()}
-        used["machine"] = machine_busy_seconds() - self._machine
-        return {
-            "span_seconds": round(span, 1),
-            **{
-                name: {
-                    "seconds": round(seconds, 2),
-                    "ms_per_declaration": round(1000 * seconds / declarations, 3) if declarations else None,
-                    "cores": round(seconds / span, 2),
-                }
-                for name, seconds in used.items()
-            },
-        }
-
-
 TIMED = ("declarations", "clearance")
 """The topics timed: the decision's LogAppendTime on the one, the lodgement's ce_time on the other."""
 
@@ -200,9 +173,9 @@ def measure(
     CPU each service (and the broker, given its pid) used meanwhile."""
     bootstrap, prefix = stack.bootstrap, stack.topic_prefix
     before = asyncio.run(offsets(bootstrap, prefix))
-    pids = {name: process.pid for name, process in stack.processes.items()}
+    pids = {name: [process.pid] for name, process in stack.processes.items()}
     if broker_pid is not None:
-        pids["broker"] = broker_pid
+        pids["broker"] = [broker_pid]
     usage = CpuUsage(pids)
     request = generators.Request(
         f"http://127.0.0.1:{stack.base_port}/v1/declarations",
@@ -323,7 +296,7 @@ def cpu_table(report: dict[str, Any]) -> list[str]:
         cells = []
         for name in CPU_OF:
             used = cpu.get(name)
-            per = None if used is None else used["ms_per_declaration"]
+            per = None if used is None else used["ms_each"]
             cells.append("-" if per is None else f"{per:.2f} ({used['cores']:.2f})")
         cells.append(f"{cpu['machine']['cores']:.2f}")
         lines.append(f"| {row['kind']} | {row['offered_per_second']:,.0f} | {' | '.join(cells)} |")
@@ -337,9 +310,9 @@ def _cpu_section(report: dict[str, Any]) -> list[str]:
         return []
     return [
         "Where the CPU went at each rate, from the first request sent until every decision was read back (`cpu` in "
-        "the JSON): each process's CPU time (user and system) over the declarations decided, and over the span as "
-        "cores; the machine's, all processes and interrupts, as cores (the load generator and this harness among "
-        "them). CPU a declaration moves less with the machine's speed than the rates do.",
+        "the JSON): each process's CPU time (user and system) over the declarations decided (`ms_each`), and over "
+        "the span as cores; the machine's, all processes and interrupts, as cores (the load generator and this "
+        "harness among them). CPU a declaration moves less with the machine's speed than the rates do.",
         "",
         *rows,
         "",

@@ -29,6 +29,7 @@ from bench.ingest import bridge as kafka_bridge
 from bench.ingest import generators, kafka_topics, processes
 from bench.ingest.environment import describe
 from bench.ingest.payloads import PLACEHOLDER, Payload, payloads
+from bench.ingest.processes import CpuUsage
 from bench.ingest.report import markdown, missing_tables
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -100,10 +101,11 @@ def topic_of(payload: Payload) -> str:
 class Run:
     """Measures one target at a time, and for the gateway reads the relay lag of what it accepted."""
 
-    def __init__(self, args: argparse.Namespace, bootstrap: str, loadgen: Path) -> None:
+    def __init__(self, args: argparse.Namespace, bootstrap: str, loadgen: Path, broker_pid: int | None) -> None:
         self.args = args
         self.bootstrap = bootstrap
         self.loadgen = loadgen
+        self.broker_pid = broker_pid
         self.runs: list[dict[str, Any]] = []
         self.run_id = uuid.uuid4().hex[:6]
         self.sequence = 0
@@ -112,14 +114,20 @@ class Run:
         self.sequence += 1
         return f"{self.run_id}r{self.sequence}"
 
-    def closed(self, request: generators.Request, seconds: float) -> dict[str, Any]:
-        return generators.wrk(
+    def closed(self, request: generators.Request, seconds: float, target_pids: Sequence[int] = ()) -> dict[str, Any]:
+        """A closed-loop run; given the target's processes, also the CPU they and the broker used meanwhile."""
+        groups = {"target": target_pids, **({"broker": [self.broker_pid]} if self.broker_pid else {})}
+        usage = CpuUsage(groups) if target_pids else None
+        figures = generators.wrk(
             request,
             connections=self.args.connections,
             threads=self.args.threads,
             seconds=seconds,
             run_id=self.next_id(),
         )
+        if usage is not None:
+            figures["cpu"] = usage.since(figures["accepted"])
+        return figures
 
     def open(self, request: generators.Request, rate: float, seconds: float) -> dict[str, Any]:
         return generators.open_loop(
@@ -172,7 +180,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             gateway_topics = [TOPIC_PREFIX + "declarations", TOPIC_PREFIX + "certificates"]
             asyncio.run(kafka_topics.create_topics(kafka.bootstrap, gateway_topics, log_append_time=True))
             asyncio.run(kafka_topics.create_topics(kafka.bootstrap, [BRIDGE_TOPIC, PERF_TOPIC], log_append_time=False))
-            run = Run(args, kafka.bootstrap, loadgen)
+            run = Run(args, kafka.bootstrap, loadgen, kafka.pid)
 
             log("generator ceilings on the trivial endpoint ...")
             with processes.trivial_endpoint(loadgen) as trivial:
@@ -200,7 +208,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     check_once(to_bridge, "the Kafka Bridge")
                     log(f"{payload.name}: bridge warming up ...")
                     run.closed(to_bridge, args.warmup_seconds)
-                    run.record(payload, "bridge", "closed", run.closed(to_bridge, args.seconds))
+                    run.record(payload, "bridge", "closed", run.closed(to_bridge, args.seconds, [peer.pid]))
                     for rate in args.rates:
                         run.record(payload, "bridge", f"open {rate:g}/s", run.open(to_bridge, rate, args.open_seconds))
             for setup in args.gateways:
@@ -215,7 +223,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                         check_once(to_gateway, f"the {setup.target}")
                         log(f"{payload.name}: {setup.target} warming up ...")
                         run.closed(to_gateway, args.warmup_seconds)
-                        closed = partial(run.closed, to_gateway, args.seconds)
+                        closed = partial(run.closed, to_gateway, args.seconds, gateway.pids)
                         with profiled(args, gateway.pid, f"ingest-{setup.key}-{payload.name}"):
                             run.measured_gateway(payload, setup.target, "closed", closed)
                         for rate in args.rates:

@@ -140,6 +140,7 @@ class Bridge:
     url: str
     version: str
     origin: str
+    pid: int
 
 
 @contextlib.contextmanager
@@ -179,6 +180,6 @@ def bridge(home: Path, bootstrap: str, state_dir: Path) -> Iterator[Bridge]:
         except BenchmarkSetupError as error:
             tail = (state_dir / "bridge.log").read_text(errors="replace")[-3000:]
             raise BenchmarkSetupError(f"{error}; its log ends:\n{tail}") from error
-        yield Bridge(f"http://127.0.0.1:{port}", version(), origin_of(home))
+        yield Bridge(f"http://127.0.0.1:{port}", version(), origin_of(home), process.pid)
     finally:
         stop_process(process)

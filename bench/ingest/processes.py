@@ -11,9 +11,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from deploy.kafka.launch import LocalKafka
@@ -87,6 +88,38 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
+class CpuUsage:
+    """The CPU time groups of processes, and the whole machine, use from its making: what each item of work (a
+    request accepted, a declaration decided) cost where."""
+
+    def __init__(self, groups: Mapping[str, Sequence[int]]) -> None:
+        self._groups = {name: list(pids) for name, pids in groups.items()}
+        self._started = time.monotonic()
+        self._used = {name: self._seconds(name) for name in self._groups}
+        self._machine = machine_busy_seconds()
+
+    def _seconds(self, name: str) -> float:
+        return sum(cpu_seconds(pid) for pid in self._groups[name])
+
+    def since(self, items: int) -> dict[str, Any]:
+        """For each group, and for the machine: the CPU seconds used since, in ms for each of `items` (None for
+        none), and as cores of the span."""
+        span = time.monotonic() - self._started
+        used = {name: self._seconds(name) - before for name, before in self._used.items()}
+        used["machine"] = machine_busy_seconds() - self._machine
+        return {
+            "span_seconds": round(span, 1),
+            **{
+                name: {
+                    "seconds": round(seconds, 2),
+                    "ms_each": round(1000 * seconds / items, 3) if items else None,
+                    "cores": round(seconds / span, 2),
+                }
+                for name, seconds in used.items()
+            },
+        }
+
+
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -111,6 +144,7 @@ class Gateway:
     topic_prefix: str
     database_url: str
     pid: int  # of the first instance
+    pids: tuple[int, ...]  # of every instance
 
 
 @contextlib.contextmanager
@@ -131,7 +165,8 @@ def gateway(
         for number in range(2, instances + 1):
             stack.start_instance("gateway", str(number), port, timeout=120)
         used = database_url or stack.environment(stack.services[0])["SW_GATEWAY_DATABASE_URL"]
-        yield Gateway(f"http://127.0.0.1:{port}", topic_prefix, used, stack.processes["gateway"].pid)
+        pids = tuple(process.pid for process in stack.processes.values())
+        yield Gateway(f"http://127.0.0.1:{port}", topic_prefix, used, stack.processes["gateway"].pid, pids)
     finally:
         stack.stop()
 

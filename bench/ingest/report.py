@@ -51,8 +51,9 @@ def _targets(report: dict[str, Any]) -> list[str]:
 
 def closed_table(report: dict[str, Any]) -> list[str]:
     lines = [
-        "| payload | target | accepted/s | p50 ms | p99 ms | p99.9 ms | failed | rate vs bridge | p99 vs bridge |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| payload | target | accepted/s | p50 ms | p99 ms | p99.9 ms | failed | rate vs bridge | p99 vs bridge "
+        "| target CPU ms a request | broker CPU ms a request | machine busy, cores |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for payload in report["settings"]["payloads"]:
         peer = _find(report, payload, "bridge", "closed")
@@ -63,9 +64,21 @@ def closed_table(report: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {payload} | {target} | {_rate(row)} | {_ms(row, 'p50')} | {_ms(row, 'p99')} | {_ms(row, 'p99.9')} "
                 f"| {_failed(row)} | {_ratio(_per_second(row), _per_second(peer))} "
-                f"| {_ratio(_latency(row, 'p99'), _latency(peer, 'p99'))} |"
+                f"| {_ratio(_latency(row, 'p99'), _latency(peer, 'p99'))} | {_cpu(row, 'target')} "
+                f"| {_cpu(row, 'broker')} | {_machine_cores(row)} |"
             )
     return lines if len(lines) > 2 else []
+
+
+def _cpu(row: dict[str, Any], group: str) -> str:
+    """The CPU a group of processes used for each request accepted, in ms; "-" when not measured."""
+    used = row.get("cpu", {}).get(group)
+    return "-" if used is None or used["ms_each"] is None else f"{used['ms_each']:.2f}"
+
+
+def _machine_cores(row: dict[str, Any]) -> str:
+    machine = row.get("cpu", {}).get("machine")
+    return "-" if machine is None else f"{machine['cores']:.2f}"
 
 
 def open_table(report: dict[str, Any]) -> list[str]:

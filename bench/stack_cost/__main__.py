@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.ingest import generators
 from bench.ingest.payloads import PLACEHOLDER, TRADER_KEY, payloads
-from bench.ingest.processes import REPO, BenchmarkSetupError, cpu_seconds, free_port, stop_process, wait_http
+from bench.ingest.processes import REPO, BenchmarkSetupError, CpuUsage, free_port, stop_process, wait_http
 
 VARIANTS = {
     "routes only": "the product with FAST_LODGING=false: FastAPI's routes, middleware and dependencies, SQLAlchemy",
@@ -69,9 +69,9 @@ def measure(variant: str, payload_body: str, args: argparse.Namespace) -> dict[s
             lodge_once(request, variant)
             run = {"connections": args.connections, "threads": args.threads}
             generators.wrk(request, **run, seconds=args.warmup_seconds, run_id=f"w{port}")
-            before = cpu_seconds(server.pid)
+            usage = CpuUsage({"server": [server.pid]})
             figures = generators.wrk(request, **run, seconds=args.seconds, run_id=f"m{port}")
-            figures["cpu_ms_per_request"] = 1000 * (cpu_seconds(server.pid) - before) / max(1, figures["accepted"])
+            figures["cpu_ms_per_request"] = usage.since(max(1, figures["accepted"]))["server"]["ms_each"]
             return {"variant": variant, "what": VARIANTS[variant], **figures}
         finally:
             stop_process(server)

@@ -1,11 +1,11 @@
-"""The end-to-end benchmark's CPU account: what it measures of a process, and the table it makes of that."""
+"""The benchmarks' CPU account (`CpuUsage`): what it measures of a process, and the end-to-end table of it."""
 
 import os
 import time
 from typing import Any
 
-from bench.e2e import CpuUsage, cpu_table, markdown
-from bench.ingest.processes import cpu_seconds
+from bench.e2e import cpu_table, markdown
+from bench.ingest.processes import CpuUsage, cpu_seconds
 
 TICK = 1 / os.sysconf("SC_CLK_TCK")
 
@@ -20,24 +20,24 @@ def _busy(seconds: float) -> None:
 
 
 def test_cpu_usage_counts_the_work_of_each_process_and_of_the_machine() -> None:
-    usage = CpuUsage({"harness": os.getpid()})
+    usage = CpuUsage({"harness": [os.getpid()]})
 
     _busy(0.2)
-    used = usage.since(declarations=4)
+    used = usage.since(4)
 
     mine = used["harness"]
     assert mine["seconds"] >= 0.2
-    assert abs(mine["ms_per_declaration"] - 250 * mine["seconds"]) <= 1.3  # of the seconds before rounding
+    assert abs(mine["ms_each"] - 250 * mine["seconds"]) <= 1.3  # of the seconds before rounding
     assert 0.5 < mine["cores"] < 1.5  # one thread, busy (a tick of 10 ms is 5% of the span)
     assert used["machine"]["seconds"] >= mine["seconds"] - 2 * TICK  # the machine ran this process at least
     assert used["span_seconds"] > 0
 
 
 def test_no_declaration_decided_gives_no_cost_a_declaration() -> None:
-    used = CpuUsage({"harness": os.getpid()}).since(declarations=0)
+    used = CpuUsage({"harness": [os.getpid()]}).since(0)
 
-    assert used["harness"]["ms_per_declaration"] is None
-    assert used["machine"]["ms_per_declaration"] is None
+    assert used["harness"]["ms_each"] is None
+    assert used["machine"]["ms_each"] is None
 
 
 def _run(kind: str, rate: float, cpu: dict[str, Any] | None) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def _report(*runs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _used(ms: float, cores: float) -> dict[str, float]:
-    return {"seconds": ms * 10 / 1000, "ms_per_declaration": ms, "cores": cores}
+    return {"seconds": ms * 10 / 1000, "ms_each": ms, "cores": cores}
 
 
 def test_the_cpu_table_shows_each_process_a_declaration_and_leaves_out_what_was_not_measured() -> None:

@@ -23,6 +23,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.conclusion import conclude
+from bench.consumers.instances import recording
+from bench.consumers.profile import summarise, tables
 from bench.ingest import generators, kafka_topics, processes
 from bench.ingest.environment import describe
 from bench.ingest.payloads import GOODS, PLACEHOLDER, TRADER_KEY, Goods, declaration_with
@@ -204,11 +206,40 @@ def measure(
     return row
 
 
+PROFILE_SECONDS = 30.0
+PROFILE_RATE_HZ = 100
+
+
+def profile_gateway(
+    args: argparse.Namespace, loadgen: Path, stack: Stack, kind: Kind, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A run more, not in the tables, at the kind's highest rate sustained (else its lowest), while py-spy records
+    the gateway: where its time goes at the rate that holds the window back. The account (`summarise`) and where
+    the speedscope file is."""
+    measured = [row for row in rows if row["kind"] == kind.name]
+    sustained = [row["offered_per_second"] for row in measured if row["sustained_under_bound"]]
+    rate = max(sustained, default=min(row["offered_per_second"] for row in measured))
+    output = args.output / "profiles" / f"e2e-{kind.name}-gateway.speedscope.json"
+    output.unlink(missing_ok=True)
+    log(f"{kind.name}: py-spy of the gateway at {rate:g}/s for {PROFILE_SECONDS:g} s ...")
+    with recording(stack.processes["gateway"].pid, output, form="speedscope", rate=PROFILE_RATE_HZ):
+        measure(args, loadgen, stack, kind, rate, PROFILE_SECONDS)
+    return {
+        "kind": kind.name,
+        "offered_per_second": rate,
+        "seconds": PROFILE_SECONDS,
+        "file": str(output.relative_to(args.output)),
+        "rate_hz": PROFILE_RATE_HZ,
+        **summarise(json.loads(output.read_text(encoding="utf-8"))),
+    }
+
+
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     loadgen = processes.build_loadgen()
     chosen = [kind for kind in kinds() if kind.name in args.kinds]
     rows: list[dict[str, Any]] = []
+    profiles: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory(prefix="sw-bench-e2e-") as scratch,
         processes.broker(Path(scratch) / "kafka") as kafka,
@@ -232,6 +263,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     raise processes.BenchmarkSetupError(f"{kind.name}: no declaration was decided: {warm}")
                 for rate in args.rates:
                     rows.append(measure(args, loadgen, stack, kind, rate, args.seconds, broker_pid=kafka.pid))
+                if args.profile:
+                    profiles.append(profile_gateway(args, loadgen, stack, kind, rows))
             finally:
                 stack.stop()
     context["machine"]["load_average_at_end"] = os.getloadavg()[0]
@@ -246,11 +279,13 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": args.seconds,
             "connections": args.connections,
             "drain_seconds": args.drain_seconds,
+            "profile": f"py-spy of the gateway, {PROFILE_RATE_HZ} Hz, {PROFILE_SECONDS:g} s" if args.profile else None,
             "services": "gateway, customs and phyto as scripts/start.sh runs them (one process each, SQLite), the "
             "gateway's per-key rate limit raised; a fresh stack (processes and databases) for each kind",
             "gateway_changed_settings": processes.GATEWAY_SETTINGS,
         },
         "runs": rows,
+        "profiles": profiles,
         "elapsed_seconds": round(time.monotonic() - started, 1),
     }
 
@@ -319,6 +354,14 @@ def _cpu_section(report: dict[str, Any]) -> list[str]:
     ]
 
 
+def _profile_section(report: dict[str, Any]) -> list[str]:
+    lines = []
+    for profile in report.get("profiles", []):
+        heading = f"the gateway, {profile['kind']} at {profile['offered_per_second']:g}/s for {profile['seconds']:g} s"
+        lines += [*tables(heading, profile), ""]
+    return ["## Where the gateway's time goes (py-spy)", "", *lines] if lines else []
+
+
 def highest(report: dict[str, Any], kind: str) -> float | None:
     rates = [r["offered_per_second"] for r in report["runs"] if r["kind"] == kind and r["sustained_under_bound"]]
     return max(rates, default=None)
@@ -350,13 +393,14 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             *table(report),
             "",
-            *_cpu_section(report),
             "HTTP: from the intended send time to the 201 (no coordinated omission). Acceptance to decision: from the "
             "DeclarationSubmitted's ce_time (set in the transaction that accepted it) to the broker's LogAppendTime "
             "of the first ClearanceDecided in which every required agency has answered. Submit to decision is at "
             "most the sum of the two; a rate counts as sustained when every scheduled request was accepted and "
             "decided and HTTP p99 + decision p99 is under 1 s.",
             "",
+            *_cpu_section(report),
+            *_profile_section(report),
         ]
     )
 
@@ -372,6 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kinds", type=lambda s: s.split(","), help="customs,customs+phyto (both; quick customs)")
     parser.add_argument("--connections", type=int, default=256, help="most requests in flight (256)")
     parser.add_argument("--drain-seconds", type=float, default=120, help="longest wait for the decisions after a run")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy of the gateway in a run more at each kind's highest rate held"
+    )
     args = parser.parse_args(argv)
     args.rates = args.rates or ([10.0] if args.quick else [10.0, 25.0, 50.0, 100.0])
     args.seconds = args.seconds or (8.0 if args.quick else 60.0)

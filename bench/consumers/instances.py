@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,25 @@ def py_spy() -> str | None:
     """The py-spy next to this interpreter (the venv's), else on PATH."""
     beside = Path(sys.executable).with_name("py-spy")
     return str(beside) if beside.is_file() else shutil.which("py-spy")
+
+
+@contextlib.contextmanager
+def recording(pid: int, output: Path, *, form: str, rate: int, gil: bool = False) -> Iterator[None]:
+    """py-spy records the running process `pid` meanwhile, into `output` in `form` (raw: collapsed stacks;
+    speedscope: its JSON), `rate` samples a second; with `gil`, only samples holding the GIL (where the CPU goes).
+    Without py-spy, raises BenchmarkSetupError."""
+    spy = py_spy()
+    if spy is None:
+        raise BenchmarkSetupError("py-spy is not installed (pip install -e '.[dev]' installs it)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    command = [spy, "record", "--pid", str(pid), "--format", form, "--rate", str(rate), "--output", str(output)]
+    command += ["--nonblocking", *(["--gil"] if gil else [])]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        recorder.wait(timeout=60)
 
 
 @dataclass

@@ -20,6 +20,8 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("/json/", "json"),
     ("/asyncio/", "asyncio event loop"),
     ("/uvloop/", "asyncio event loop"),
+    ("services/gateway/entrypoints/", "gateway HTTP (entrypoints)"),
+    ("services/gateway/", "gateway service layer, domain and adapters"),
     ("services/customs/domain/", "customs rules (domain)"),
     ("services/phyto/domain/", "phyto rules (domain)"),
     ("services/customs/", "customs service layer"),
@@ -91,3 +93,27 @@ def summarise(speedscope: dict[str, Any], top: int = 15) -> dict[str, Any]:
         "self": [{"function": name, "share": share(weight)} for name, weight in leaves.most_common(top)],
         "inclusive": [{"function": name, "share": share(weight)} for name, weight in inclusive.most_common(top)],
     }
+
+
+def tables(heading: str, profile: dict[str, Any]) -> list[str]:
+    """A profile's account (`summarise`, with its `file` and `rate_hz`) in Markdown under `heading`; nothing for a
+    profile without samples."""
+    if not profile["samples"]:
+        return []
+    return [
+        f"**{heading}** ({profile['samples']:,} samples at {profile['rate_hz']} Hz, `bench/results/{profile['file']}`, "
+        "open it in https://www.speedscope.app): "
+        + ", ".join(f"{name} {share:.0%}" for name, share in profile["threads"].items()),
+        "",
+        "| where the innermost frame is | share |",
+        "|---|--:|",
+        *(f"| {row['area']} | {row['share']:.1%} |" for row in profile["areas"][:10]),
+        "",
+        "| project function, with what it calls | share of samples |",
+        "|---|--:|",
+        *(f"| `{row['function']}` | {row['share']:.1%} |" for row in profile["inclusive"][:12]),
+        "",
+        "| innermost function | share |",
+        "|---|--:|",
+        *(f"| `{row['function']}` | {row['share']:.1%} |" for row in profile["self"][:10]),
+    ]

@@ -3,6 +3,8 @@ the problems that make a run fail."""
 
 from typing import Any
 
+from bench.consumers.profile import tables
+
 TARGET = {"per_instance_per_second": 5000, "floor_per_instance_per_second": 1500}
 """Issue 10: each consumer service, declarations decided per second per instance: the target, and the floor."""
 
@@ -48,28 +50,6 @@ def _workload_table(report: dict[str, Any]) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
-def _profile_tables(run: dict[str, Any]) -> list[str]:
-    profile = run["profile"]
-    lines = [
-        f"**{run['agency']}, 1 instance** ({profile['samples']:,} samples at {profile['rate_hz']} Hz, "
-        f"`bench/results/{profile['file']}`, open it in https://www.speedscope.app): "
-        + ", ".join(f"{name} {share:.0%}" for name, share in profile["threads"].items()),
-        "",
-        "| where the innermost frame is | share |",
-        "|---|--:|",
-        *(f"| {row['area']} | {row['share']:.1%} |" for row in profile["areas"][:10]),
-        "",
-        "| project function, with what it calls | share of samples |",
-        "|---|--:|",
-        *(f"| `{row['function']}` | {row['share']:.1%} |" for row in profile["inclusive"][:12]),
-        "",
-        "| innermost function | share |",
-        "|---|--:|",
-        *(f"| `{row['function']}` | {row['share']:.1%} |" for row in profile["self"][:10]),
-    ]
-    return lines if profile["samples"] else []
-
-
 def markdown(report: dict[str, Any]) -> str:
     settings, machine, versions = report["settings"], report["machine"], report["versions"]
     lines = [
@@ -95,7 +75,7 @@ def markdown(report: dict[str, Any]) -> str:
     if profiled:
         lines += ["", "## Where the time goes (py-spy)", ""]
         for run in profiled:
-            lines += [*_profile_tables(run), ""]
+            lines += [*tables(f"{run['agency']}, 1 instance", run["profile"]), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -8,8 +8,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.conclusion import conclude
-from bench.consumers.instances import py_spy
+from bench.consumers.instances import py_spy, recording
 from bench.ingest import bridge as kafka_bridge
 from bench.ingest import generators, kafka_topics, processes
 from bench.ingest.environment import describe
@@ -278,21 +276,15 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
 def profiled(args: argparse.Namespace, pid: int, name: str) -> Iterator[None]:
     """With --profile, py-spy records `pid` meanwhile (samples holding the GIL: where the CPU goes), as collapsed
     stacks in profiles/<name>.txt beside the results (flamegraph.pl or speedscope read them)."""
-    spy = py_spy() if args.profile else None
-    if spy is None:
-        if args.profile:
-            log("py-spy is not installed: no profile (pip install -e '.[dev]' installs it)")
+    if not args.profile:
         yield
         return
-    target = args.output / "profiles" / f"{name}.txt"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    command = [spy, "record", "--pid", str(pid), "--format", "raw", "--gil", "--rate", "200", "--output", str(target)]
-    recorder = subprocess.Popen([*command, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    if py_spy() is None:
+        log("py-spy is not installed: no profile (pip install -e '.[dev]' installs it)")
         yield
-    finally:
-        recorder.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
-        recorder.wait(timeout=60)
+        return
+    with recording(pid, args.output / "profiles" / f"{name}.txt", form="raw", rate=200, gil=True):
+        yield
 
 
 @contextlib.contextmanager

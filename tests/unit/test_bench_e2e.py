@@ -92,3 +92,25 @@ def test_a_report_from_before_the_cpu_account_renders_without_its_table() -> Non
 
     assert cpu_table(report) == []
     assert "Where the CPU went" not in markdown(report)
+
+
+def test_a_gateway_profile_is_shown_with_the_rate_it_was_taken_at() -> None:
+    profile = {
+        "kind": "customs",
+        "offered_per_second": 250.0,
+        "seconds": 30.0,
+        "file": "profiles/e2e-customs-gateway.speedscope.json",
+        "rate_hz": 100,
+        "samples": 2,
+        "threads": {"MainThread": 1.0},
+        "areas": [{"area": "gateway HTTP (entrypoints)", "share": 0.5}, {"area": "pydantic", "share": 0.5}],
+        "self": [{"function": "lodge (services/gateway/entrypoints/routes/declarations.py)", "share": 0.5}],
+        "inclusive": [{"function": "lodge (services/gateway/entrypoints/routes/declarations.py)", "share": 1.0}],
+    }
+    report = _report(_run("customs", 250, None))
+
+    assert "Where the gateway's time goes" not in markdown({**report, "profiles": []})
+    text = markdown({**report, "profiles": [profile]})
+    assert "## Where the gateway's time goes (py-spy)" in text
+    assert "**the gateway, customs at 250/s for 30 s** (2 samples at 100 Hz" in text
+    assert "| gateway HTTP (entrypoints) | 50.0% |" in text

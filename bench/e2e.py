@@ -29,6 +29,7 @@ from bench.ingest import generators, kafka_topics, processes
 from bench.ingest.environment import describe
 from bench.ingest.payloads import GOODS, PLACEHOLDER, TRADER_KEY, Goods, declaration_with
 from bench.ingest.processes import CpuUsage
+from bench.ingest.report import machine_cores
 from deploy.stack import Stack, free_port_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -321,7 +322,7 @@ def cpu_table(report: dict[str, Any]) -> list[str]:
     lines = [
         "| declarations | offered/s | "
         + " | ".join(f"{name} ms a declaration (cores)" for name in CPU_OF)
-        + f" | machine busy, cores of {report['machine']['cores']} |",
+        + f" | machine busy (stolen), cores of {report['machine']['cores']} |",
         "|---|--:|" + "--:|" * (len(CPU_OF) + 1),
     ]
     for row in report["runs"]:
@@ -333,7 +334,7 @@ def cpu_table(report: dict[str, Any]) -> list[str]:
             used = cpu.get(name)
             per = None if used is None else used["ms_each"]
             cells.append("-" if per is None else f"{per:.2f} ({used['cores']:.2f})")
-        cells.append(f"{cpu['machine']['cores']:.2f}")
+        cells.append(machine_cores(cpu))
         lines.append(f"| {row['kind']} | {row['offered_per_second']:,.0f} | {' | '.join(cells)} |")
     return lines if len(lines) > 2 else []
 
@@ -347,7 +348,8 @@ def _cpu_section(report: dict[str, Any]) -> list[str]:
         "Where the CPU went at each rate, from the first request sent until every decision was read back (`cpu` in "
         "the JSON): each process's CPU time (user and system) over the declarations decided (`ms_each`), and over "
         "the span as cores; the machine's, all processes and interrupts, as cores (the load generator and this "
-        "harness among them). CPU a declaration moves less with the machine's speed than the rates do.",
+        "harness among them), and what the hypervisor took from it for other guests (steal). CPU a declaration "
+        "moves less with the machine's speed than the rates do.",
         "",
         *rows,
         "",

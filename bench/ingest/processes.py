@@ -80,12 +80,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def machine_busy_seconds() -> float:
-    """The CPU time the machine's cores have spent running its processes and interrupts so far (not idle, not waiting
-    for I/O, not stolen by the hypervisor), from /proc/stat."""
+def machine_seconds() -> tuple[float, float]:
+    """The CPU time the machine's cores have spent so far running its processes and interrupts (not idle, not
+    waiting for I/O), and the time the hypervisor took from them for other guests (steal), from /proc/stat."""
     with open("/proc/stat") as stat:
-        user, nice, system, _idle, _iowait, irq, softirq = (int(field) for field in stat.readline().split()[1:8])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in stat.readline().split()[1:9])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
 class CpuUsage:
@@ -96,17 +97,19 @@ class CpuUsage:
         self._groups = {name: list(pids) for name, pids in groups.items()}
         self._started = time.monotonic()
         self._used = {name: self._seconds(name) for name in self._groups}
-        self._machine = machine_busy_seconds()
+        self._machine, self._stolen = machine_seconds()
 
     def _seconds(self, name: str) -> float:
         return sum(cpu_seconds(pid) for pid in self._groups[name])
 
     def since(self, items: int) -> dict[str, Any]:
-        """For each group, and for the machine: the CPU seconds used since, in ms for each of `items` (None for
-        none), and as cores of the span."""
+        """For each group, for the machine, and stolen from it by the hypervisor: the CPU seconds since, in ms for
+        each of `items` (None for none), and as cores of the span. A run with cores stolen ran on a slower
+        machine than its neighbours in the table."""
         span = time.monotonic() - self._started
         used = {name: self._seconds(name) - before for name, before in self._used.items()}
-        used["machine"] = machine_busy_seconds() - self._machine
+        machine, stolen = machine_seconds()
+        used["machine"], used["stolen"] = machine - self._machine, stolen - self._stolen
         return {
             "span_seconds": round(span, 1),
             **{

@@ -52,7 +52,7 @@ def _targets(report: dict[str, Any]) -> list[str]:
 def closed_table(report: dict[str, Any]) -> list[str]:
     lines = [
         "| payload | target | accepted/s | p50 ms | p99 ms | p99.9 ms | failed | rate vs bridge | p99 vs bridge "
-        "| target CPU ms a request | broker CPU ms a request | machine busy, cores |",
+        "| target CPU ms a request | broker CPU ms a request | machine busy (stolen), cores |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for payload in report["settings"]["payloads"]:
@@ -65,7 +65,7 @@ def closed_table(report: dict[str, Any]) -> list[str]:
                 f"| {payload} | {target} | {_rate(row)} | {_ms(row, 'p50')} | {_ms(row, 'p99')} | {_ms(row, 'p99.9')} "
                 f"| {_failed(row)} | {_ratio(_per_second(row), _per_second(peer))} "
                 f"| {_ratio(_latency(row, 'p99'), _latency(peer, 'p99'))} | {_cpu(row, 'target')} "
-                f"| {_cpu(row, 'broker')} | {_machine_cores(row)} |"
+                f"| {_cpu(row, 'broker')} | {machine_cores(row.get('cpu'))} |"
             )
     return lines if len(lines) > 2 else []
 
@@ -76,9 +76,12 @@ def _cpu(row: dict[str, Any], group: str) -> str:
     return "-" if used is None or used["ms_each"] is None else f"{used['ms_each']:.2f}"
 
 
-def _machine_cores(row: dict[str, Any]) -> str:
-    machine = row.get("cpu", {}).get("machine")
-    return "-" if machine is None else f"{machine['cores']:.2f}"
+def machine_cores(cpu: dict[str, Any] | None) -> str:
+    """The machine's busy cores over a run, and those the hypervisor took from it (steal), when it took any."""
+    if not cpu or "machine" not in cpu:
+        return "-"
+    stolen = cpu.get("stolen", {}).get("cores", 0.0)
+    return f"{cpu['machine']['cores']:.2f}" + (f" ({stolen:.2f} stolen)" if stolen >= 0.01 else "")
 
 
 def open_table(report: dict[str, Any]) -> list[str]:

@@ -30,6 +30,7 @@ def test_cpu_usage_counts_the_work_of_each_process_and_of_the_machine() -> None:
     assert abs(mine["ms_each"] - 250 * mine["seconds"]) <= 1.3  # of the seconds before rounding
     assert 0.5 < mine["cores"] < 1.5  # one thread, busy (a tick of 10 ms is 5% of the span)
     assert used["machine"]["seconds"] >= mine["seconds"] - 2 * TICK  # the machine ran this process at least
+    assert used["stolen"]["seconds"] >= 0  # what the hypervisor took meanwhile, if it took any
     assert used["span_seconds"] > 0
 
 
@@ -77,13 +78,14 @@ def test_the_cpu_table_shows_each_process_a_declaration_and_leaves_out_what_was_
         "customs": _used(0.7, 0.2),
         "phyto": _used(0.3, 0.05),
         "machine": _used(5.0, 1.3),
+        "stolen": _used(0.2, 0.05),
     }  # no broker: its pid was not given
     report = _report(_run("customs", 10, None), _run("customs", 250, measured))
 
     lines = cpu_table(report)
 
-    assert lines[0].endswith("| machine busy, cores of 2 |")
-    assert lines[2:] == ["| customs | 250 | 2.50 (0.60) | 0.70 (0.20) | 0.30 (0.05) | - | 1.30 |"]
+    assert lines[0].endswith("| machine busy (stolen), cores of 2 |")
+    assert lines[2:] == ["| customs | 250 | 2.50 (0.60) | 0.70 (0.20) | 0.30 (0.05) | - | 1.30 (0.05 stolen) |"]
     assert "Where the CPU went" in markdown(report)
 
 

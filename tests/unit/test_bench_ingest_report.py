@@ -30,16 +30,20 @@ def test_each_closed_run_shows_what_a_request_cost_its_target_and_the_broker() -
             _closed(
                 "bridge", 650, {"target": _used(2.16, 1.4), "broker": _used(0.71, 0.46), "machine": _used(0, 1.88)}
             ),
-            _closed("gateway sqlite", 926, {"target": _used(1.07, 0.99), "machine": _used(0, 1.23)}),  # no broker pid
+            _closed(  # no broker pid given; the hypervisor took some of the machine meanwhile
+                "gateway sqlite",
+                926,
+                {"target": _used(1.07, 0.99), "machine": _used(0, 1.23), "stolen": _used(0, 0.12)},
+            ),
             _closed("gateway pg", 300, None),  # a run measured before the harness counted CPU
         ],
     }
 
     rows = closed_table(report)
 
-    assert rows[0].endswith("| target CPU ms a request | broker CPU ms a request | machine busy, cores |")
+    assert rows[0].endswith("| target CPU ms a request | broker CPU ms a request | machine busy (stolen), cores |")
     assert rows[2].startswith("| small | bridge | 650 |")
     assert rows[2].endswith("| 2.16 | 0.71 | 1.88 |")
     assert rows[3].startswith("| small | gateway sqlite | 926 |")
-    assert rows[3].endswith("| 1.07 | - | 1.23 |")
+    assert rows[3].endswith("| 1.07 | - | 1.23 (0.12 stolen) |")
     assert rows[4].endswith("| - | - | - |")

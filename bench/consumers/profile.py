@@ -48,10 +48,19 @@ def area_of(frame: dict[str, Any]) -> str:
 
 
 def function_of(frame: dict[str, Any]) -> str:
-    """The frame's function and file, without the line: py-spy gives each line of a function a frame of its own."""
+    """The frame's function and file, without the line (py-spy gives each line of a function a frame of its own),
+    the file from the package or the repository's root: the same name wherever the checkout profiled was."""
     file = str(frame.get("file") or "")
-    short = file.split("site-packages/", 1)[-1].split("/work/main/", 1)[-1].split("/lib/python3", 1)[-1]
+    short = file.split("site-packages/", 1)[-1].split("/lib/python3", 1)[-1]
+    for top in _PROJECT_PACKAGES:
+        if top in short:
+            short = top[1:] + short.rsplit(top, 1)[1]
+            break
     return f"{frame.get('name', '?')} ({short})"
+
+
+_PROJECT_PACKAGES = ("/services/", "/bench/", "/deploy/")
+"""The repository's top-level packages: a file under one is named from there."""
 
 
 def _own(frame: dict[str, Any]) -> bool:

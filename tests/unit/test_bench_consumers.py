@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from bench.consumers.instances import assigned
 from bench.consumers.kafka_io import DECISION_TYPE, Decisions
-from bench.consumers.profile import LOOP_IN_C, summarise
+from bench.consumers.profile import LOOP_IN_C, function_of, summarise
 from bench.consumers.workload import build
 from services.contract.cloudevents import decode
 from services.contract.events import CertificateReceived, DeclarationSubmitted
@@ -84,3 +84,12 @@ def test_phyto_workload_brings_every_certificate_its_declarations_cite() -> None
     assert len(certified) == workload.certificates
     assert all("phyto" in event.required_agencies for event in declared)
     assert len({event.declaration.lrn for event in declared}) == 40
+
+
+def test_a_function_is_named_from_the_repository_root_wherever_the_checkout_was() -> None:
+    here = function_of({"name": "decide", "file": "/work/main/services/customs/bootstrap.py", "line": 1})
+    elsewhere = function_of({"name": "decide", "file": "/tmp/wtb/services/customs/bootstrap.py", "line": 9})
+    library = function_of({"name": "execute", "file": "/venv/lib/python3.11/site-packages/sqlalchemy/engine/base.py"})
+
+    assert here == elsewhere == "decide (services/customs/bootstrap.py)"
+    assert library == "execute (sqlalchemy/engine/base.py)"

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,23 +25,43 @@ def py_spy() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("py-spy")
 
 
+@dataclass
+class Recording:
+    """What `recording` made: `problem` says why there is no profile (py-spy's own words), once the block is over."""
+
+    output: Path
+    problem: str | None = None
+
+
 @contextlib.contextmanager
-def recording(pid: int, output: Path, *, form: str, rate: int, gil: bool = False) -> Iterator[None]:
+def recording(pid: int, output: Path, *, form: str, rate: int, gil: bool = False) -> Iterator[Recording]:
     """py-spy records the running process `pid` meanwhile, into `output` in `form` (raw: collapsed stacks;
     speedscope: its JSON), `rate` samples a second; with `gil`, only samples holding the GIL (where the CPU goes).
-    Without py-spy, raises BenchmarkSetupError."""
+    Raises BenchmarkSetupError before the block when py-spy is not installed. When it wrote no profile (it could
+    not attach to `pid`, say), the recording's `problem` says so: the block's own work stands."""
     spy = py_spy()
     if spy is None:
         raise BenchmarkSetupError("py-spy is not installed (pip install -e '.[dev]' installs it)")
     output.parent.mkdir(parents=True, exist_ok=True)
+    output.unlink(missing_ok=True)
     command = [spy, "record", "--pid", str(pid), "--format", form, "--rate", str(rate), "--output", str(output)]
     command += ["--nonblocking", *(["--gil"] if gil else [])]
-    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield
-    finally:
-        recorder.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
-        recorder.wait(timeout=60)
+    made = Recording(output)
+    with tempfile.TemporaryFile() as said:
+        recorder = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT)
+        try:
+            yield made
+        finally:
+            recorder.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+            try:
+                recorder.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                recorder.kill()
+                recorder.wait()
+        if not output.is_file():
+            said.seek(0)
+            words = said.read().decode(errors="replace").strip()[-1000:]
+            made.problem = f"py-spy wrote no profile of process {pid} (exit {recorder.returncode}): {words}"
 
 
 @dataclass

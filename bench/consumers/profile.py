@@ -4,6 +4,8 @@ project's own functions including what they call. Pure: it reads the profile's J
 from collections import Counter
 from typing import Any
 
+from deploy.stack import REPO
+
 AREAS: tuple[tuple[str, str], ...] = (
     ("/aiosqlite/", "SQLite driver (aiosqlite, sqlite3)"),
     ("/sqlite3/", "SQLite driver (aiosqlite, sqlite3)"),
@@ -49,18 +51,25 @@ def area_of(frame: dict[str, Any]) -> str:
 
 def function_of(frame: dict[str, Any]) -> str:
     """The frame's function and file, without the line (py-spy gives each line of a function a frame of its own),
-    the file from the package or the repository's root: the same name wherever the checkout profiled was."""
+    the file named from its package: a library's from site-packages, the project's from the repository's root, this
+    checkout's or another's (a worktree profiled), so that a function has one name wherever it ran."""
     file = str(frame.get("file") or "")
-    short = file.split("site-packages/", 1)[-1].split("/lib/python3", 1)[-1]
-    for top in _PROJECT_PACKAGES:
-        if top in short:
-            short = top[1:] + short.rsplit(top, 1)[1]
-            break
+    if "site-packages/" in file:
+        short = file.split("site-packages/", 1)[1]
+    elif file.startswith(_ROOT):
+        short = file[len(_ROOT) :]
+    else:
+        short = file.split("/lib/python3", 1)[-1]
+        for top in _PROJECT_PACKAGES:
+            if top in short:
+                short = top[1:] + short.rsplit(top, 1)[1]
+                break
     return f"{frame.get('name', '?')} ({short})"
 
 
+_ROOT = f"{REPO}/"
 _PROJECT_PACKAGES = ("/services/", "/bench/", "/deploy/")
-"""The repository's top-level packages: a file under one is named from there."""
+"""The repository's top-level packages: a file of another checkout under one is named from there."""
 
 
 def _own(frame: dict[str, Any]) -> bool:

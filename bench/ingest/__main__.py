@@ -124,7 +124,7 @@ class Run:
             run_id=self.next_id(),
         )
         if usage is not None:
-            figures["cpu"] = usage.since(figures["accepted"])
+            figures["cpu"] = usage.spent(figures["accepted"])
         return figures
 
     def open(self, request: generators.Request, rate: float, seconds: float) -> dict[str, Any]:
@@ -283,8 +283,10 @@ def profiled(args: argparse.Namespace, pid: int, name: str) -> Iterator[None]:
         log("py-spy is not installed: no profile (pip install -e '.[dev]' installs it)")
         yield
         return
-    with recording(pid, args.output / "profiles" / f"{name}.txt", form="raw", rate=200, gil=True):
+    with recording(pid, args.output / "profiles" / f"{name}.txt", form="raw", rate=200, gil=True) as recorded:
         yield
+    if recorded.problem is not None:
+        log(f"no profile {name}: {recorded.problem}")
 
 
 @contextlib.contextmanager

@@ -80,7 +80,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def machine_seconds() -> tuple[float, float]:
+def machine_busy_and_stolen() -> tuple[float, float]:
     """The CPU time the machine's cores have spent so far running its processes and interrupts (not idle, not
     waiting for I/O), and the time the hypervisor took from them for other guests (steal), from /proc/stat."""
     with open("/proc/stat") as stat:
@@ -90,25 +90,26 @@ def machine_seconds() -> tuple[float, float]:
 
 
 class CpuUsage:
-    """The CPU time groups of processes, and the whole machine, use from its making: what each item of work (a
-    request accepted, a declaration decided) cost where."""
+    """CPU time used by groups of processes, and by the whole machine, since this object was made: what each item
+    of work (a request accepted, a declaration decided) cost where. A group's time counts only its processes'
+    own threads: not the children they wait for, nor a database server they talk to."""
 
     def __init__(self, groups: Mapping[str, Sequence[int]]) -> None:
         self._groups = {name: list(pids) for name, pids in groups.items()}
         self._started = time.monotonic()
         self._used = {name: self._seconds(name) for name in self._groups}
-        self._machine, self._stolen = machine_seconds()
+        self._machine, self._stolen = machine_busy_and_stolen()
 
     def _seconds(self, name: str) -> float:
         return sum(cpu_seconds(pid) for pid in self._groups[name])
 
-    def since(self, items: int) -> dict[str, Any]:
+    def spent(self, items: int) -> dict[str, Any]:
         """For each group, for the machine, and stolen from it by the hypervisor: the CPU seconds since, in ms for
         each of `items` (None for none), and as cores of the span. A run with cores stolen ran on a slower
         machine than its neighbours in the table."""
         span = time.monotonic() - self._started
         used = {name: self._seconds(name) - before for name, before in self._used.items()}
-        machine, stolen = machine_seconds()
+        machine, stolen = machine_busy_and_stolen()
         used["machine"], used["stolen"] = machine - self._machine, stolen - self._stolen
         return {
             "span_seconds": round(span, 1),

@@ -71,7 +71,7 @@ def measure(variant: str, payload_body: str, args: argparse.Namespace) -> dict[s
             generators.wrk(request, **run, seconds=args.warmup_seconds, run_id=f"w{port}")
             usage = CpuUsage({"server": [server.pid]})
             figures = generators.wrk(request, **run, seconds=args.seconds, run_id=f"m{port}")
-            figures["cpu_ms_per_request"] = usage.since(max(1, figures["accepted"]))["server"]["ms_each"]
+            figures["cpu_ms_per_request"] = usage.spent(max(1, figures["accepted"]))["server"]["ms_each"]
             return {"variant": variant, "what": VARIANTS[variant], **figures}
         finally:
             stop_process(server)

@@ -6,6 +6,7 @@ from bench.consumers.instances import assigned
 from bench.consumers.kafka_io import DECISION_TYPE, Decisions
 from bench.consumers.profile import LOOP_IN_C, function_of, summarise
 from bench.consumers.workload import build
+from deploy.stack import REPO
 from services.contract.cloudevents import decode
 from services.contract.events import CertificateReceived, DeclarationSubmitted
 
@@ -87,9 +88,9 @@ def test_phyto_workload_brings_every_certificate_its_declarations_cite() -> None
 
 
 def test_a_function_is_named_from_the_repository_root_wherever_the_checkout_was() -> None:
-    here = function_of({"name": "decide", "file": "/work/main/services/customs/bootstrap.py", "line": 1})
+    here = function_of({"name": "decide", "file": f"{REPO}/services/customs/bootstrap.py", "line": 1})
     elsewhere = function_of({"name": "decide", "file": "/tmp/wtb/services/customs/bootstrap.py", "line": 9})
-    library = function_of({"name": "execute", "file": "/venv/lib/python3.11/site-packages/sqlalchemy/engine/base.py"})
+    library = function_of({"name": "run", "file": "/venv/lib/python3.11/site-packages/mylib/services/jobs.py"})
 
     assert here == elsewhere == "decide (services/customs/bootstrap.py)"
-    assert library == "execute (sqlalchemy/engine/base.py)"
+    assert library == "run (mylib/services/jobs.py)"  # a library's folder of that name is not the project's

@@ -42,6 +42,7 @@ def test_each_closed_run_shows_what_a_request_cost_its_target_and_the_broker() -
     rows = closed_table(report)
 
     assert rows[0].endswith("| target CPU ms a request | broker CPU ms a request | machine busy (stolen), cores |")
+    assert {row.count("|") for row in rows} == {13}  # the header's columns in every row
     assert rows[2].startswith("| small | bridge | 650 |")
     assert rows[2].endswith("| 2.16 | 0.71 | 1.88 |")
     assert rows[3].startswith("| small | gateway sqlite | 926 |")

@@ -29,7 +29,6 @@ def py_spy() -> str | None:
 class Recording:
     """What `recording` made: `problem` says why there is no profile (py-spy's own words), once the block is over."""
 
-    output: Path
     problem: str | None = None
 
 
@@ -46,7 +45,7 @@ def recording(pid: int, output: Path, *, form: str, rate: int, gil: bool = False
     output.unlink(missing_ok=True)
     command = [spy, "record", "--pid", str(pid), "--format", form, "--rate", str(rate), "--output", str(output)]
     command += ["--nonblocking", *(["--gil"] if gil else [])]
-    made = Recording(output)
+    made = Recording()
     with tempfile.TemporaryFile() as said:
         recorder = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT)
         try:

@@ -147,8 +147,12 @@ class Gateway:
     url: str
     topic_prefix: str
     database_url: str
-    pid: int  # of the first instance
-    pids: tuple[int, ...]  # of every instance
+    pids: tuple[int, ...]  # of every instance, the first first
+
+    @property
+    def pid(self) -> int:
+        """The first instance's."""
+        return self.pids[0]
 
 
 @contextlib.contextmanager
@@ -169,8 +173,8 @@ def gateway(
         for number in range(2, instances + 1):
             stack.start_instance("gateway", str(number), port, timeout=120)
         used = database_url or stack.environment(stack.services[0])["SW_GATEWAY_DATABASE_URL"]
-        pids = tuple(process.pid for process in stack.processes.values())
-        yield Gateway(f"http://127.0.0.1:{port}", topic_prefix, used, stack.processes["gateway"].pid, pids)
+        pids = tuple(process.pid for process in stack.processes.values())  # started in order: the first first
+        yield Gateway(f"http://127.0.0.1:{port}", topic_prefix, used, pids)
     finally:
         stack.stop()
 

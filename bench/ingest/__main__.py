@@ -52,12 +52,13 @@ SETUPS = {
     setup.key: setup
     for setup in (
         GatewaySetup("sqlite", "gateway sqlite", "sqlite", 1),
+        GatewaySetup("sqlite-x2", "gateway sqlite x2", "sqlite", 2),
         GatewaySetup("postgres", "gateway postgres", "postgresql", 1),
         GatewaySetup("postgres-x2", "gateway postgres x2", "postgresql", 2),
     )
 }
-"""The development default (a SQLite file, one process); PostgreSQL as docker-compose deploys it, with one
-process and with two sharing the port."""
+"""The development default (a SQLite file, one process), and two processes sharing the port on that file (they
+take turns at it: `sqlite_turns`); PostgreSQL as docker-compose deploys it, with one process and with two."""
 
 
 def is_gateway(target: str) -> bool:
@@ -343,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--gateways",
         type=lambda given: [SETUPS[key] for key in given.split(",")],
-        help=f"gateway setups to measure, comma-separated, of {','.join(SETUPS)} (all; quick sqlite,postgres-x2)",
+        help=f"gateway setups to measure, comma-separated, of {','.join(SETUPS)} (all; quick sqlite,sqlite-x2,postgres-x2)",
     )
     parser.add_argument(
         "--database-url", help="PostgreSQL for the postgres setups (default: a durable server of the run's own)"
@@ -353,7 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile", action="store_true", help="py-spy profiles of the gateway in each closed-loop run, in profiles/"
     )
     args = parser.parse_args(argv)
-    args.gateways = args.gateways or [SETUPS[key] for key in (("sqlite", "postgres-x2") if args.quick else SETUPS)]
+    args.gateways = args.gateways or [
+        SETUPS[key] for key in (("sqlite", "sqlite-x2", "postgres-x2") if args.quick else SETUPS)
+    ]
     args.seconds = args.seconds or (4.0 if args.quick else 15.0)
     args.rates = args.rates or ([50.0] if args.quick else [25.0, 50.0, 100.0])
     args.open_seconds = args.open_seconds or (4.0 if args.quick else 12.0)

@@ -3,6 +3,8 @@
 import asyncio
 import functools
 import logging
+import sqlite3
+import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -36,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
-from services.contract import sqlite_direct, sqlite_inline
+from services.contract import sqlite_direct, sqlite_inline, sqlite_turns
 from services.contract.dumped import Dumped
 
 log = logging.getLogger(__name__)
@@ -207,15 +209,31 @@ class WriterQueue:
     however fast each batch ran, until the submissions stopped. The writers ahead are few (one at a time from each
     consumer and from the relay) and each does the work of many; the others take the turns in between, while those
     fetch and send. As with asyncio's Lock, a writer leaving hands its turn to the next one waiting: none comes in
-    between."""
+    between.
 
-    def __init__(self) -> None:
+    With `between` (a file's `sqlite_turns.ProcessTurns`) the process's writers also take turns with other
+    processes': the first writer takes the process's turn, or waits for it (and those coming after wait behind);
+    a writer leaving gives it up, once the process has had it `TURN_SECONDS`, if another process wants it, and
+    the writers still waiting wait for it again. One that waits `WRITE_LOCK_WAIT` for another process fails, as it
+    would waiting for SQLite's lock."""
+
+    def __init__(self, between: sqlite_turns.ProcessTurns | None = None) -> None:
         self._held = False
         self._ahead: deque[asyncio.Future[None]] = deque()
         self._behind: deque[asyncio.Future[None]] = deque()
+        self._between = between
+        self._turn_began = 0.0
+        self._overdue: asyncio.TimerHandle | None = None
+        """While the process waits for its turn: when the writers waiting fail."""
+        self._closing = False
 
     def locked(self) -> bool:
         return self._held
+
+    @property
+    def between(self) -> sqlite_turns.ProcessTurns | None:
+        """The turns this process's writers take with other processes', if any."""
+        return self._between
 
     @asynccontextmanager
     async def turn(self, *, ahead: bool = False) -> AsyncIterator[None]:
@@ -229,8 +247,13 @@ class WriterQueue:
         """Wait for the turn, and hold it until `pass_on`."""
         if self._held or self._ahead or self._behind:
             await self._wait(self._ahead if ahead else self._behind)
-        else:
-            self._held = True
+            return
+        self._held = True
+        if self._between is None or self._between.try_take():
+            self._turn_began = time.monotonic()
+            return
+        self._fetch()  # held by the fetch until the process's turn comes, then handed on
+        await self._wait(self._ahead if ahead else self._behind)
 
     async def _wait(self, queue: "deque[asyncio.Future[None]]") -> None:
         waiting = asyncio.get_running_loop().create_future()
@@ -245,7 +268,20 @@ class WriterQueue:
             raise
 
     def pass_on(self) -> None:
-        """Give the turn to the next writer waiting, if any."""
+        """Give the turn to the next writer waiting, if any (in this process's turn, or once it comes again)."""
+        between = self._between
+        if (
+            between is not None
+            and time.monotonic() - self._turn_began >= sqlite_turns.TURN_SECONDS
+            and self._someone_waits()
+            and between.wanted()
+        ):
+            between.give()
+            self._fetch()
+            return
+        self._hand_on()
+
+    def _hand_on(self) -> None:
         for queue in (self._ahead, self._behind):
             while queue:
                 waiting = queue.popleft()
@@ -253,6 +289,44 @@ class WriterQueue:
                     waiting.set_result(None)  # still held: the turn is the waiter's now
                     return
         self._held = False
+        if self._between is not None:
+            self._between.give()
+            if self._closing:
+                self._between.close()
+                self._between = None
+
+    def close(self) -> None:
+        """Close the lock files of the process's turns, now or once the writers that hold the turn are done."""
+        self._closing = True
+        if not self._held:
+            self._hand_on()
+
+    def _someone_waits(self) -> bool:
+        return any(not waiting.done() for queue in (self._ahead, self._behind) for waiting in queue)
+
+    def _fetch(self) -> None:
+        """Wait for the process's turn, then hand it on; the writers waiting fail if it takes too long."""
+        assert self._between is not None
+        loop = asyncio.get_running_loop()
+        self._overdue = loop.call_later(sqlite_inline.WRITE_LOCK_WAIT, self._fail_waiting)
+        self._between.fetch(self._came)
+
+    def _came(self) -> None:
+        if self._overdue is not None:
+            self._overdue.cancel()
+            self._overdue = None
+        self._turn_began = time.monotonic()
+        self._hand_on()
+
+    def _fail_waiting(self) -> None:
+        """The process's turn has not come in `WRITE_LOCK_WAIT`: the writers waiting for it fail; later ones wait on."""
+        failed = OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        for queue in (self._ahead, self._behind):
+            while queue:
+                waiting = queue.popleft()
+                if not waiting.done():
+                    waiting.set_exception(failed)
+        self._overdue = asyncio.get_running_loop().call_later(sqlite_inline.WRITE_LOCK_WAIT, self._fail_waiting)
 
 
 class _Kept:
@@ -261,8 +335,8 @@ class _Kept:
     writers take turns in (`WriterQueue`), and the idle read connections. `engine.dispose()` forgets them
     (`_forget_kept`): the next transactions open others."""
 
-    def __init__(self) -> None:
-        self.writers = WriterQueue()
+    def __init__(self, file: str | None = None) -> None:
+        self.writers = WriterQueue(sqlite_turns.turns_for(file))
         self.writer: sqlite_direct.DirectConnection | None = None
         self.readers: list[sqlite_direct.DirectConnection] = []
         self.retired = False
@@ -277,7 +351,7 @@ pool, and give them back."""
 
 
 def _kept_for(engine: AsyncEngine) -> _Kept:
-    return _kept.get(engine.sync_engine) or _kept.setdefault(engine.sync_engine, _Kept())
+    return _kept.get(engine.sync_engine) or _kept.setdefault(engine.sync_engine, _Kept(_sqlite_file(engine.url)))
 
 
 def writing(engine: AsyncEngine, *, ahead: bool = False) -> AbstractAsyncContextManager[AsyncConnection]:
@@ -403,6 +477,7 @@ def _forget_kept(engine: Engine) -> None:
     if kept is None:
         return
     kept.retired = True
+    kept.writers.close()
     idle = list(kept.readers)
     if kept.writer is not None and not kept.writers.locked():
         idle.append(kept.writer)

@@ -126,7 +126,8 @@ class _Batch:
         self.failure: BaseException | None = None
 
 
-_batch: ContextVar[_Batch | None] = ContextVar("outbox_batch", default=None)
+in_batch: ContextVar[_Batch | None] = ContextVar("outbox_batch", default=None)
+"""The batch the current task's transactions join (`Transactions.batch`), if any."""
 
 
 class Transactions:
@@ -150,7 +151,7 @@ class Transactions:
     async def begin(self, *, ahead: bool = False) -> AsyncIterator[Transaction]:
         """A transaction; inside a batch (`batch`), part of it. On SQLite one `ahead` (a consumer's) goes before the
         service's other writers waiting (`database.WriterQueue`)."""
-        batch = _batch.get()
+        batch = in_batch.get()
         if batch is not None:
             async with self._within(batch) as transaction:
                 yield transaction
@@ -167,15 +168,15 @@ class Transactions:
         service's other writers waiting (`database.WriterQueue`). A failure in any of them, even one its caller
         caught, rolls them all back and raises BatchRolledBack: the caller does the work again one transaction at a
         time. Other tasks' transactions are not part of it."""
-        if _batch.get() is not None:
+        if in_batch.get() is not None:
             raise RuntimeError("a batch is already open in this task")
         async with writing(self._engine, ahead=True) as connection:
             batch = _Batch(connection)
-            token = _batch.set(batch)
+            token = in_batch.set(batch)
             try:
                 yield
             finally:
-                _batch.reset(token)
+                in_batch.reset(token)
             if batch.failure is not None:
                 raise BatchRolledBack(f"{type(batch.failure).__name__}: {batch.failure}") from batch.failure
         self._committed(batch.published, batch.committed_callbacks)

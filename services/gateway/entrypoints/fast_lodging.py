@@ -7,7 +7,9 @@ answers it itself when nothing about it is out of the ordinary: a key the route'
 NPPO's), in force and within its rate, room in the outbox, a body the route reads as it would (`bodies`), no
 Idempotency-Key, tracing off. It submits through the function the route calls (`declarations.lodge`,
 `certificates.deliver`), in an outbox transaction with its audit record, and answers what the route answers. The
-key is looked up in that transaction, and the body read only once the key is admitted.
+key is looked up first (in a reading transaction), and the body read only once the key is admitted; the write
+transaction holds the writers' turn for its statements only, and commits with those of the submissions that came
+meanwhile (`GroupCommit`, a few at a time).
 
 Anything else goes on to the route, the body replayed as it came: a missing or unknown key, another role, a body
 that does not validate, a declaration in XML, an XML certificate larger than is read on the event loop, an
@@ -20,6 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -29,8 +32,10 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.contract.database import reading
 from services.contract.declaration import Declaration
 from services.contract.dumped import json_of
+from services.contract.group_commit import GroupCommit
 from services.gateway.adapters.safe_xml import ON_THE_LOOP_BYTES, XmlRefused
 from services.gateway.bootstrap import Gateway
 from services.gateway.domain.errors import GatewayError
@@ -116,6 +121,7 @@ class FastLodging:
     def __init__(self, app: ASGIApp, *, gateway: Gateway, lanes: list[Lane], routes: list[BaseRoute]) -> None:
         self.app = app
         self._gateway = gateway
+        self._group_commit = GroupCommit(gateway.runtime.transactions)
         self._lanes = {lane.path: _Standing(lane, _gate(routes, lane.path), _Matched(lane.path)) for lane in lanes}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,22 +178,22 @@ class FastLodging:
         return await self._submitted(standing, key, body, kind)
 
     async def _submitted(self, standing: "_Standing", key: str, body: bytes, kind: str) -> Written:
-        """Submit in one write transaction, the key looked up in it first: its connection's pages are warm, where a
-        reading transaction of its own cost more than the query. A key the route's gate would not admit, or over
-        its rate, is left to the route before the body is read (nothing written): the route answers, and takes the
-        request's token. The body is read on the loop, the writers' turn held meanwhile as during any statement."""
+        """Submit in a write transaction committed with those of the submissions that came meanwhile
+        (`GroupCommit`). The key is looked up first, in a reading transaction; a key the route's gate would not
+        admit, or over its rate, is left to the route before the body is read (nothing written): the route answers,
+        and takes the request's token. The body is read before the write transaction, which holds the writers'
+        turn only for the statements."""
         context, hashed, taken = self._gateway, api_keys.hash_key(key), False
         try:
-            async with context.runtime.transactions.begin() as transaction:
-                who = await api_keys.authenticate(transaction.connection, key)
-                if who is None or not standing.gate.admits(who) or context.rate_limits.take(hashed, time.monotonic()):
-                    raise _LeftToTheRoute
-                taken = True
-                read = await standing.lane.read(body, kind, context)  # one the route refuses: handed on, it says why
-                act_as(who)
-                status, view, location = await standing.lane.submit(
-                    transaction, context=context, caller=who, now=context.clock(), **read
-                )
+            async with reading(context.runtime.engine) as connection:
+                who = await api_keys.authenticate(connection, key)
+            if who is None or not standing.gate.admits(who) or context.rate_limits.take(hashed, time.monotonic()):
+                raise _LeftToTheRoute
+            taken = True
+            read = await standing.lane.read(body, kind, context)  # one the route refuses: handed on, it says why
+            act_as(who)
+            submit = partial(standing.lane.submit, context=context, caller=who, now=context.clock(), **read)
+            status, view, location = await self._group_commit.run(submit)
         except _HANDED_ON:
             if taken:
                 context.rate_limits.give_back(hashed)

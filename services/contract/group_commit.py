@@ -8,6 +8,10 @@ a transaction of its own within it, under the context variables of the task that
 it acts as). Each caller is answered once they all committed. When one fails, none of them committed: each is run
 again alone, as `Transactions.begin` would run it, and its caller gets its own answer or its own error.
 
+Only where the database takes one write transaction at a time (SQLite). PostgreSQL runs transactions side by side,
+each on a connection of its own, and groups their commits' flushes itself: there each work runs at once, in its
+caller's transaction (queued behind one leader, small declarations went from 390 a second to 170).
+
 The work must do nothing but its transaction's (it may run twice), and leave the context variables as it found
 them."""
 
@@ -52,6 +56,9 @@ class GroupCommit:
 
     async def run(self, work: Callable[[Transaction], Awaitable[T]]) -> T:
         """What `work` gave in its transaction, once that committed; what it raised, and nothing written."""
+        if not self._transactions.one_writer:
+            async with self._transactions.begin() as transaction:
+                return await work(transaction)
         loop = asyncio.get_running_loop()
         asked = _Asked(work, contextvars.copy_context(), loop.create_future())
         self._asked.append(asked)

@@ -143,6 +143,12 @@ class Transactions:
         self._tracing = tracing
         self._hooks: list[PublishHook] = []
 
+    @property
+    def one_writer(self) -> bool:
+        """Whether the database takes one write transaction at a time (SQLite), where PostgreSQL runs them side by
+        side, each on a connection of its own."""
+        return self._engine.dialect.name == "sqlite"
+
     def on_publish(self, hook: PublishHook) -> None:
         """Call `hook` with the events published from now on, in the publishing transaction."""
         self._hooks.append(hook)

@@ -102,7 +102,9 @@ async def publishing_and_lodging(
     # The tests hold the publishing instance's writers' queue, none of them in a transaction, while the other
     # instance commits: its writers take no turns with other processes' (`sqlite_turns`), or the queue held would
     # hold the other instance's writers too. SQLite's lock keeps the two apart, as for a process of an older version.
-    _kept_for(publishing.runtime.engine).writers = WriterQueue()
+    kept = _kept_for(publishing.runtime.engine)
+    kept.writers.close()
+    kept.writers = WriterQueue()
     await publishing.runtime.start()
     try:
         await publish_through(lodging, clearance_events("01JTESTRELAYLEASE000000000", 1))

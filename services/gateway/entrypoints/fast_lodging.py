@@ -7,9 +7,9 @@ answers it itself when nothing about it is out of the ordinary: a key the route'
 NPPO's), in force and within its rate, room in the outbox, a body the route reads as it would (`bodies`), no
 Idempotency-Key, tracing off. It submits through the function the route calls (`declarations.lodge`,
 `certificates.deliver`), in an outbox transaction with its audit record, and answers what the route answers. The
-key is looked up first (in a reading transaction), and the body read only once the key is admitted; the write
-transaction holds the writers' turn for its statements only, and commits with those of the submissions that came
-meanwhile (`GroupCommit`, a few at a time).
+key is looked up first, and the body read only once the key is admitted. On SQLite the write transaction holds the
+writers' turn for its statements only, and commits with those of the submissions that came meanwhile (`GroupCommit`,
+a few at a time).
 
 Anything else goes on to the route, the body replayed as it came: a missing or unknown key, another role, a body
 that does not validate, a declaration in XML, an XML certificate larger than is read on the event loop, an
@@ -28,6 +28,7 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,8 +37,10 @@ from services.contract.database import reading
 from services.contract.declaration import Declaration
 from services.contract.dumped import json_of
 from services.contract.group_commit import GroupCommit
+from services.contract.outbox import Transaction
 from services.gateway.adapters.safe_xml import ON_THE_LOOP_BYTES, XmlRefused
 from services.gateway.bootstrap import Gateway
+from services.gateway.domain.callers import Caller
 from services.gateway.domain.errors import GatewayError
 from services.gateway.entrypoints.bodies import (
     JSON_TYPES,
@@ -178,27 +181,49 @@ class FastLodging:
         return await self._submitted(standing, key, body, kind)
 
     async def _submitted(self, standing: "_Standing", key: str, body: bytes, kind: str) -> Written:
-        """Submit in a write transaction committed with those of the submissions that came meanwhile
-        (`GroupCommit`). The key is looked up first, in a reading transaction; a key the route's gate would not
-        admit, or over its rate, is left to the route before the body is read (nothing written): the route answers,
-        and takes the request's token. The body is read before the write transaction, which holds the writers'
-        turn only for the statements."""
+        """Submit in a write transaction, the key looked up first: a key the route's gate would not admit, or over its
+        rate, is left to the route before the body is read (nothing written), and the route answers and takes the
+        request's token.
+
+        On SQLite, one writer at a time, the key is looked up in a reading transaction and the body read before the
+        write transaction, which holds the writers' turn for its statements only and commits with those of the
+        submissions that came meanwhile (`GroupCommit`). On PostgreSQL all of it is one transaction (a reading one
+        of its own cost a connection and two round trips more)."""
         context, hashed, taken = self._gateway, api_keys.hash_key(key), False
+        transactions = context.runtime.transactions
         try:
-            async with reading(context.runtime.engine) as connection:
-                who = await api_keys.authenticate(connection, key)
-            if who is None or not standing.gate.admits(who) or context.rate_limits.take(hashed, time.monotonic()):
-                raise _LeftToTheRoute
-            taken = True
-            read = await standing.lane.read(body, kind, context)  # one the route refuses: handed on, it says why
-            act_as(who)
-            submit = partial(standing.lane.submit, context=context, caller=who, now=context.clock(), **read)
-            status, view, location = await self._group_commit.run(submit)
+            if transactions.one_writer:
+                async with reading(context.runtime.engine) as connection:
+                    who = await self._admitted(connection, standing, key, hashed)
+                taken = True
+                status, view, location = await self._group_commit.run(await self._submission(standing, who, body, kind))
+            else:
+                async with transactions.begin() as transaction:
+                    who = await self._admitted(transaction.connection, standing, key, hashed)
+                    taken = True
+                    submit = await self._submission(standing, who, body, kind)
+                    status, view, location = await submit(transaction)
         except _HANDED_ON:
             if taken:
                 context.rate_limits.give_back(hashed)
             raise
         return status, json_of(view), location  # the declaration's or certificate's JSON made when it was stored
+
+    async def _admitted(self, connection: AsyncConnection, standing: "_Standing", key: str, hashed: str) -> Caller:
+        """The caller of `key` when the lane's gate admits it within its rate (a token taken); else handed on."""
+        who = await api_keys.authenticate(connection, key)
+        if who is None or not standing.gate.admits(who) or self._gateway.rate_limits.take(hashed, time.monotonic()):
+            raise _LeftToTheRoute
+        return who
+
+    async def _submission(
+        self, standing: "_Standing", who: Caller, body: bytes, kind: str
+    ) -> Callable[[Transaction], Awaitable[Answer]]:
+        """The body read as the route reads it (one it refuses is handed on, and it says why), and what submits it
+        in a transaction, as `who`."""
+        read = await standing.lane.read(body, kind, self._gateway)
+        act_as(who)
+        return partial(standing.lane.submit, context=self._gateway, caller=who, now=self._gateway.clock(), **read)
 
 
 async def _body(receive: Receive) -> tuple[bytes | None, list[Message]]:

@@ -59,6 +59,7 @@ SETUPS = {
 }
 """The development default (a SQLite file, one process), and two processes sharing the port on that file (they
 take turns at it: `sqlite_turns`); PostgreSQL as docker-compose deploys it, with one process and with two."""
+QUICK_SETUPS = ("sqlite", "sqlite-x2", "postgres-x2")
 
 
 def is_gateway(target: str) -> bool:
@@ -344,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--gateways",
         type=lambda given: [SETUPS[key] for key in given.split(",")],
-        help=f"gateway setups to measure, comma-separated, of {','.join(SETUPS)} (all; quick sqlite,sqlite-x2,postgres-x2)",
+        help=f"gateway setups to measure, comma-separated, of {','.join(SETUPS)} (all; quick {','.join(QUICK_SETUPS)})",
     )
     parser.add_argument(
         "--database-url", help="PostgreSQL for the postgres setups (default: a durable server of the run's own)"

@@ -8,7 +8,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -223,12 +223,16 @@ class WriterQueue:
         self._behind: deque[asyncio.Future[None]] = deque()
         self._between = between
         self._turn_began = 0.0
+        self._fetching = False
+        """The process waits for its turn (the turn is held for the writers waiting, none of them has it yet)."""
         self._overdue: asyncio.TimerHandle | None = None
-        """While the process waits for its turn: when the writers waiting fail."""
+        """While the process waits for its turn: when the writers that have waited longest fail."""
+        self._queued_at: dict[asyncio.Future[None], float] = {}
         self._closing = False
 
     def locked(self) -> bool:
-        return self._held
+        """Whether a writer has the turn (not merely the process waiting for it)."""
+        return self._held and not self._fetching
 
     @property
     def between(self) -> sqlite_turns.ProcessTurns | None:
@@ -256,16 +260,22 @@ class WriterQueue:
         await self._wait(self._ahead if ahead else self._behind)
 
     async def _wait(self, queue: "deque[asyncio.Future[None]]") -> None:
-        waiting = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiting = loop.create_future()
         queue.append(waiting)
+        if self._fetching:
+            self._queued_at[waiting] = loop.time()
         try:
             await waiting
         except asyncio.CancelledError:
-            if waiting.done() and not waiting.cancelled():
+            if waiting.done() and not waiting.cancelled() and waiting.exception() is None:
                 self.pass_on()  # the turn came with the cancellation: the next writer has it
-            else:
-                queue.remove(waiting)
+            elif not waiting.done():
+                with suppress(ValueError):
+                    queue.remove(waiting)
             raise
+        finally:
+            self._queued_at.pop(waiting, None)
 
     def pass_on(self) -> None:
         """Give the turn to the next writer waiting, if any (in this process's turn, or once it comes again)."""
@@ -305,28 +315,45 @@ class WriterQueue:
         return any(not waiting.done() for queue in (self._ahead, self._behind) for waiting in queue)
 
     def _fetch(self) -> None:
-        """Wait for the process's turn, then hand it on; the writers waiting fail if it takes too long."""
+        """Wait for the process's turn, then hand it on; a writer waiting `WRITE_LOCK_WAIT` for it fails."""
         assert self._between is not None
+        assert not self._fetching, "one wait for the process's turn at a time"
         loop = asyncio.get_running_loop()
-        self._overdue = loop.call_later(sqlite_inline.WRITE_LOCK_WAIT, self._fail_waiting)
+        self._fetching = True
+        now = loop.time()
+        for queue in (self._ahead, self._behind):
+            for waiting in queue:
+                self._queued_at.setdefault(waiting, now)
+        self._overdue = loop.call_later(sqlite_inline.WRITE_LOCK_WAIT, self._fail_overdue)
         self._between.fetch(self._came)
 
     def _came(self) -> None:
+        self._fetching = False
         if self._overdue is not None:
             self._overdue.cancel()
             self._overdue = None
         self._turn_began = time.monotonic()
         self._hand_on()
 
-    def _fail_waiting(self) -> None:
-        """The process's turn has not come in `WRITE_LOCK_WAIT`: the writers waiting for it fail; later ones wait on."""
-        failed = OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+    def _fail_overdue(self) -> None:
+        """The writers that have waited `WRITE_LOCK_WAIT` for the process's turn fail, as they would waiting for
+        SQLite's lock; the others wait on, until theirs has passed."""
+        loop = asyncio.get_running_loop()
+        wait = sqlite_inline.WRITE_LOCK_WAIT
+        oldest = None
         for queue in (self._ahead, self._behind):
-            while queue:
-                waiting = queue.popleft()
-                if not waiting.done():
-                    waiting.set_exception(failed)
-        self._overdue = asyncio.get_running_loop().call_later(sqlite_inline.WRITE_LOCK_WAIT, self._fail_waiting)
+            for waiting in list(queue):
+                since = self._queued_at.get(waiting, loop.time())
+                if waiting.done():
+                    continue
+                if loop.time() - since >= wait:
+                    queue.remove(waiting)
+                    locked = sqlite3.OperationalError("database is locked (another process kept its turn)")
+                    waiting.set_exception(OperationalError("BEGIN IMMEDIATE", None, locked))
+                elif oldest is None or since < oldest:
+                    oldest = since
+        delay = wait if oldest is None else max(0.0, oldest + wait - loop.time())
+        self._overdue = loop.call_later(delay, self._fail_overdue)
 
 
 class _Kept:

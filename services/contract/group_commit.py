@@ -6,7 +6,8 @@ each waits behind whatever else the loop has to do. `GroupCommit.run` queues a t
 the work queued so far and runs it back to back in one transaction of the database (`Transactions.batch`), each in
 a transaction of its own within it, under the context variables of the task that asked (its correlation id, who
 it acts as). Each caller is answered once they all committed. When one fails, none of them committed: each is run
-again alone, as `Transactions.begin` would run it, and its caller gets its own answer or its own error.
+again alone, as `Transactions.begin` would run it, and its caller gets its own answer or its own error. When the
+transaction fails otherwise (the database refused the commit, or did not answer), each caller gets that error.
 
 Only where the database takes one write transaction at a time (SQLite). PostgreSQL runs transactions side by side,
 each on a connection of its own, and groups their commits' flushes itself: there each work runs at once, in its
@@ -17,6 +18,7 @@ them."""
 
 import asyncio
 import contextvars
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from typing import Any, TypeVar, cast
 
 from services.contract.outbox import Transaction, Transactions, in_batch
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 _LEAD = object()
 """The answer that makes a caller waiting the leader."""
@@ -83,8 +86,9 @@ class GroupCommit:
         return cast(T, asked.answer.result())
 
     async def _commit_the_first(self) -> None:
-        """Commit the first work asked for (those whose callers went away left out), together or each alone. They
-        leave the queue once answered: cancelled meanwhile, the next leader commits them."""
+        """Commit the first work asked for, together or each alone (that of a caller gone before it was taken is
+        left out; taken, it is written all the same). They leave the queue once answered: cancelled meanwhile, the
+        next leader commits them."""
         first = self._asked[: self._most]
         taken = [asked for asked in first if not asked.answer.done()]
         if len(taken) < 2 or not await self._together(taken):
@@ -101,33 +105,56 @@ class GroupCommit:
             self._led = False
 
     async def _together(self, taken: list[_Asked]) -> bool:
-        """Run the work taken in one transaction: False when it rolled back (nothing answered then)."""
+        """Run the work taken in one transaction. False when a work raised (nothing committed, nobody answered: each
+        is run again alone); when the transaction failed otherwise (the database), each caller gets that error."""
         given: list[Any] = []
+        committed = False
+
+        def commits() -> None:
+            nonlocal committed
+            committed = True
+
         try:
             async with self._transactions.batch():
+                async with self._transactions.begin() as first:
+                    first.after_commit(commits)  # first of the batch's callbacks: set once it committed
                 for asked in taken:
                     with _as_in(asked.context):
                         async with self._transactions.begin() as transaction:
                             given.append(await asked.work(transaction))
-        except Exception:  # noqa: BLE001 - each is run again alone, and answered with what it raises then
-            return False
+        except Exception as exc:  # noqa: BLE001 - sorted out below: each caller is answered one way or another
+            if len(given) < len(taken):
+                return False  # a work raised
+            if not committed:
+                for asked in taken:
+                    _answer(asked, exception=exc)
+                return True
+            log.warning("work committed together, then %s: %s", type(exc).__name__, exc)
         for asked, answer in zip(taken, given, strict=True):
-            if not asked.answer.done():
-                asked.answer.set_result(answer)
+            _answer(asked, answer)
         self.together += len(taken)
         return True
 
     async def _alone(self, asked: _Asked) -> None:
+        if asked.answer.done():  # its caller went away
+            return
         try:
             with _as_in(asked.context):
                 async with self._transactions.begin() as transaction:
                     answer = await asked.work(transaction)
         except Exception as exc:  # noqa: BLE001 - the caller's to handle, as if it had run the work itself
-            if not asked.answer.done():
-                asked.answer.set_exception(exc)
+            _answer(asked, exception=exc)
             return
-        if not asked.answer.done():
-            asked.answer.set_result(answer)
+        _answer(asked, answer)
+
+
+def _answer(asked: _Asked, answer: Any = None, *, exception: BaseException | None = None) -> None:
+    if asked.answer.done():
+        return
+    if exception is None:
+        asked.answer.set_result(answer)
+    else:
+        asked.answer.set_exception(exception)
 
 
 @contextmanager

@@ -171,8 +171,11 @@ class Checkpointer:
     async def run(self) -> None:
         while not self._stopping.is_set():
             if await asyncio.to_thread(self._checkpoint, "PASSIVE") >= self._restart_pages:
-                async with self._turn():
-                    await asyncio.to_thread(self._checkpoint, "RESTART")
+                try:
+                    async with self._turn():
+                        await asyncio.to_thread(self._checkpoint, "RESTART")
+                except DBAPIError as exc:  # the writers' turn did not come (another process kept it): next round
+                    log.warning("checkpoint of %s waited for the writers in vain (%s)", self._uri, exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
 

@@ -35,7 +35,11 @@ class ProcessTurns:
     def __init__(self, file: str) -> None:
         flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
         self._turn = os.open(f"{file}-turn", flags, 0o600)
-        self._waiting = os.open(f"{file}-waiting", flags, 0o600)
+        try:
+            self._waiting = os.open(f"{file}-waiting", flags, 0o600)
+        except OSError:
+            os.close(self._turn)
+            raise
         self._fetches: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()  # None: stop
         self._fetcher: threading.Thread | None = None
         self.waited = 0
@@ -78,11 +82,14 @@ class ProcessTurns:
             came = self._fetches.get()
             if came is None:
                 return
-            fcntl.flock(self._waiting, fcntl.LOCK_SH)
             try:
-                fcntl.flock(self._turn, fcntl.LOCK_EX)
-            finally:
-                fcntl.flock(self._waiting, fcntl.LOCK_UN)
+                fcntl.flock(self._waiting, fcntl.LOCK_SH)
+                try:
+                    fcntl.flock(self._turn, fcntl.LOCK_EX)
+                finally:
+                    fcntl.flock(self._waiting, fcntl.LOCK_UN)
+            except OSError as exc:  # the writers go on without a turn: SQLite's lock still keeps them apart
+                log.warning("could not wait for the writers' turn (%s); writing without it", exc)
             try:
                 came()
             except RuntimeError:  # the loop was closed meanwhile: the process is ending

@@ -141,3 +141,29 @@ async def test_a_writer_gives_up_when_another_process_keeps_the_turn(
     async with writing(engine) as connection:  # the turn comes once the other gives it
         await connection.execute(insert(NOTES), [{"text": "after"}])
     assert (await count_notes(engine, "never"), await count_notes(engine, "after")) == (0, 1)
+
+
+async def test_each_writer_waits_its_own_full_wait_for_another_process_turn(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_inline, "WRITE_LOCK_WAIT", 0.6)
+    loop = asyncio.get_running_loop()
+
+    async def waited_in_vain(text: str) -> float:
+        began = loop.time()
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with writing(engine) as connection:
+                await connection.execute(insert(NOTES), [{"text": text}])
+        return loop.time() - began
+
+    holder = os.open(f"{engine.url.database}-turn", os.O_RDWR)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        first = asyncio.create_task(waited_in_vain("first"))
+        await asyncio.sleep(0.3)  # the second writer comes half a wait later
+        second = asyncio.create_task(waited_in_vain("second"))
+        assert await first >= 0.6
+        assert not second.done(), "the second writer failed at the first one's deadline"
+        assert await second >= 0.6
+    finally:
+        os.close(holder)

@@ -86,8 +86,9 @@ class Lane:
     """A route the fast path stands in for: its path, the media types it takes there, how a body is read, and the
     function the route submits through (`transaction`, `context`, `caller`, `now`, and what `read` gave).
 
-    A body is read inside the submission's write transaction, once its key is admitted: `on_the_loop` says which
-    bodies `read` reads without waiting for a worker thread (the others are the route's, read outside any)."""
+    A body is read once its key is admitted (on PostgreSQL inside the submission's write transaction, on SQLite before
+    it): `on_the_loop` says which bodies `read` reads without waiting for a worker thread (the others are the
+    route's)."""
 
     path: str
     media_types: tuple[str, ...]

@@ -7,21 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.contract.database import _kept_for, create_engine, reading, writing
+from services.contract.database import _kept_for, reading
 from services.contract.group_commit import MOST_TOGETHER, GroupCommit
 from services.contract.logs import correlation_id
 from services.contract.outbox import Transaction, Transactions
 from services.contract.tracing import Tracing
 from services.gateway.adapters.orm import outbox
 from services.gateway.settings import GatewaySettings
+from tests.support.notes import NOTES, notes_database
 
 pytestmark = pytest.mark.integration
-
-METADATA = MetaData()
-NOTES = Table("notes", METADATA, Column("id", Integer, primary_key=True), Column("text", String, nullable=False))
 
 
 class _Unused:
@@ -33,11 +31,8 @@ class _Unused:
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'group.db'}")
-    async with writing(engine) as connection:
-        await connection.run_sync(METADATA.create_all)
-    yield engine
-    await engine.dispose()
+    async with notes_database(tmp_path / "group.db") as engine:
+        yield engine
 
 
 @pytest.fixture

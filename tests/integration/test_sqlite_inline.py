@@ -9,26 +9,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, event, func, insert, select, text
+from sqlalchemy import Connection, event, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contract import database, sqlite_inline
 from services.contract.database import checkpointer, create_engine, is_unavailable, reading, writing
+from tests.support.notes import NOTES, notes_database
 from tests.support.waiting import eventually
-
-METADATA = MetaData()
-NOTES = Table("notes", METADATA, Column("id", Integer, primary_key=True), Column("text", String, nullable=False))
 
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
-    async with writing(engine) as connection:
-        await connection.run_sync(METADATA.create_all)
-        await connection.execute(insert(NOTES), [{"text": "first"}])
-    yield engine
-    await engine.dispose()
+    async with notes_database(tmp_path / "inline.db", "first") as engine:
+        yield engine
 
 
 @contextlib.contextmanager

@@ -10,19 +10,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contract import sqlite_inline
-from services.contract.database import _kept_for, create_engine, is_unavailable, reading, writing
+from services.contract.database import _kept_for, is_unavailable, reading, writing
 from tests.integration.test_sqlite_inline import Ticker, _async
+from tests.support.notes import NOTES, notes_database
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-METADATA = MetaData()
-NOTES = Table("notes", METADATA, Column("id", Integer, primary_key=True), Column("text", String, nullable=False))
 ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = """
@@ -52,11 +51,8 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
-    async with writing(engine) as connection:
-        await connection.run_sync(METADATA.create_all)
-    yield engine
-    await engine.dispose()
+    async with notes_database(tmp_path / "turns.db") as engine:
+        yield engine
 
 
 async def count_notes(engine: AsyncEngine, prefix: str = "") -> int:
@@ -93,11 +89,10 @@ async def test_a_process_alone_writes_without_waiting(engine: AsyncEngine) -> No
 
 async def test_the_turn_goes_to_a_process_that_waits_once_the_other_had_it_long_enough(tmp_path: Path) -> None:
     """Two engines on one file, as two processes: one writes on and on; the other's one write gets in meanwhile."""
-    database = tmp_path / "two.db"
-    busy, other = (create_engine(f"sqlite+aiosqlite:///{database}") for _ in range(2))
-    try:
-        async with writing(busy) as connection:
-            await connection.run_sync(METADATA.create_all)
+    async with (
+        notes_database(tmp_path / "two.db") as busy,
+        notes_database(tmp_path / "two.db") as other,
+    ):
         done = 0
 
         async def slow(n: int) -> None:
@@ -117,9 +112,6 @@ async def test_the_turn_goes_to_a_process_that_waits_once_the_other_had_it_long_
         turns = _kept_for(other).writers.between
         assert turns is not None
         assert turns.waited >= 1
-    finally:
-        await busy.dispose()
-        await other.dispose()
 
 
 async def test_a_writer_gives_up_when_another_process_keeps_the_turn(

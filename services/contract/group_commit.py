@@ -123,9 +123,7 @@ class GroupCommit:
                 async with self._transactions.begin() as first:
                     first.after_commit(commits)  # first of the batch's callbacks: set once it committed
                 for asked in taken:
-                    with _as_in(asked.context):
-                        async with self._transactions.begin() as transaction:
-                            given.append(await asked.work(transaction))
+                    given.append(await self._worked(asked))
         except Exception as exc:  # noqa: BLE001 - sorted out below: each caller is answered one way or another
             if len(given) < len(taken):
                 return False  # a work raised
@@ -143,13 +141,17 @@ class GroupCommit:
         if asked.answer.done():  # its caller went away
             return
         try:
-            with _as_in(asked.context):
-                async with self._transactions.begin() as transaction:
-                    answer = await asked.work(transaction)
+            answer = await self._worked(asked)
         except Exception as exc:  # noqa: BLE001 - the caller's to handle, as if it had run the work itself
             _answer(asked, exception=exc)
             return
         _answer(asked, answer)
+
+    async def _worked(self, asked: _Asked) -> Any:
+        """What the work gave in a transaction of its own (within a batch, part of it), as its caller would run it."""
+        with _as_in(asked.context):
+            async with self._transactions.begin() as transaction:
+                return await asked.work(transaction)
 
 
 def _answer(asked: _Asked, answer: Any = None, *, exception: BaseException | None = None) -> None:

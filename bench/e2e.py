@@ -177,7 +177,9 @@ def measure(
     CPU each service (and the broker, given its pid) used meanwhile."""
     bootstrap, prefix = stack.bootstrap, stack.topic_prefix
     before = asyncio.run(offsets(bootstrap, prefix))
-    pids = {name: [process.pid] for name, process in stack.processes.items()}
+    pids: dict[str, list[int]] = {}
+    for name, process in stack.processes.items():  # "gateway-2", another instance, counts with "gateway"
+        pids.setdefault(name.partition("-")[0], []).append(process.pid)
     if broker_pid is not None:
         pids["broker"] = [broker_pid]
     usage = CpuUsage(pids)
@@ -238,6 +240,15 @@ def profile_gateway(
     }
 
 
+def gateway_settings(instances: int) -> dict[str, str]:
+    """The gateway's settings changed for the run: its per-key rate limit raised, and with more than one instance
+    the port shared (SO_REUSEPORT: the kernel spreads the generator's connections among them)."""
+    settings = dict(processes.GATEWAY_SETTINGS)
+    if instances > 1:
+        settings["SW_GATEWAY_HTTP_REUSE_PORT"] = "true"
+    return settings
+
+
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     loadgen = processes.build_loadgen()
@@ -258,10 +269,12 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 state_dir=Path(scratch) / f"stack-{number}",
                 base_port=free_port_run(3),
                 topic_prefix=prefix,
-                extra_env=dict(processes.GATEWAY_SETTINGS),
+                extra_env=gateway_settings(args.gateways),
             )
             try:
                 stack.start(timeout=180)
+                for instance in range(2, args.gateways + 1):
+                    stack.start_instance("gateway", str(instance), stack.base_port, timeout=180)
                 warm = measure(args, loadgen, stack, kind, min(args.rates), WARMUP_SECONDS)
                 if warm["decided"] == 0:
                     raise processes.BenchmarkSetupError(f"{kind.name}: no declaration was decided: {warm}")
@@ -285,8 +298,10 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "drain_seconds": args.drain_seconds,
             "profile": f"py-spy of the gateway, {PROFILE_RATE_HZ} Hz, {PROFILE_SECONDS:g} s" if args.profile else None,
             "services": "gateway, customs and phyto as scripts/start.sh runs them (one process each, SQLite), the "
-            "gateway's per-key rate limit raised; a fresh stack (processes and databases) for each kind",
-            "gateway_changed_settings": processes.GATEWAY_SETTINGS,
+            "gateway's per-key rate limit raised; a fresh stack (processes and databases) for each kind"
+            + (f"; {args.gateways} gateway processes sharing its port and SQLite file" if args.gateways > 1 else ""),
+            "gateways": args.gateways,
+            "gateway_changed_settings": gateway_settings(args.gateways),
         },
         "runs": rows,
         "profiles": profiles,
@@ -426,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="seconds per rate (60; quick 8)")
     parser.add_argument("--kinds", type=lambda s: s.split(","), help="customs,customs+phyto (both; quick customs)")
     parser.add_argument("--connections", type=int, default=256, help="most requests in flight (256)")
+    parser.add_argument("--gateways", type=int, default=1, help="gateway processes sharing its port and database (1)")
     parser.add_argument("--drain-seconds", type=float, default=120, help="longest wait for the decisions after a run")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy of the gateway in a run more at each kind's highest rate held"

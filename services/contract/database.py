@@ -154,12 +154,17 @@ def checkpointer(engine: AsyncEngine, **options: Any) -> sqlite_inline.Checkpoin
     """What checkpoints a SQLite file's log off the event loop (a service runs it beside its work), in turns of the
     engine's writers when it starts the log over; `options` go to `sqlite_inline.Checkpointer`. None for PostgreSQL
     and in-memory SQLite."""
-    file = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+    file = sqlite_file(engine)
     if file is None:
         return None
     return sqlite_inline.Checkpointer(
         file, turn=functools.partial(_kept_for(engine).writers.turn, ahead=True), **options
     )
+
+
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The SQLite file the engine writes; None for PostgreSQL and a SQLite database in memory."""
+    return _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
 
 
 def _sqlite_file(url: URL) -> str | None:

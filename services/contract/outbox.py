@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contract.cloudevents import Envelope
 from services.contract.database import reading, writing
+from services.contract.doorbell import Doorbell
 from services.contract.events import Topic
 from services.contract.kafka import KafkaLink
 from services.contract.lease import Lease
@@ -239,9 +240,12 @@ class OutboxRelay:
         batch_size: int,
         poll_ms: int,
         tracing: Tracing,
+        doorbell: Doorbell | None = None,
     ) -> None:
         self._engine = engine
         self._tracing = tracing
+        self._doorbell = doorbell
+        self._leading = False
         self._outbox = outbox
         self._lease = lease
         self.published = 0
@@ -270,8 +274,11 @@ class OutboxRelay:
         self._wake.set()
 
     def notify(self) -> None:
-        """Wake the relay: something was just committed to the outbox."""
+        """Wake the relay: something was just committed to the outbox. While another instance publishes, ring its
+        relay too (`doorbell`)."""
         self._wake.set()
+        if not self._leading and self._doorbell is not None:
+            self._doorbell.ring()
 
     async def backlog(self) -> int:
         async with reading(self._engine) as connection:
@@ -292,19 +299,15 @@ class OutboxRelay:
     async def run(self) -> None:
         await self._link.wait_connected()
         backoff = self._poll_seconds
-        leading = False
         try:
             while not self._stopping:
                 self._wake.clear()
                 try:
                     if self._link.last_error is not None and not await self._link.reachable():
                         raise KafkaConnectionError("no bootstrap server answers")
-                    if await self._lease.acquire() != leading:
-                        leading = not leading
-                        log.info(
-                            "outbox relay %s", "publishing" if leading else "standing by: another instance publishes"
-                        )
-                    published = await self.publish_batch() if leading else 0
+                    if await self._lease.acquire() != self._leading:
+                        self._lead(not self._leading)
+                    published = await self.publish_batch() if self._leading else 0
                 except (KafkaError, DBAPIError, OSError) as exc:
                     if isinstance(exc, KafkaError):
                         self._link.record(exc)
@@ -325,9 +328,26 @@ class OutboxRelay:
                     # The relay was cancelled with marks pending: the rows left unmarked are sent again later, and
                     # consumers drop the repeats by event id.
                     self._marking.cancel()
-                if leading:
+                if self._doorbell is not None:
+                    self._doorbell.close()
+                if self._leading:
+                    self._leading = False
                     with suppress(DBAPIError, OSError):
                         await self._lease.release()
+
+    def _lead(self, leading: bool) -> None:
+        """Publish from now on (listening for other instances' rings), or stand by (ringing the one that does)."""
+        self._leading = leading
+        log.info("outbox relay %s", "publishing" if leading else "standing by: another instance publishes")
+        if self._doorbell is None:
+            return
+        if not leading:
+            self._doorbell.stop_listening()
+            return
+        try:
+            self._doorbell.listen(self._wake.set)
+        except OSError as exc:
+            log.warning("outbox relay: other instances' events wait for its poll (%s)", exc)
 
     async def publish_batch(self) -> int:
         """Publish the oldest unsent rows; a failure leaves them unsent, to be published again.

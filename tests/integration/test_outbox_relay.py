@@ -87,6 +87,41 @@ async def test_two_relays_on_one_database_publish_each_event_once_and_in_order(
             await gateway.runtime.stop()
 
 
+async def test_an_event_another_instance_commits_is_published_at_once_not_at_the_next_poll(
+    kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    """The publishing instance's relay polls once a minute here: each commit of the other instance on the SQLite
+    file rings its doorbell (`services.contract.doorbell`), and the events are on Kafka within seconds."""
+    url = await Databases("sqlite", tmp_path).url("gateway")
+    slow = {"outbox_poll_ms": 60_000, "audit_seal_ms": 600_000, "relay_lease_seconds": 600}
+    settings = GatewaySettings(database_url=url, **(common_settings(kafka_bootstrap, topic_prefix) | slow))
+    publishing, lodging = bootstrap_gateway(settings), bootstrap_gateway(settings)
+    await publishing.runtime.start()
+    relay, bell = publishing.runtime.relay, lodging.runtime.relay._doorbell
+    assert bell is not None
+    try:
+        await eventually(lambda: _listening(relay), within=30, what="the relay publishing and listening")
+        events = clearance_events("01JTESTRELAYBELL0000000000", 6)
+        for start in range(0, 6, 2):
+            published = relay.published
+            await publish_through(lodging, events[start : start + 2])
+
+            async def sent(before: int = published) -> bool:
+                return relay.published >= before + 2
+
+            await eventually(sent, within=15, what="the events sent well before the relay's next poll")
+        assert bell.rung >= 1
+        await on_kafka_once_in_order(kafka_bootstrap, topic_prefix, events)
+    finally:
+        await publishing.runtime.stop()
+        bell.close()
+        await lodging.runtime.engine.dispose()
+
+
+async def _listening(relay: Any) -> bool:
+    return relay._leading and relay._doorbell is not None and relay._doorbell.listening
+
+
 @asynccontextmanager
 async def publishing_and_lodging(
     kafka_bootstrap: str, topic_prefix: str, tmp_path: Path

@@ -1,0 +1,125 @@
+"""The outbox's doorbell (`services.contract.doorbell`): a named pipe that processes sharing a SQLite file ring to
+wake the one whose relay publishes. A ring never blocks and never raises; one that nobody hears is dropped."""
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.contract.doorbell import SUFFIX, Doorbell, doorbell_for
+from tests.support.waiting import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Woken:
+    def __init__(self) -> None:
+        self.times = 0
+
+    def __call__(self) -> None:
+        self.times += 1
+
+    async def at_least(self, times: int) -> bool:
+        return self.times >= times
+
+
+def test_a_ring_nobody_listens_to_is_dropped(tmp_path: Path) -> None:
+    bell = Doorbell(str(tmp_path / "outbox-bell"))
+    bell.ring()
+    bell.ring()
+    assert bell.rung == 0
+    bell.close()
+
+
+async def test_another_process_wakes_the_listener(tmp_path: Path) -> None:
+    path = str(tmp_path / "outbox-bell")
+    listener, woken = Doorbell(path), Woken()
+    listener.listen(woken)
+    try:
+        ring = f"from services.contract.doorbell import Doorbell; b = Doorbell({path!r}); b.ring(); print(b.rung)"
+        rang = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-c", ring], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        assert rang.stdout.strip() == "1"
+        await eventually(lambda: woken.at_least(1), within=10, what="the listener woken")
+    finally:
+        listener.close()
+
+
+async def test_rings_waiting_are_answered_by_one_wake_up_and_a_full_pipe_drops_the_rest(tmp_path: Path) -> None:
+    path = str(tmp_path / "outbox-bell")
+    listener, ringer, woken = Doorbell(path), Doorbell(path), Woken()
+    listener.listen(woken)
+    try:
+        for _ in range(100_000):  # more than a pipe holds (64 KiB): the rings past it return at once, dropped
+            ringer.ring()
+        assert 0 < ringer.rung < 100_000
+        await eventually(lambda: woken.at_least(1), within=10, what="the listener woken")
+        assert woken.times == 1  # every ring was waiting when the loop looked: one wake-up read them all
+        ringer.ring()
+        await eventually(lambda: woken.at_least(2), within=10, what="a ring after the pipe was read")
+    finally:
+        listener.close()
+        ringer.close()
+
+
+async def test_a_ringer_finds_the_next_listener_after_the_last_went_away(tmp_path: Path) -> None:
+    path = str(tmp_path / "outbox-bell")
+    ringer = Doorbell(path)
+    first, first_woken = Doorbell(path), Woken()
+    first.listen(first_woken)
+    ringer.ring()
+    await eventually(lambda: first_woken.at_least(1), within=10, what="the first listener woken")
+    first.close()  # an instance that stopped publishing
+    ringer.ring()  # nobody hears it: dropped, and the pipe is opened again at the next ring
+    assert ringer.rung == 1
+    second, second_woken = Doorbell(path), Woken()
+    second.listen(second_woken)
+    try:
+        ringer.ring()
+        assert ringer.rung == 2
+        await eventually(lambda: second_woken.at_least(1), within=10, what="the next listener woken")
+        assert first_woken.times == 1
+    finally:
+        second.close()
+        ringer.close()
+
+
+async def test_a_listener_stopped_is_not_woken_and_may_listen_again(tmp_path: Path) -> None:
+    path = str(tmp_path / "outbox-bell")
+    listener, woken = Doorbell(path), Woken()
+    listener.listen(woken)
+    listener.stop_listening()
+    assert not listener.listening
+    listener.ring()
+    assert listener.rung == 0
+    listener.listen(woken)
+    try:
+        listener.ring()
+        await eventually(lambda: woken.at_least(1), within=10, what="the listener woken again")
+    finally:
+        listener.close()
+
+
+def test_a_file_in_the_bells_place_leaves_the_relay_to_its_poll(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "gateway.db"
+    (tmp_path / f"gateway.db{SUFFIX}").write_text("not a pipe")
+    with caplog.at_level(logging.WARNING, logger="services.contract.doorbell"):
+        assert doorbell_for(str(database)) is None
+    assert "is not a named pipe" in caplog.text
+    assert doorbell_for(None) is None
+
+
+def test_the_bell_is_made_beside_the_database_for_its_owner_alone(tmp_path: Path) -> None:
+    bell = doorbell_for(str(tmp_path / "gateway.db"))
+    assert bell is not None
+    mode = os.stat(bell.path).st_mode
+    assert bell.path == str(tmp_path / f"gateway.db{SUFFIX}")
+    assert mode & 0o077 == 0
+    bell.close()

@@ -1,13 +1,19 @@
-"""A wake-up between the processes of one host that share a SQLite file: a named pipe beside the file.
+"""Waking the outbox relay of the instance that publishes when another instance commits events.
 
 The outbox of a service is published by one instance at a time (the one holding the relay's lease). Its own
-commits wake its relay at once; without this, an event another instance commits waits for the relay's next poll
-(`outbox_poll_ms`, half a second by default), half of all events with two instances. So the publishing instance
-listens on `<file>-outbox-bell`, and the others write a byte to it after each commit that put events in the outbox.
+commits wake its relay at once; without a bell, an event another instance commits waits for the relay's next poll
+(`outbox_poll_ms`, half a second by default): half of all events with two instances. Two bells, one for each
+database:
+
+- SQLite (`PipeBell`): instances on one host share the file. The publishing one listens on a named pipe beside
+  it, `<file>-outbox-bell`, and the others write a byte to it after each commit that put events in the outbox.
+- PostgreSQL (`NotifyBell`): instances anywhere share the server. A trigger on the outbox (a migration,
+  `ring_at_commit`) notifies `CHANNEL` when a transaction that inserted into it commits, and the publishing
+  instance listens on a connection of its own.
 
 A ring is a hint, never the only way an event gets sent: one that finds nobody listening (no instance publishes
-yet), or the pipe full (the listener has rings waiting already), is dropped, and the relay's poll is the backstop.
-Instances on other hosts, and a PostgreSQL database, have the poll alone.
+yet), or the pipe full (the listener has rings waiting already), is dropped, and the relay's poll is the backstop,
+as it is while a listening connection is lost.
 """
 
 import asyncio
@@ -15,13 +21,40 @@ import logging
 import os
 import stat
 from collections.abc import Callable
+from typing import Any, Protocol
+
+import asyncpg
+from alembic.operations import Operations
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
 SUFFIX = "-outbox-bell"
+"""The pipe's name beside a SQLite file."""
+CHANNEL = "outbox_bell"
+"""The notification channel on PostgreSQL (one database a service)."""
+BELL_ERRORS = (DBAPIError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What listening may raise: a connection refused or lost."""
 
 
-class Doorbell:
+class Doorbell(Protocol):
+    @property
+    def listening(self) -> bool: ...
+
+    def ring(self) -> None:
+        """Wake the listener, if one listens, after a commit that put events in the outbox; never blocks, never
+        raises."""
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """Call `wake` on the running loop whenever another instance rings, until `stop_listening`."""
+
+    async def stop_listening(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class PipeBell:
     """The named pipe at `path`, made if absent: `ring` it from any process, `listen` on it in one."""
 
     def __init__(self, path: str) -> None:
@@ -38,8 +71,11 @@ class Doorbell:
         self.rung = 0
         """Rings written (dropped ones not counted)."""
 
+    @property
+    def listening(self) -> bool:
+        return self._listening is not None
+
     def ring(self) -> None:
-        """Wake the listener, if one listens; never blocks, never raises."""
         if self._ringing is None:
             try:
                 self._ringing = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -54,10 +90,9 @@ class Doorbell:
             return
         self.rung += 1
 
-    def listen(self, wake: Callable[[], None]) -> None:
-        """Call `wake` on the running loop whenever the bell rings, until `stop_listening`. Opened for reading and
-        writing both: a pipe opened only for reading reads as at its end whenever no one else has it open, and the
-        loop would be woken for nothing, again and again."""
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """Opened for reading and writing both: a pipe opened only for reading reads as at its end whenever no one
+        else has it open, and the loop would be woken for nothing, again and again."""
         if self._listening is not None:
             return
         descriptor = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -65,11 +100,7 @@ class Doorbell:
         self._loop.add_reader(descriptor, self._answer, descriptor, wake)
         self._listening = descriptor
 
-    @property
-    def listening(self) -> bool:
-        return self._listening is not None
-
-    def stop_listening(self) -> None:
+    async def stop_listening(self) -> None:
         if self._listening is None:
             return
         if self._loop is not None and not self._loop.is_closed():
@@ -77,8 +108,8 @@ class Doorbell:
         os.close(self._listening)
         self._listening = self._loop = None
 
-    def close(self) -> None:
-        self.stop_listening()
+    async def close(self) -> None:
+        await self.stop_listening()
         self._stop_ringing()
 
     def _answer(self, descriptor: int, wake: Callable[[], None]) -> None:
@@ -95,13 +126,88 @@ class Doorbell:
             self._ringing = None
 
 
-def doorbell_for(file: str | None) -> Doorbell | None:
-    """The doorbell of the outbox in SQLite `file`; None for a database in memory or on a server, or where the
-    pipe cannot be made (then the relay's poll alone wakes it for other instances' events)."""
-    if file is None:
+class NotifyBell:
+    """PostgreSQL's notifications on `CHANNEL`: the outbox's trigger rings at each commit (`ring` has nothing to
+    do), and `listen` takes a connection from the engine's pool for as long as it listens."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self._driver: Any = None  # asyncpg's connection under it
+        self._heard: Callable[..., None] | None = None
+
+    @property
+    def listening(self) -> bool:
+        return self._driver is not None and not self._driver.is_closed()
+
+    def ring(self) -> None:
+        pass
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        if self.listening:
+            return
+        await self.stop_listening()  # a connection lost meanwhile
+        connection = await self._engine.connect()
+        try:
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+
+            def heard(*_: object) -> None:
+                wake()
+
+            await driver.add_listener(CHANNEL, heard)
+        except BaseException:
+            await connection.invalidate()
+            raise
+        self._connection, self._driver, self._heard = connection, driver, heard
+
+    async def stop_listening(self) -> None:
+        connection, driver, heard = self._connection, self._driver, self._heard
+        self._connection = self._driver = self._heard = None
+        if connection is None:
+            return
+        try:
+            if not driver.is_closed():
+                await driver.remove_listener(CHANNEL, heard)
+            await connection.close()
+        except BELL_ERRORS as exc:  # the connection is gone with its listener: nothing more to undo
+            log.debug("outbox bell: the listening connection closed with %s", exc)
+            await connection.invalidate()
+
+    async def close(self) -> None:
+        await self.stop_listening()
+
+
+def doorbell_for(engine: AsyncEngine, sqlite_file: str | None) -> Doorbell | None:
+    """The bell of the engine's outbox: on PostgreSQL its notifications, on SQLite the pipe beside `sqlite_file`;
+    None for a SQLite database in memory, or where the pipe cannot be made (then the relay's poll alone wakes it for
+    other instances' events)."""
+    if engine.dialect.name == "postgresql":
+        return NotifyBell(engine)
+    if sqlite_file is None:
         return None
     try:
-        return Doorbell(file + SUFFIX)
+        return PipeBell(sqlite_file + SUFFIX)
     except OSError as exc:
-        log.warning("the outbox relay of %s will not be rung by other processes (%s)", file, exc)
+        log.warning("the outbox relay of %s will not be rung by other processes (%s)", sqlite_file, exc)
         return None
+
+
+def ring_at_commit(op: Operations) -> None:
+    """A migration's step: on PostgreSQL, a trigger that notifies `CHANNEL` when a transaction that inserted into
+    the outbox commits (PostgreSQL sends a transaction's notifications of one channel and text once, at its
+    commit, and none at a rollback). Nothing on SQLite, where the instances ring the pipe themselves."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(
+        f"CREATE FUNCTION {CHANNEL}() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$"
+    )
+    op.execute(f"CREATE TRIGGER {CHANNEL} AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION {CHANNEL}()")
+
+
+def no_ring_at_commit(op: Operations) -> None:
+    """Undo `ring_at_commit`."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f"DROP TRIGGER IF EXISTS {CHANNEL} ON outbox")
+    op.execute(f"DROP FUNCTION IF EXISTS {CHANNEL}()")

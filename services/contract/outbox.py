@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contract.cloudevents import Envelope
 from services.contract.database import reading, writing
-from services.contract.doorbell import Doorbell
+from services.contract.doorbell import BELL_ERRORS, Doorbell
 from services.contract.events import Topic
 from services.contract.kafka import KafkaLink
 from services.contract.lease import Lease
@@ -306,7 +306,12 @@ class OutboxRelay:
                     if self._link.last_error is not None and not await self._link.reachable():
                         raise KafkaConnectionError("no bootstrap server answers")
                     if await self._lease.acquire() != self._leading:
-                        self._lead(not self._leading)
+                        self._leading = not self._leading
+                        log.info(
+                            "outbox relay %s",
+                            "publishing" if self._leading else "standing by: another instance publishes",
+                        )
+                    await self._listen_while_leading()
                     published = await self.publish_batch() if self._leading else 0
                 except (KafkaError, DBAPIError, OSError) as exc:
                     if isinstance(exc, KafkaError):
@@ -329,25 +334,23 @@ class OutboxRelay:
                     # consumers drop the repeats by event id.
                     self._marking.cancel()
                 if self._doorbell is not None:
-                    self._doorbell.close()
+                    await self._doorbell.close()
                 if self._leading:
                     self._leading = False
                     with suppress(DBAPIError, OSError):
                         await self._lease.release()
 
-    def _lead(self, leading: bool) -> None:
-        """Publish from now on (listening for other instances' rings), or stand by (ringing the one that does)."""
-        self._leading = leading
-        log.info("outbox relay %s", "publishing" if leading else "standing by: another instance publishes")
-        if self._doorbell is None:
-            return
-        if not leading:
-            self._doorbell.stop_listening()
+    async def _listen_while_leading(self) -> None:
+        """While this instance publishes, listen for the other instances' rings (`doorbell`); while another does,
+        ring it. A bell that cannot listen (a connection refused) leaves the other instances' events to the poll
+        until the next round tries again."""
+        bell = self._doorbell
+        if bell is None or bell.listening == self._leading:
             return
         try:
-            self._doorbell.listen(self._wake.set)
-        except OSError as exc:
-            log.warning("outbox relay: other instances' events wait for its poll (%s)", exc)
+            await (bell.listen(self._wake.set) if self._leading else bell.stop_listening())
+        except BELL_ERRORS as exc:  # a hint lost, not an event: the poll still finds them
+            log.warning("outbox relay: other instances' events wait for its poll (bell: %s)", exc)
 
     async def publish_batch(self) -> int:
         """Publish the oldest unsent rows; a failure leaves them unsent, to be published again.

@@ -54,7 +54,7 @@ class Runtime:
             batch_size=settings.outbox_batch_size,
             poll_ms=settings.outbox_poll_ms,
             tracing=self.tracing,
-            doorbell=doorbell_for(sqlite_file(engine)),
+            doorbell=doorbell_for(engine, sqlite_file(engine)),
         )
         self.transactions = Transactions(engine, outbox, settings, self.relay, tracing=self.tracing)
         self.inbox = Inbox(transactions=self.transactions, inbox=inbox)

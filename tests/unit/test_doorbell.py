@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from services.contract.doorbell import SUFFIX, Doorbell, doorbell_for
+from services.contract.database import create_engine, sqlite_file
+from services.contract.doorbell import SUFFIX, NotifyBell, PipeBell, doorbell_for
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,33 +28,33 @@ class Woken:
         return self.times >= times
 
 
-def test_a_ring_nobody_listens_to_is_dropped(tmp_path: Path) -> None:
-    bell = Doorbell(str(tmp_path / "outbox-bell"))
+async def test_a_ring_nobody_listens_to_is_dropped(tmp_path: Path) -> None:
+    bell = PipeBell(str(tmp_path / "outbox-bell"))
     bell.ring()
     bell.ring()
     assert bell.rung == 0
-    bell.close()
+    await bell.close()
 
 
 async def test_another_process_wakes_the_listener(tmp_path: Path) -> None:
     path = str(tmp_path / "outbox-bell")
-    listener, woken = Doorbell(path), Woken()
-    listener.listen(woken)
+    listener, woken = PipeBell(path), Woken()
+    await listener.listen(woken)
     try:
-        ring = f"from services.contract.doorbell import Doorbell; b = Doorbell({path!r}); b.ring(); print(b.rung)"
+        ring = f"from services.contract.doorbell import PipeBell; b = PipeBell({path!r}); b.ring(); print(b.rung)"
         rang = await asyncio.to_thread(
             subprocess.run, [sys.executable, "-c", ring], cwd=ROOT, capture_output=True, text=True, check=True
         )
         assert rang.stdout.strip() == "1"
         await eventually(lambda: woken.at_least(1), within=10, what="the listener woken")
     finally:
-        listener.close()
+        await listener.close()
 
 
 async def test_rings_waiting_are_answered_by_one_wake_up_and_a_full_pipe_drops_the_rest(tmp_path: Path) -> None:
     path = str(tmp_path / "outbox-bell")
-    listener, ringer, woken = Doorbell(path), Doorbell(path), Woken()
-    listener.listen(woken)
+    listener, ringer, woken = PipeBell(path), PipeBell(path), Woken()
+    await listener.listen(woken)
     try:
         for _ in range(100_000):  # more than a pipe holds (64 KiB): the rings past it return at once, dropped
             ringer.ring()
@@ -63,63 +64,70 @@ async def test_rings_waiting_are_answered_by_one_wake_up_and_a_full_pipe_drops_t
         ringer.ring()
         await eventually(lambda: woken.at_least(2), within=10, what="a ring after the pipe was read")
     finally:
-        listener.close()
-        ringer.close()
+        await listener.close()
+        await ringer.close()
 
 
 async def test_a_ringer_finds_the_next_listener_after_the_last_went_away(tmp_path: Path) -> None:
     path = str(tmp_path / "outbox-bell")
-    ringer = Doorbell(path)
-    first, first_woken = Doorbell(path), Woken()
-    first.listen(first_woken)
+    ringer = PipeBell(path)
+    first, first_woken = PipeBell(path), Woken()
+    await first.listen(first_woken)
     ringer.ring()
     await eventually(lambda: first_woken.at_least(1), within=10, what="the first listener woken")
-    first.close()  # an instance that stopped publishing
+    await first.close()  # an instance that stopped publishing
     ringer.ring()  # nobody hears it: dropped, and the pipe is opened again at the next ring
     assert ringer.rung == 1
-    second, second_woken = Doorbell(path), Woken()
-    second.listen(second_woken)
+    second, second_woken = PipeBell(path), Woken()
+    await second.listen(second_woken)
     try:
         ringer.ring()
         assert ringer.rung == 2
         await eventually(lambda: second_woken.at_least(1), within=10, what="the next listener woken")
         assert first_woken.times == 1
     finally:
-        second.close()
-        ringer.close()
+        await second.close()
+        await ringer.close()
 
 
 async def test_a_listener_stopped_is_not_woken_and_may_listen_again(tmp_path: Path) -> None:
     path = str(tmp_path / "outbox-bell")
-    listener, woken = Doorbell(path), Woken()
-    listener.listen(woken)
-    listener.stop_listening()
+    listener, woken = PipeBell(path), Woken()
+    await listener.listen(woken)
+    await listener.stop_listening()
     assert not listener.listening
     listener.ring()
     assert listener.rung == 0
-    listener.listen(woken)
+    await listener.listen(woken)
     try:
         listener.ring()
         await eventually(lambda: woken.at_least(1), within=10, what="the listener woken again")
     finally:
-        listener.close()
+        await listener.close()
 
 
-def test_a_file_in_the_bells_place_leaves_the_relay_to_its_poll(
+async def test_a_file_in_the_bells_place_leaves_the_relay_to_its_poll(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = tmp_path / "gateway.db"
     (tmp_path / f"gateway.db{SUFFIX}").write_text("not a pipe")
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
     with caplog.at_level(logging.WARNING, logger="services.contract.doorbell"):
-        assert doorbell_for(str(database)) is None
+        assert doorbell_for(engine, sqlite_file(engine)) is None
     assert "is not a named pipe" in caplog.text
-    assert doorbell_for(None) is None
+    await engine.dispose()
 
 
-def test_the_bell_is_made_beside_the_database_for_its_owner_alone(tmp_path: Path) -> None:
-    bell = doorbell_for(str(tmp_path / "gateway.db"))
-    assert bell is not None
-    mode = os.stat(bell.path).st_mode
+async def test_each_database_has_its_bell(tmp_path: Path) -> None:
+    on_file = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
+    bell = doorbell_for(on_file, sqlite_file(on_file))
+    assert isinstance(bell, PipeBell)
     assert bell.path == str(tmp_path / f"gateway.db{SUFFIX}")
-    assert mode & 0o077 == 0
-    bell.close()
+    assert os.stat(bell.path).st_mode & 0o077 == 0  # for the owner alone
+    await bell.close()
+    in_memory = create_engine("sqlite+aiosqlite://")
+    assert doorbell_for(in_memory, sqlite_file(in_memory)) is None
+    on_server = create_engine("postgresql+asyncpg://gateway@127.0.0.1:1/gateway")  # not connected to
+    assert isinstance(doorbell_for(on_server, sqlite_file(on_server)), NotifyBell)
+    for engine in (on_file, in_memory, on_server):
+        await engine.dispose()

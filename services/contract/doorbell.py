@@ -7,9 +7,8 @@ database:
 
 - SQLite (`PipeBell`): instances on one host share the file. The publishing one listens on a named pipe beside
   it, `<file>-outbox-bell`, and the others write a byte to it after each commit that put events in the outbox.
-- PostgreSQL (`NotifyBell`): instances anywhere share the server. A trigger on the outbox (a migration,
-  `ring_at_commit`) notifies `CHANNEL` when a transaction that inserted into it commits, and the publishing
-  instance listens on a connection of its own.
+- PostgreSQL (`NotifyBell`): instances anywhere share the server. The others notify `CHANNEL` after each such
+  commit, in a statement of its own, and the publishing instance listens on a connection of its own.
 
 A ring is a hint, never the only way an event gets sent: one that finds nobody listening (no instance publishes
 yet), or the pipe full (the listener has rings waiting already), is dropped, and the relay's poll is the backstop,
@@ -17,6 +16,7 @@ as it is while a listening connection is lost.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import stat
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import asyncpg
-from alembic.operations import Operations
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -39,6 +39,9 @@ BELL_ERRORS = (DBAPIError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg
 
 
 class Doorbell(Protocol):
+    rung: int
+    """Rings sent (those dropped not counted)."""
+
     @property
     def listening(self) -> bool: ...
 
@@ -127,21 +130,44 @@ class PipeBell:
 
 
 class NotifyBell:
-    """PostgreSQL's notifications on `CHANNEL`: the outbox's trigger rings at each commit (`ring` has nothing to
-    do), and `listen` takes a connection from the engine's pool for as long as it listens."""
+    """PostgreSQL's notifications on `CHANNEL`. `listen` takes a connection from the engine's pool for as long as
+    it listens; `ring` notifies in a statement of its own, after the commit and not in it: a transaction that
+    notifies holds a lock of the whole database through its commit, so a notification in each lodging's
+    transaction would have made their commits, and their flushes to disk, one at a time. One ring is in flight at
+    a time; those asked for meanwhile make one more after it."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._notifying = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._connection: AsyncConnection | None = None
         self._driver: Any = None  # asyncpg's connection under it
         self._heard: Callable[..., None] | None = None
+        self._ringing: asyncio.Task[None] | None = None
+        self._again = False
+        self.rung = 0
+        """Notifications sent."""
 
     @property
     def listening(self) -> bool:
         return self._driver is not None and not self._driver.is_closed()
 
     def ring(self) -> None:
-        pass
+        if self._ringing is not None and not self._ringing.done():
+            self._again = True
+            return
+        self._ringing = asyncio.get_running_loop().create_task(self._notify(), name="outbox-bell")
+
+    async def _notify(self) -> None:
+        self._again = True
+        while self._again:
+            self._again = False
+            try:
+                async with self._notifying.connect() as connection:
+                    await connection.execute(_NOTIFY, {"channel": CHANNEL})
+            except BELL_ERRORS as exc:  # the poll finds the events all the same
+                log.debug("outbox bell: no notification (%s)", exc)
+                return
+            self.rung += 1
 
     async def listen(self, wake: Callable[[], None]) -> None:
         if self.listening:
@@ -175,6 +201,13 @@ class NotifyBell:
 
     async def close(self) -> None:
         await self.stop_listening()
+        if self._ringing is not None:
+            self._ringing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ringing
+
+
+_NOTIFY = text("SELECT pg_notify(:channel, '')")
 
 
 def doorbell_for(engine: AsyncEngine, sqlite_file: str | None) -> Doorbell | None:
@@ -190,24 +223,3 @@ def doorbell_for(engine: AsyncEngine, sqlite_file: str | None) -> Doorbell | Non
     except OSError as exc:
         log.warning("the outbox relay of %s will not be rung by other processes (%s)", sqlite_file, exc)
         return None
-
-
-def ring_at_commit(op: Operations) -> None:
-    """A migration's step: on PostgreSQL, a trigger that notifies `CHANNEL` when a transaction that inserted into
-    the outbox commits (PostgreSQL sends a transaction's notifications of one channel and text once, at its
-    commit, and none at a rollback). Nothing on SQLite, where the instances ring the pipe themselves."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    op.execute(
-        f"CREATE FUNCTION {CHANNEL}() RETURNS trigger LANGUAGE plpgsql AS "
-        f"$$ BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$"
-    )
-    op.execute(f"CREATE TRIGGER {CHANNEL} AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION {CHANNEL}()")
-
-
-def no_ring_at_commit(op: Operations) -> None:
-    """Undo `ring_at_commit`."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    op.execute(f"DROP TRIGGER IF EXISTS {CHANNEL} ON outbox")
-    op.execute(f"DROP FUNCTION IF EXISTS {CHANNEL}()")

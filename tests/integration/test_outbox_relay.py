@@ -93,7 +93,7 @@ async def test_an_event_another_instance_commits_is_published_at_once_not_at_the
     kafka_bootstrap: str, topic_prefix: str, database: Databases
 ) -> None:
     """The publishing instance's relay polls once a minute here: each commit of the other instance rings its bell
-    (`services.contract.doorbell`: on SQLite the pipe beside the file, on PostgreSQL the outbox's notifications),
+    (`services.contract.doorbell`: on SQLite the pipe beside the file, on PostgreSQL a notification),
     and the events are on Kafka within seconds, in order."""
     slow = {"outbox_poll_ms": 60_000, "audit_seal_ms": 600_000, "relay_lease_seconds": 600}
     settings = GatewaySettings(
@@ -114,6 +114,7 @@ async def test_an_event_another_instance_commits_is_published_at_once_not_at_the
                 return relay.published >= before + 2
 
             await eventually(sent, within=15, what="the events sent well before the relay's next poll")
+        assert bell.rung >= 1
         await on_kafka_once_in_order(kafka_bootstrap, topic_prefix, events)
     finally:
         await publishing.runtime.stop()

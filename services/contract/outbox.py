@@ -342,8 +342,8 @@ class OutboxRelay:
 
     async def _listen_while_leading(self) -> None:
         """While this instance publishes, listen for the other instances' rings (`doorbell`); while another does,
-        ring it. A bell that cannot listen (a connection refused) leaves the other instances' events to the poll
-        until the next round tries again."""
+        not (this instance's commits ring that one: `notify`). A bell that cannot listen (a connection refused)
+        leaves the other instances' events to the poll until the next round tries again."""
         bell = self._doorbell
         if bell is None or bell.listening == self._leading:
             return

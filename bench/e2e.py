@@ -240,15 +240,6 @@ def profile_gateway(
     }
 
 
-def gateway_settings(instances: int) -> dict[str, str]:
-    """The gateway's settings changed for the run: its per-key rate limit raised, and with more than one instance
-    the port shared (SO_REUSEPORT: the kernel spreads the generator's connections among them)."""
-    settings = dict(processes.GATEWAY_SETTINGS)
-    if instances > 1:
-        settings["SW_GATEWAY_HTTP_REUSE_PORT"] = "true"
-    return settings
-
-
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     loadgen = processes.build_loadgen()
@@ -269,7 +260,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 state_dir=Path(scratch) / f"stack-{number}",
                 base_port=free_port_run(3),
                 topic_prefix=prefix,
-                extra_env=gateway_settings(args.gateways),
+                extra_env=processes.gateway_settings(args.gateways),
             )
             try:
                 stack.start(timeout=180)
@@ -301,7 +292,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "gateway's per-key rate limit raised; a fresh stack (processes and databases) for each kind"
             + (f"; {args.gateways} gateway processes sharing its port and SQLite file" if args.gateways > 1 else ""),
             "gateways": args.gateways,
-            "gateway_changed_settings": gateway_settings(args.gateways),
+            "gateway_changed_settings": processes.gateway_settings(args.gateways),
         },
         "runs": rows,
         "profiles": profiles,
@@ -447,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile", action="store_true", help="py-spy of the gateway in a run more at each kind's highest rate held"
     )
     args = parser.parse_args(argv)
+    if args.gateways < 1:
+        parser.error("--gateways: one gateway process at least")
     if args.profile and py_spy() is None:
         parser.error("--profile needs py-spy (pip install -e '.[dev]' installs it)")
     args.rates = args.rates or ([10.0] if args.quick else [10.0, 25.0, 50.0, 100.0])

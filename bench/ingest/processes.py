@@ -155,6 +155,15 @@ class Gateway:
         return self.pids[0]
 
 
+def gateway_settings(instances: int) -> dict[str, str]:
+    """The gateway's settings a benchmark changes: `GATEWAY_SETTINGS`, and with more than one instance the port
+    shared (SO_REUSEPORT: the kernel spreads the generator's connections among them)."""
+    settings = dict(GATEWAY_SETTINGS)
+    if instances > 1:
+        settings["SW_GATEWAY_HTTP_REUSE_PORT"] = "true"
+    return settings
+
+
 @contextlib.contextmanager
 def gateway(
     bootstrap: str, state_dir: Path, topic_prefix: str, database_url: str | None, *, instances: int = 1
@@ -162,11 +171,9 @@ def gateway(
     """The gateway as the start command runs it (uvicorn, development keys seeded), on a free port; `instances`
     processes share the port (SO_REUSEPORT: the kernel spreads connections among them) and the database."""
     port = free_port()
-    extra = dict(GATEWAY_SETTINGS)
+    extra = gateway_settings(instances)
     if database_url:
         extra["SW_GATEWAY_DATABASE_URL"] = database_url
-    if instances > 1:
-        extra["SW_GATEWAY_HTTP_REUSE_PORT"] = "true"
     stack = Stack(bootstrap=bootstrap, state_dir=state_dir, base_port=port, topic_prefix=topic_prefix, extra_env=extra)
     try:
         stack.start_service("gateway", timeout=120)

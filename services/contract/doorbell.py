@@ -16,7 +16,6 @@ as it is while a listening connection is lost.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import stat
@@ -25,8 +24,10 @@ from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.contract.database import sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ SUFFIX = "-outbox-bell"
 """The pipe's name beside a SQLite file."""
 CHANNEL = "outbox_bell"
 """The notification channel on PostgreSQL (one database a service)."""
-BELL_ERRORS = (DBAPIError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
-"""What listening may raise: a connection refused or lost."""
+BELL_ERRORS = (SQLAlchemyError, OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What listening or notifying may raise: a connection refused, lost or not to be had from the pool in time."""
 
 
 class Doorbell(Protocol):
@@ -71,6 +72,7 @@ class PipeBell:
         """Open for writing from the first ring until the listener goes away."""
         self._listening: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
         self.rung = 0
         """Rings written (dropped ones not counted)."""
 
@@ -79,9 +81,11 @@ class PipeBell:
         return self._listening is not None
 
     def ring(self) -> None:
+        if self._closed:
+            return
         if self._ringing is None:
             try:
-                self._ringing = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+                self._ringing = _open_pipe(self.path, os.O_WRONLY)
             except OSError:  # ENXIO: nobody listens; the next ring tries again
                 return
         try:
@@ -98,10 +102,14 @@ class PipeBell:
         else has it open, and the loop would be woken for nothing, again and again."""
         if self._listening is not None:
             return
-        descriptor = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(descriptor, self._answer, descriptor, wake)
-        self._listening = descriptor
+        descriptor = _open_pipe(self.path, os.O_RDWR)
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_reader(descriptor, self._answer, descriptor, wake)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        self._loop, self._listening = loop, descriptor
 
     async def stop_listening(self) -> None:
         if self._listening is None:
@@ -112,6 +120,8 @@ class PipeBell:
         self._listening = self._loop = None
 
     async def close(self) -> None:
+        """Stop listening and ringing for good (commits that come after it ring no more)."""
+        self._closed = True
         await self.stop_listening()
         self._stop_ringing()
 
@@ -129,21 +139,31 @@ class PipeBell:
             self._ringing = None
 
 
+def _open_pipe(path: str, mode: int) -> int:
+    """A descriptor of the named pipe at `path`; OSError if something else is there now (a file written to would
+    grow by a byte a commit, and the event loop refuses to watch one)."""
+    descriptor = os.open(path, mode | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise OSError(f"{path} is no longer a named pipe")
+    return descriptor
+
+
 class NotifyBell:
-    """PostgreSQL's notifications on `CHANNEL`. `listen` takes a connection from the engine's pool for as long as
-    it listens; `ring` notifies in a statement of its own, after the commit and not in it: a transaction that
-    notifies holds a lock of the whole database through its commit, so a notification in each lodging's
-    transaction would have made their commits, and their flushes to disk, one at a time. One ring is in flight at
-    a time; those asked for meanwhile make one more after it."""
+    """PostgreSQL's notifications on `CHANNEL`. `listen` takes a connection of its own, detached from the engine's
+    pool (whose connections are the requests'); `ring` notifies in a statement of its own on a connection of the
+    pool, after the commit and not in it: a transaction that notifies holds PostgreSQL's notification lock through
+    its commit, so a notification in each lodging's transaction would have made their commits, and their flushes to
+    disk, one at a time. One ring is in flight at a time; those asked for meanwhile make one more after it."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._notifying = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._connection: AsyncConnection | None = None
         self._driver: Any = None  # asyncpg's connection under it
-        self._heard: Callable[..., None] | None = None
         self._ringing: asyncio.Task[None] | None = None
         self._again = False
+        self._closed = False
         self.rung = 0
         """Notifications sent."""
 
@@ -152,6 +172,8 @@ class NotifyBell:
         return self._driver is not None and not self._driver.is_closed()
 
     def ring(self) -> None:
+        if self._closed:
+            return
         if self._ringing is not None and not self._ringing.done():
             self._again = True
             return
@@ -175,7 +197,9 @@ class NotifyBell:
         await self.stop_listening()  # a connection lost meanwhile
         connection = await self._engine.connect()
         try:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            raw.detach()  # closed, not given back to the pool, when it ends
 
             def heard(*_: object) -> None:
                 wake()
@@ -183,43 +207,42 @@ class NotifyBell:
             await driver.add_listener(CHANNEL, heard)
         except BaseException:
             await connection.invalidate()
+            await connection.close()
             raise
-        self._connection, self._driver, self._heard = connection, driver, heard
+        self._connection, self._driver = connection, driver
 
     async def stop_listening(self) -> None:
-        connection, driver, heard = self._connection, self._driver, self._heard
-        self._connection = self._driver = self._heard = None
-        if connection is None:
-            return
-        try:
-            if not driver.is_closed():
-                await driver.remove_listener(CHANNEL, heard)
-            await connection.close()
-        except BELL_ERRORS as exc:  # the connection is gone with its listener: nothing more to undo
-            log.debug("outbox bell: the listening connection closed with %s", exc)
+        """The connection is dropped, not told to stop listening: the session's LISTEN ends with it, and an UNLISTEN
+        on a connection silently lost would wait as long as the network lets it."""
+        connection = self._connection
+        self._connection = self._driver = None
+        if connection is not None:
             await connection.invalidate()
+            await connection.close()
 
     async def close(self) -> None:
+        """Stop listening and ringing for good (commits that come after it ring no more)."""
+        self._closed = True
         await self.stop_listening()
-        if self._ringing is not None:
+        if self._ringing is not None and not self._ringing.done():
             self._ringing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ringing
+            await asyncio.wait({self._ringing})  # its own end, not the caller's cancellation
 
 
 _NOTIFY = text("SELECT pg_notify(:channel, '')")
 
 
-def doorbell_for(engine: AsyncEngine, sqlite_file: str | None) -> Doorbell | None:
-    """The bell of the engine's outbox: on PostgreSQL its notifications, on SQLite the pipe beside `sqlite_file`;
-    None for a SQLite database in memory, or where the pipe cannot be made (then the relay's poll alone wakes it for
+def doorbell_for(engine: AsyncEngine) -> Doorbell | None:
+    """The bell of the engine's outbox: on PostgreSQL its notifications, on SQLite the pipe beside the file; None
+    for a SQLite database in memory, or where the pipe cannot be made (then the relay's poll alone wakes it for
     other instances' events)."""
     if engine.dialect.name == "postgresql":
         return NotifyBell(engine)
-    if sqlite_file is None:
+    file = sqlite_file(engine)
+    if file is None:
         return None
     try:
-        return PipeBell(sqlite_file + SUFFIX)
+        return PipeBell(file + SUFFIX)
     except OSError as exc:
-        log.warning("the outbox relay of %s will not be rung by other processes (%s)", sqlite_file, exc)
+        log.warning("the outbox relay of %s will not be rung by other processes (%s)", file, exc)
         return None

@@ -61,6 +61,12 @@ class Lease:
         self._held_until = started + self._ttl.total_seconds()
         return True
 
+    @property
+    def held(self) -> bool:
+        """Whether this instance's lease surely runs still (it may have lapsed, unrenewed, while the database or
+        whatever the holder does failed)."""
+        return time.monotonic() < self._held_until
+
     async def release(self) -> None:
         """Let another instance take over at once (a clean stop)."""
         table, self._held_until = self._table, float("-inf")

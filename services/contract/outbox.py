@@ -245,6 +245,7 @@ class OutboxRelay:
         self._engine = engine
         self._tracing = tracing
         self._doorbell = doorbell
+        self._bell_failing = False
         self._leading = False
         self._outbox = outbox
         self._lease = lease
@@ -297,9 +298,9 @@ class OutboxRelay:
         return self.last_backlog
 
     async def run(self) -> None:
-        await self._link.wait_connected()
         backoff = self._poll_seconds
         try:
+            await self._link.wait_connected()
             while not self._stopping:
                 self._wake.clear()
                 try:
@@ -318,6 +319,10 @@ class OutboxRelay:
                         self._link.record(exc)
                         await self._link.renew_producer()
                     log.warning("outbox relay could not publish (%s); retrying in %.1f s", exc, backoff)
+                    if self._leading and not self._lease.held:  # another instance may have taken it over
+                        self._leading = False
+                        log.info("outbox relay standing by: its lease ran out while it could not publish")
+                        await self._listen_while_leading()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
@@ -333,24 +338,31 @@ class OutboxRelay:
                     # The relay was cancelled with marks pending: the rows left unmarked are sent again later, and
                     # consumers drop the repeats by event id.
                     self._marking.cancel()
-                if self._doorbell is not None:
-                    await self._doorbell.close()
                 if self._leading:
                     self._leading = False
                     with suppress(DBAPIError, OSError):
                         await self._lease.release()
+                if self._doorbell is not None:
+                    with suppress(*BELL_ERRORS):
+                        await self._doorbell.close()
 
     async def _listen_while_leading(self) -> None:
         """While this instance publishes, listen for the other instances' rings (`doorbell`); while another does,
         not (this instance's commits ring that one: `notify`). A bell that cannot listen (a connection refused)
         leaves the other instances' events to the poll until the next round tries again."""
         bell = self._doorbell
-        if bell is None or bell.listening == self._leading:
+        if bell is None or (self._leading and bell.listening):
             return
         try:
             await (bell.listen(self._wake.set) if self._leading else bell.stop_listening())
         except BELL_ERRORS as exc:  # a hint lost, not an event: the poll still finds them
-            log.warning("outbox relay: other instances' events wait for its poll (bell: %s)", exc)
+            if not self._bell_failing:
+                log.warning("outbox relay: other instances' events wait for its poll (bell: %s)", exc)
+            self._bell_failing = True
+            return
+        if self._leading and self._bell_failing:
+            log.info("outbox relay: listening for other instances' commits again")
+            self._bell_failing = False
 
     async def publish_batch(self) -> int:
         """Publish the oldest unsent rows; a failure leaves them unsent, to be published again.

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from services.contract.collector import settle
 from services.contract.consumer import BatchHandler, EventConsumer, Handler, Inbox
-from services.contract.database import MessagingTables, checkpointer, create_engine, ping, sqlite_file, upgrade
+from services.contract.database import MessagingTables, checkpointer, create_engine, ping, upgrade
 from services.contract.doorbell import doorbell_for
 from services.contract.kafka import KafkaLink
 from services.contract.lag_sampler import LagSampler
@@ -54,7 +54,7 @@ class Runtime:
             batch_size=settings.outbox_batch_size,
             poll_ms=settings.outbox_poll_ms,
             tracing=self.tracing,
-            doorbell=doorbell_for(engine, sqlite_file(engine)),
+            doorbell=doorbell_for(engine),
         )
         self.transactions = Transactions(engine, outbox, settings, self.relay, tracing=self.tracing)
         self.inbox = Inbox(transactions=self.transactions, inbox=inbox)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.contract.database import create_engine, sqlite_file
+from services.contract.database import create_engine
 from services.contract.doorbell import SUFFIX, NotifyBell, PipeBell, doorbell_for
 from tests.support.waiting import eventually
 
@@ -113,21 +113,48 @@ async def test_a_file_in_the_bells_place_leaves_the_relay_to_its_poll(
     (tmp_path / f"gateway.db{SUFFIX}").write_text("not a pipe")
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
     with caplog.at_level(logging.WARNING, logger="services.contract.doorbell"):
-        assert doorbell_for(engine, sqlite_file(engine)) is None
+        assert doorbell_for(engine) is None
     assert "is not a named pipe" in caplog.text
     await engine.dispose()
 
 
 async def test_each_database_has_its_bell(tmp_path: Path) -> None:
     on_file = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
-    bell = doorbell_for(on_file, sqlite_file(on_file))
+    bell = doorbell_for(on_file)
     assert isinstance(bell, PipeBell)
     assert bell.path == str(tmp_path / f"gateway.db{SUFFIX}")
     assert os.stat(bell.path).st_mode & 0o077 == 0  # for the owner alone
     await bell.close()
     in_memory = create_engine("sqlite+aiosqlite://")
-    assert doorbell_for(in_memory, sqlite_file(in_memory)) is None
+    assert doorbell_for(in_memory) is None
     on_server = create_engine("postgresql+asyncpg://gateway@127.0.0.1:1/gateway")  # not connected to
-    assert isinstance(doorbell_for(on_server, sqlite_file(on_server)), NotifyBell)
+    assert isinstance(doorbell_for(on_server), NotifyBell)
     for engine in (on_file, in_memory, on_server):
         await engine.dispose()
+
+
+async def test_a_bell_closed_rings_no_more(tmp_path: Path) -> None:
+    path = str(tmp_path / "outbox-bell")
+    listener, ringer, woken = PipeBell(path), PipeBell(path), Woken()
+    await listener.listen(woken)
+    try:
+        await ringer.close()  # its relay stopped; commits of the instance's last moments may still come
+        ringer.ring()
+        assert ringer.rung == 0
+    finally:
+        await listener.close()
+
+
+async def test_a_file_put_in_the_pipes_place_is_neither_listened_to_nor_written(tmp_path: Path) -> None:
+    path = tmp_path / "outbox-bell"
+    listener, ringer = PipeBell(str(path)), PipeBell(str(path))
+    path.unlink()
+    path.write_bytes(b"")
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match="no longer a named pipe"):
+        await listener.listen(Woken())
+    assert not listener.listening
+    assert len(os.listdir("/proc/self/fd")) == before  # the descriptor opened was closed
+    ringer.ring()
+    assert ringer.rung == 0
+    assert path.read_bytes() == b""

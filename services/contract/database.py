@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.types import TypeDecorator
 
 from services.contract import sqlite_direct, sqlite_inline, sqlite_turns
-from services.contract.dumped import Dumped
+from services.contract.dumped import JsonText
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,8 @@ def _sqlite_text(utc: datetime) -> str:
 
 def _json_text(value: Any) -> str:
     """JSON columns' text, several times faster than the standard library (non-string keys become strings, as
-    there; compact, without its spaces). A model `dumped` already is stored as its JSON."""
-    if isinstance(value, Dumped):
+    there; compact, without its spaces). A model's JSON made already (`JsonText`, `Dumped`) is stored as it is."""
+    if isinstance(value, JsonText):
         return value.text.decode()
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 

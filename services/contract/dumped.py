@@ -12,12 +12,20 @@ from pydantic import BaseModel, RootModel
 
 
 @dataclass(frozen=True, slots=True)
-class Dumped:
-    """A model as `model_dump(mode="json")` gives it (`values`: not to be changed), and its JSON as
-    `model_dump_json()` writes it (`text`)."""
+class JsonText:
+    """A model's JSON as `model_dump_json()` writes it: a JSON column stores it as it is, and reads it back as the
+    model's `model_dump(mode="json")`. Storing a model so costs pydantic's serializer alone, where dumping it to
+    values and those to JSON cost about twice that (declarations of a few goods items: 17 against 30 µs)."""
+
+    text: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Dumped(JsonText):
+    """A model's JSON (`text`), and the model as `model_dump(mode="json")` gives it (`values`: not to be
+    changed)."""
 
     values: dict[str, Any] = field(repr=False)
-    text: bytes = field(repr=False)
 
 
 _made: dict[int, Dumped] = {}
@@ -32,8 +40,13 @@ def dumped(model: BaseModel) -> Dumped:
     if made is None:
         values = model.model_dump(mode="json")
         weakref.finalize(model, _made.pop, id(model), None)  # first: a model that takes no weak reference is not kept
-        made = _made[id(model)] = Dumped(values, orjson.dumps(values))
+        made = _made[id(model)] = Dumped(orjson.dumps(values), values)
     return made
+
+
+def json_text(model: BaseModel) -> JsonText:
+    """`model`'s JSON to store (see `json_of`)."""
+    return JsonText(json_of(model))
 
 
 def json_of(model: BaseModel) -> bytes:
@@ -41,7 +54,7 @@ def json_of(model: BaseModel) -> bytes:
     there (pydantic serializes only the other fields)."""
     shape = _shape(type(model))
     if shape is None:
-        return model.model_dump_json().encode()
+        return model.__pydantic_serializer__.to_json(model)
     names, held = shape
     made = {}
     for name, kind in held.items():
@@ -49,7 +62,7 @@ def json_of(model: BaseModel) -> bytes:
         if type(value) is kind and id(value) in _made:
             made[name] = _made[id(value)].text
     if not made:
-        return model.model_dump_json().encode()
+        return model.__pydantic_serializer__.to_json(model)  # model_dump_json's bytes, before it decodes them
     rest = model.model_dump(mode="json", exclude=set(made))
     return orjson.dumps({name: orjson.Fragment(made[name]) if name in made else rest[name] for name in names})
 

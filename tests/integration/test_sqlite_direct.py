@@ -155,6 +155,11 @@ RUN_AGAIN: dict[str, tuple[Any, Any, Any]] = {
         [{"item_code": "S2", "kind": "m"}, {"item_code": "S3", "kind": "n"}],
         [{"item_code": "S3", "kind": "o"}, {"item_code": "S1", "kind": "p"}, {"item_code": "S2", "kind": "q"}],
     ),
+    "insert many, returning, in statements of 64, 32 and 4 rows": (
+        insert(MARKS).returning(MARKS.c.id, MARKS.c.item_code),
+        [{"item_code": "S2", "kind": "m"}] * 3,
+        [{"item_code": f"S{n}", "kind": "r"} for n in range(100)],
+    ),
     "insert many or nothing, returning": (
         insert_unless_present("sqlite", ITEMS, returning_all_but=frozenset({"payload", "detail"})),
         [item("D1"), item("S1")],
@@ -225,6 +230,36 @@ async def test_a_statement_run_again_goes_to_sqlite_and_does_what_sqlalchemy_doe
     assert sent == [], "the second run went through SQLAlchemy"
     assert [seen_once, again] == expected
     assert stored(direct) == stored(sqlalchemys)
+
+
+async def inserts_sent(engine: AsyncEngine, statement: Any, parameters: list[dict[str, Any]]) -> tuple[int, list[Any]]:
+    """How many INSERT statements SQLite ran for `statement` over `parameters`, and the rows they returned."""
+    async with writing(engine) as connection:
+        assert isinstance(connection, sqlite_direct.DirectConnection)
+        sent: list[str] = []
+        connection.driver().set_trace_callback(sent.append)
+        try:
+            rows = (await connection.execute(statement, parameters)).all()
+        finally:
+            connection.driver().set_trace_callback(None)
+    return sum(sql.startswith("INSERT") for sql in sent), [tuple(row) for row in rows]
+
+
+async def test_an_insert_returning_over_many_sets_takes_many_rows_a_statement_unless_asked_for_their_order(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    _, direct = engines
+    kinds = [f"k{n}" for n in range(100)]
+    many = [{"item_code": "S1", "kind": kind} for kind in kinds]
+    for statement, statements in (
+        (insert(MARKS).returning(MARKS.c.kind), 3),  # 64, 32 and 4 rows
+        (insert(MARKS).returning(MARKS.c.kind, sort_by_parameter_order=True), 100),
+    ):
+        await answer(direct, statement, many[:2])  # the first run goes through SQLAlchemy
+        ran, rows = await inserts_sent(direct, statement, many)
+        assert ran == statements
+        assert sorted(rows) == sorted((kind,) for kind in kinds)
+    assert [rows[n][0] for n in range(100)] == kinds  # asked for: in the order of the sets
 
 
 THROUGH_SQLALCHEMY: dict[str, tuple[Any, Any]] = {

@@ -5,12 +5,13 @@ import gc
 import weakref
 from datetime import UTC, datetime
 
+import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, RootModel, computed_field, field_serializer
 
 from services.contract.declaration import Declaration
-from services.contract.dumped import dumped, json_of
+from services.contract.dumped import dumped, json_of, json_text
 from services.gateway.entrypoints.schemas import CertificateRead
 from tests.unit.builders import certificate, certificate_received, declaration, declaration_submitted
 
@@ -25,6 +26,15 @@ def test_an_event_holding_a_dumped_declaration_is_written_as_pydantic_writes_it(
     expected = event.model_dump_json().encode()
     dumped(event.declaration)
     assert json_of(event) == expected
+
+
+@given(free_text)
+def test_a_models_json_to_store_is_pydantics_and_reads_back_as_its_values(description: str) -> None:
+    item = declaration().goods_items[0].model_copy(update={"description": description})
+    held = declaration(item)
+    assert json_text(held).text == held.model_dump_json().encode()
+    assert orjson.loads(json_text(held).text) == held.model_dump(mode="json")
+    assert dumped(held).text == json_text(held).text  # the dump made once writes the same bytes
 
 
 def test_a_view_holding_a_dumped_certificate_is_written_as_pydantic_writes_it() -> None:

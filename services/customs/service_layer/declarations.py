@@ -9,6 +9,7 @@ from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.cloudevents import Envelope, output_event_id
+from services.contract.dumped import JsonText, json_text
 from services.contract.events import AgencyDecisionMade, DeclarationAmended, DeclarationCancelled, DeclarationSubmitted
 from services.contract.logs import correlated
 from services.contract.outbox import Transaction
@@ -144,7 +145,7 @@ async def decide_lodgements(
         if lodged.declaration_id in held:
             continue
         with correlated(envelope.correlation_id):
-            declarations_rows.append(_declaration_row(lodged, lodged.declaration.model_dump(mode="json")))
+            declarations_rows.append(_declaration_row(lodged, json_text(lodged.declaration)))
             decision = rulebook.decide(
                 lodged.declaration_id,
                 lodged.declaration,
@@ -163,7 +164,9 @@ async def decide_lodgements(
     return [envelope for envelope in lodgements if _lodged(envelope).declaration_id in held]
 
 
-def _declaration_row(lodged: DeclarationSubmitted | DeclarationAmended, body: dict[str, Any]) -> dict[str, Any]:
+def _declaration_row(
+    lodged: DeclarationSubmitted | DeclarationAmended, body: dict[str, Any] | JsonText
+) -> dict[str, Any]:
     return {
         "declaration_id": lodged.declaration_id,
         "version": lodged.version,

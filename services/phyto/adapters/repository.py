@@ -9,6 +9,7 @@ from sqlalchemy import Row, bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.certificate import Certificate
+from services.contract.dumped import json_text
 from services.phyto.adapters.orm import certificates, decisions, declaration_certificates, declarations
 
 
@@ -175,7 +176,7 @@ def kept(certificate_id: str, certificate: Certificate, now: datetime) -> dict[s
         "issuing_country": certificate.issuing_country,
         "number": certificate.number,
         "status": certificate.status.value,
-        "body": certificate.model_dump(mode="json"),
+        "body": json_text(certificate),
         "received_at": now,
         "replaces": certificate.replaced_certificate_number,
     }

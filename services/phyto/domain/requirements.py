@@ -15,6 +15,8 @@ Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Locode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")]
 Rate = Annotated[Decimal, Field(ge=0, le=1)]
 ANY_ORIGIN = "*"
+CODES_REMEMBERED = 100_000
+"""Commodity codes whose category `category_of` keeps: more than a tariff has (some 20,000 at 10 digits)."""
 
 
 class RulesModel(BaseModel):
@@ -148,13 +150,29 @@ class ImportRequirements(RulesModel):
 
     def category_of(self, commodity_code: str) -> str | None:
         """The category of the longest matching prefix, or None when the commodity is not regulated. Looks up each
-        prefix of the code (at most 10) rather than scanning every regulated entry."""
+        prefix of the code (at most 10) rather than scanning every regulated entry, once for each code: an
+        assessment asks for every item more than once (the codes kept are the tariff's, and at most
+        CODES_REMEMBERED)."""
+        known = self._categories_by_code
+        if commodity_code in known:
+            return known[commodity_code]
         by_prefix = self.categories_by_prefix
-        for length in range(len(commodity_code), 0, -1):
-            category = by_prefix.get(commodity_code[:length])
-            if category is not None:
-                return category
-        return None
+        category = next(
+            (
+                found
+                for length in range(len(commodity_code), 0, -1)
+                if (found := by_prefix.get(commodity_code[:length])) is not None
+            ),
+            None,
+        )
+        if len(known) >= CODES_REMEMBERED:
+            known.clear()
+        known[commodity_code] = category
+        return category
+
+    @cached_property
+    def _categories_by_code(self) -> dict[str, str | None]:
+        return {}
 
     def pests_of_concern(self, origin: str, commodity_code: str) -> list[PestOfConcern]:
         return [

@@ -12,6 +12,7 @@ from services.contract.certificate import Certificate, CertificateStatus
 from services.contract.cloudevents import Envelope, output_event_id
 from services.contract.consumer import PermanentEventError
 from services.contract.declaration import PHYTOSANITARY_CERTIFICATE, Declaration
+from services.contract.dumped import json_text
 from services.contract.events import (
     AgencyDecisionMade,
     AlertCode,
@@ -202,7 +203,7 @@ async def decide_lodgements(
             {
                 "declaration_id": declaration_id,
                 "version": submitted.version,
-                "body": submitted.declaration.model_dump(mode="json"),
+                "body": json_text(submitted.declaration),
                 "correlation_id": envelope.correlation_id,
                 "lodged_at": submitted.submitted_at,
                 "outcome": row["outcome"],

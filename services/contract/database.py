@@ -67,10 +67,16 @@ class UtcDateTime(TypeDecorator[datetime]):
         given = super().bind_processor(dialect)
         if dialect.name != "sqlite" or given is None or given(_PROBE) != _sqlite_text(_PROBE):
             return given
+        last: list[tuple[datetime | None, str | None]] = [(None, None)]  # a batch's rows share their times
 
         def process(value: datetime | None) -> str | None:
+            known, text = last[0]
+            if value is known:
+                return text
             utc = value if value is None or value.tzinfo is UTC else self.process_bind_param(value, dialect)
-            return None if utc is None else _sqlite_text(utc)
+            text = None if utc is None else _sqlite_text(utc)
+            last[0] = (value, text)
+            return text
 
         return process
 

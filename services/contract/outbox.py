@@ -65,10 +65,10 @@ class Transaction:
 
         Published while a span is current (tracing on), the events carry that trace on in their headers.
         """
-        rows = []
+        rows, now = [], datetime.now(UTC)
         for envelope in envelopes:
             topic = self._settings.topic(envelope.data.topic)
-            rows.append(_outbox_row(envelope, topic, self._tracing.event_headers(envelope, topic)))
+            rows.append(_outbox_row(envelope, topic, now, self._tracing.event_headers(envelope, topic)))
         if rows:
             await self.connection.execute(_insert_into(self._outbox), rows)
         if envelopes:
@@ -214,7 +214,9 @@ def _insert_into(table: Table) -> Insert:
     return insert(table)
 
 
-def _outbox_row(envelope: Envelope, topic: str, extra_headers: Sequence[tuple[str, bytes]] = ()) -> dict[str, Any]:
+def _outbox_row(
+    envelope: Envelope, topic: str, now: datetime, extra_headers: Sequence[tuple[str, bytes]] = ()
+) -> dict[str, Any]:
     """An event's outbox row: the relay publishes it to `topic` with its headers as stored."""
     headers = [*envelope.attributes(), *((name, value.decode()) for name, value in extra_headers)]
     return {
@@ -223,7 +225,7 @@ def _outbox_row(envelope: Envelope, topic: str, extra_headers: Sequence[tuple[st
         "key": envelope.key(),
         "headers": orjson.dumps(headers).decode(),
         "value": envelope.value(),
-        "created_at": datetime.now(UTC),
+        "created_at": now,
     }
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Row, bindparam, delete, insert, select, text, update
+from sqlalchemy import Row, Text, bindparam, cast, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contract.certificate import Certificate
@@ -41,7 +41,9 @@ class CertificateRecord(Protocol):
     @property
     def replaces(self) -> str | None: ...
     @property
-    def body(self) -> dict[str, Any]: ...
+    def body(self) -> str:
+        """The certificate's JSON, as stored."""
+        ...
 
 
 class Kept(NamedTuple):
@@ -51,7 +53,7 @@ class Kept(NamedTuple):
     issuing_country: str
     number: str
     replaces: str | None
-    body: dict[str, Any]
+    body: str
 
 
 def _preferred(
@@ -91,7 +93,7 @@ class OnFile:
 
     def _certificate(self, row: CertificateRecord) -> Certificate:
         if row.id not in self._read:
-            self._read[row.id] = Certificate.model_validate(row.body)
+            self._read[row.id] = Certificate.model_validate_json(row.body)  # not read into values first
         return self._read[row.id]
 
     def in_force(self, numbers: Iterable[str], preferred_country: str | None) -> dict[str, CertificateRecord]:
@@ -116,13 +118,15 @@ class OnFile:
         return [row for key in sorted(keys) for row in index.get(key, ())]
 
 
+_ON_FILE = (
+    *(column for column in certificates.c if column.name != "body"),
+    cast(certificates.c.body, Text).label("body"),  # the JSON as text: Certificate reads it without values between
+)
 _NUMBERED = (
-    select(certificates)
-    .where(certificates.c.number.in_(bindparam("numbers", expanding=True)))
-    .order_by(certificates.c.id)
+    select(*_ON_FILE).where(certificates.c.number.in_(bindparam("numbers", expanding=True))).order_by(certificates.c.id)
 )
 _REPLACING = (
-    select(certificates)
+    select(*_ON_FILE)
     .where(certificates.c.replaces.in_(bindparam("numbers", expanding=True)))
     .order_by(certificates.c.id)
 )

@@ -346,7 +346,10 @@ async def take_in_certificates(
     for envelope, taken in zip(envelopes, received, strict=True):
         row = repository.kept(taken.certificate_id, taken.certificate, now)
         kept.append(row)
-        on_file.add(repository.Kept(*(row[field] for field in repository.Kept._fields)), taken.certificate)
+        stored = repository.Kept(
+            row["id"], row["issuing_country"], row["number"], row["replaces"], row["body"].text.decode()
+        )
+        on_file.add(stored, taken.certificate)
         for held in citing.get(taken.certificate.number, []):
             key = held.declaration_id
             certificates = on_file.certificates(cited[key], declared[key].export_country)

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -315,8 +316,7 @@ class EventConsumer:
                 exc,
             )
             return taken, False
-        for record, processed in done:
-            self._count(record, processed)
+        self._count(done)
         return taken, True
 
     async def _process(self, record: ConsumerRecord) -> None:
@@ -365,19 +365,23 @@ class EventConsumer:
                 await asyncio.sleep(delay)
                 attempt += 1
                 continue
-            self._count(record, processed)
+            self._count([(record, processed)])
             return
 
     @staticmethod
-    def _count(record: ConsumerRecord, processed: bool) -> None:
-        EVENTS_CONSUMED.labels(record.topic, "processed" if processed else "duplicate").inc()
-        if not processed:
-            log.info(
-                "ignored event %s[%d]@%d: processed before, or not this service's",
-                record.topic,
-                record.partition,
-                record.offset,
-            )
+    def _count(done: Sequence[tuple[ConsumerRecord, bool]]) -> None:
+        """Count records consumed, whether processed or not (each topic's counter once for a batch)."""
+        counts = Counter((record.topic, "processed" if processed else "duplicate") for record, processed in done)
+        for labels, count in counts.items():
+            EVENTS_CONSUMED.labels(*labels).inc(count)
+        for record, processed in done:
+            if not processed:
+                log.info(
+                    "ignored event %s[%d]@%d: processed before, or not this service's",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                )
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         """Park the record with why it failed and where it came from; retried until the broker takes it."""

@@ -3,6 +3,7 @@
 import asyncio
 import functools
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
@@ -399,7 +400,8 @@ class OutboxRelay:
         self.published += len(rows)
         for row in rows:
             self._unmarked[row.id] = None
-            EVENTS_PUBLISHED.labels(row.topic).inc()
+        for topic, count in Counter(row.topic for row in rows).items():
+            EVENTS_PUBLISHED.labels(topic).inc(count)
         self._mark_in_background()
         await self.recent_backlog()  # counted at most once a second, not after every batch
         return len(rows)

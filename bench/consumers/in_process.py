@@ -13,6 +13,9 @@ versions of the code (run it in a worktree of each); it does not see what a cach
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import json
 import os
 import re
 import resource
@@ -21,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ BATCH = 200
 """Records a batch: as many as the consumer's fetch brings at most (`getmany(max_records=200)`)."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Consumed:
     """A record as the consumer hands it to the service: where it came from (the inbox keeps it)."""
 
@@ -50,7 +52,7 @@ class Consumed:
     value: bytes
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Handled:
     declarations: int
     records: int
@@ -110,7 +112,7 @@ async def handle(agency: str, declarations: int, *, batch: int = BATCH, measured
         records = consumed(workload.records)
         handler = service.on_events
         try:
-            with measured() if measured is not None else _nothing():
+            with measured() if measured is not None else contextlib.nullcontext():
                 started, usage = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
                 for first in range(0, len(records), batch):
                     async with runtime.transactions.batch():
@@ -122,14 +124,6 @@ async def handle(agency: str, declarations: int, *, batch: int = BATCH, measured
             await runtime.engine.dispose()
     cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
     return Handled(declarations, len(records), int(decided or 0), cpu, wall)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 class _Instrumented:
@@ -170,26 +164,13 @@ def instructions(agency: str, declarations: int, batch: int) -> tuple[int, Handl
             subprocess.run([control, "-i", switch, str(child.pid)], check=True, capture_output=True)
             child.stdin.write("\n")
             child.stdin.flush()
-        handled = _parse(child.stdout.read())
+        handled = Handled(**json.loads(child.stdout.read().splitlines()[-1]))  # the run's last line
         if child.wait() != 0:
             raise SystemExit(f"the instrumented run failed (exit {child.returncode})")
         totals = re.search(r"^totals: (\d+)", output.read_text(), re.MULTILINE)  # its "summary" may read 0
         if totals is None:
             raise SystemExit(f"no instruction count in {output}")
         return int(totals.group(1)), handled
-
-
-def _line(agency: str, handled: Handled) -> str:
-    return (
-        f"{agency} {handled.declarations} {handled.records} {handled.decided} "
-        f"{handled.cpu_seconds:.6f} {handled.wall_seconds:.6f}"
-    )
-
-
-def _parse(output: str) -> Handled:
-    fields = next(line for line in output.splitlines() if line.startswith(AGENCIES)).split()
-    declarations, records, decided = (int(value) for value in fields[1:4])
-    return Handled(declarations, records, decided, float(fields[4]), float(fields[5]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.instrumented:
         handled = asyncio.run(handle(args.agency, args.declarations, batch=args.batch, measured=_Instrumented))
-        print(_line(args.agency, handled), flush=True)
+        print(json.dumps(dataclasses.asdict(handled)), flush=True)
         return 0
     if args.instructions:
         count, handled = instructions(args.agency, args.declarations or 1000, args.batch)

@@ -41,8 +41,8 @@ class CertificateRecord(Protocol):
     @property
     def replaces(self) -> str | None: ...
     @property
-    def body(self) -> str:
-        """The certificate's JSON, as stored."""
+    def body(self) -> str | bytes:
+        """The certificate's JSON: as stored, or as it is made to be stored (`Kept`)."""
         ...
 
 
@@ -53,7 +53,7 @@ class Kept(NamedTuple):
     issuing_country: str
     number: str
     replaces: str | None
-    body: str
+    body: bytes
 
 
 def _preferred(

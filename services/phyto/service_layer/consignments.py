@@ -346,9 +346,7 @@ async def take_in_certificates(
     for envelope, taken in zip(envelopes, received, strict=True):
         row = repository.kept(taken.certificate_id, taken.certificate, now)
         kept.append(row)
-        stored = repository.Kept(
-            row["id"], row["issuing_country"], row["number"], row["replaces"], row["body"].text.decode()
-        )
+        stored = repository.Kept(row["id"], row["issuing_country"], row["number"], row["replaces"], row["body"].text)
         on_file.add(stored, taken.certificate)
         for held in citing.get(taken.certificate.number, []):
             key = held.declaration_id
